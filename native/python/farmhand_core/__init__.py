@@ -1,0 +1,13 @@
+"""Farmhand's native core as a Python package.
+
+The compiled half lives in ``farmhand_core._native`` (C++20, pybind11). This package
+re-exports it: identity and signed-challenge auth (``Identity``, ``BackendClient``),
+IPFS transfer and UnixFS hashing (``farmhand_core.ipfs``), ``.blend`` header
+validation (``farmhand_core.blend``) and the job engine (``Engine``).
+
+Every error is a ``FarmhandError`` subclass with ``kind`` (str) and ``http_status``
+(int) attributes; see ``docs/architecture.md``.
+"""
+
+from ._native import *  # noqa: F401,F403
+from ._native import __version__  # noqa: F401

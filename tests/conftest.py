@@ -1,0 +1,57 @@
+"""Shared pytest fixtures: the real services every integration test talks to.
+
+- ``kubo``: one isolated kubo daemon for the whole session (scripts/localfarm/kubo.py).
+- ``coordinator``: a fresh coordinator on its own SQLite file per test.
+- ``coordinator_factory``: start coordinators with extra `serve` flags
+  (e.g. ``coordinator_factory("--lease-seconds", "2")``).
+- ``farmhand_core``: the built extension module (build/release/python, or
+  FARMHAND_CORE_PATH).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+sys.path.insert(0, str(REPO_ROOT))
+CORE_PATH = Path(os.environ.get("FARMHAND_CORE_PATH", REPO_ROOT / "build" / "release" / "python"))
+sys.path.insert(0, str(CORE_PATH))
+
+from localfarm import Coordinator, Kubo  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def kubo():
+    with Kubo.start() as node:
+        yield node
+
+
+@pytest.fixture
+def coordinator_factory(tmp_path):
+    started = []
+
+    def start(*extra_args: str) -> Coordinator:
+        db = tmp_path / f"coordinator-{len(started)}.sqlite"
+        coord = Coordinator.start(db, *extra_args)
+        started.append(coord)
+        return coord
+
+    yield start
+    for coord in started:
+        coord.stop()
+
+
+@pytest.fixture
+def coordinator(coordinator_factory):
+    return coordinator_factory()
+
+
+@pytest.fixture(scope="session")
+def farmhand_core():
+    import farmhand_core as module
+    return module
