@@ -1,0 +1,13 @@
+from os import PathLike
+from typing import TypedDict
+
+class HeaderInfo(TypedDict):
+    version: int
+    version_name: str
+    pointer_size: int
+    endianness: str
+    compression: str
+    header_size: int
+
+def inspect(path: str | PathLike[str], max_bytes: int = ...) -> HeaderInfo: ...
+def validate(path: str | PathLike[str], max_bytes: int, running_version: int) -> HeaderInfo: ...

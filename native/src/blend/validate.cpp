@@ -1,0 +1,80 @@
+#include "farmhand/blend/validate.hpp"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <system_error>
+
+#include "farmhand/blend/compressed.hpp"
+#include "farmhand/error.hpp"
+
+namespace farmhand::blend {
+namespace {
+
+// Compressed input we are willing to read to reach 17 bytes of header: a sane encoder
+// emits them within the first block; 1 MiB bounds the work for hostile input.
+constexpr std::size_t kMaxCompressedProbe = 1 << 20;
+
+}  // namespace
+
+Header inspect_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    throw Error(ErrorKind::kIo, "cannot read job file " + path.string() + ": " + ec.message());
+  }
+  if (size > max_bytes) {
+    throw Error(ErrorKind::kBlendInvalid, "job file " + path.string() + " is " +
+                                              std::to_string(size) + " bytes, above the limit of " +
+                                              std::to_string(max_bytes) + " bytes (max_job_bytes)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kIo, "cannot open job file " + path.string());
+  ReadFn read = [&in](std::span<std::uint8_t> buf) -> std::size_t {
+    in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+    return static_cast<std::size_t>(in.gcount());
+  };
+
+  std::array<std::uint8_t, kMaxHeaderBytes> head{};
+  const std::size_t got = read(head);
+  const std::span<const std::uint8_t> first(head.data(), got);
+  const Compression compression = detect_compression(first);
+  Header h;
+  if (compression == Compression::kNone) {
+    h = parse_header(first);
+  } else {
+    // Replay the bytes already read, then continue from the stream.
+    std::size_t replayed = 0;
+    ReadFn chained = [&](std::span<std::uint8_t> buf) -> std::size_t {
+      if (replayed < got) {
+        const std::size_t n = std::min(buf.size(), got - replayed);
+        std::copy_n(head.begin() + static_cast<std::ptrdiff_t>(replayed), n, buf.begin());
+        replayed += n;
+        return n;
+      }
+      return read(buf);
+    };
+    const auto bytes = compression == Compression::kGzip
+                           ? gunzip_prefix(chained, kMaxHeaderBytes, kMaxCompressedProbe)
+                           : unzstd_prefix(chained, kMaxHeaderBytes, kMaxCompressedProbe);
+    h = parse_header(bytes);
+  }
+  h.compression = compression;
+  return h;
+}
+
+Header validate_file(const std::filesystem::path& path, std::uint64_t max_bytes,
+                     int running_version) {
+  Header h = inspect_file(path, max_bytes);
+  if (h.version > running_version) {
+    throw Error(ErrorKind::kBlendInvalid,
+                "the file was saved by Blender " + version_name(h.version) + " (version " +
+                    std::to_string(h.version) + "), newer than this worker's Blender " +
+                    version_name(running_version) + " (version " + std::to_string(running_version) +
+                    "): run the worker in a newer Blender, or re-save the file in " +
+                    version_name(running_version));
+  }
+  return h;
+}
+
+}  // namespace farmhand::blend
