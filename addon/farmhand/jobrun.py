@@ -1,0 +1,82 @@
+"""Turn one job (a verified .blend on disk) into rendered frames: two strategies.
+
+- :func:`render_opened` (headless, ``bpy.app.background``): open the job file with
+  ``bpy.ops.wm.open_mainfile(filepath=..., load_ui=False, use_scripts=False)``, check it,
+  neutralise it, render its active scene.
+- :func:`render_appended` (GUI): the artist's open file is never discarded or changed.
+  The job's scenes are appended with ``bpy.data.libraries.load``; the added IDs are checked
+  and neutralised before any depsgraph evaluation; the first scene is rendered; then every
+  ID the job added (scenes, objects, meshes, materials, images, libraries...) is removed.
+
+``job`` is anything with ``.id .blend_path .work_dir .output_dir .frames .output_format``
+(a ``farmhand_core.Job``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from .log import log
+from .render import RenderResult, render_frames
+from .safety import all_ids, check_external_paths, neutralise
+
+
+def render_opened(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
+    """Headless strategy. Raises JobRejected (unsafe file), RenderFailed, RuntimeError
+    (Blender could not open the file)."""
+    try:
+        bpy.ops.wm.open_mainfile(filepath=job.blend_path, load_ui=False, use_scripts=False)
+    except RuntimeError as exc:
+        raise RuntimeError(f"Blender could not open the job file {job.blend_path}: {exc}") \
+            from exc
+    check_external_paths(job.work_dir)
+    report = neutralise()
+    log.info("job %s: opened %s (%d bytes); %s", job.id, os.path.basename(job.blend_path),
+             os.path.getsize(job.blend_path), report.summary())
+    scene = bpy.context.scene
+    return render_frames(scene, job.frames, job.output_dir, job.output_format or "PNG",
+                         device_type, on_frame=on_frame, should_stop=should_stop)
+
+
+def _id_key(id_) -> tuple[str, int]:
+    return (type(id_).__name__, id_.as_pointer())
+
+
+def render_appended(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
+    """GUI strategy (see module doc). Everything the job added is removed afterwards,
+    whether the render succeeded or not. Raises JobRejected, RenderFailed, OSError."""
+    before = {_id_key(i) for i in all_ids()}
+    added = []
+    try:
+        with bpy.data.libraries.load(job.blend_path, link=False) as (data_from, data_to):
+            data_to.scenes = list(data_from.scenes)
+        added = [i for i in all_ids() if _id_key(i) not in before]
+        check_external_paths(job.work_dir, ids=added, allow_absolute=True)
+        report = neutralise(added)
+        scenes = [s for s in data_to.scenes if s is not None]
+        if not scenes:
+            raise RuntimeError(f"job file {job.blend_path} contains no scene to render")
+        log.info("job %s: appended %d scene(s), %d datablock(s) from %s; %s", job.id,
+                 len(scenes), len(added), os.path.basename(job.blend_path), report.summary())
+        if len(scenes) > 1:
+            log.info("job %s: several scenes; rendering the first, '%s'", job.id,
+                     scenes[0].name)
+        return render_frames(scenes[0], job.frames, job.output_dir,
+                             job.output_format or "PNG", device_type, on_frame=on_frame,
+                             should_stop=should_stop)
+    finally:
+        remove_added(before)
+
+
+def remove_added(before: set) -> int:
+    """Remove every ID not in ``before`` (keys from _id_key); returns how many."""
+    removed = 0
+    for _ in range(4):  # removing users can leave new zero-user IDs behind; repeat
+        extra = [i for i in all_ids() if _id_key(i) not in before]
+        if not extra:
+            break
+        bpy.data.batch_remove(extra)
+        removed += len(extra)
+    return removed
