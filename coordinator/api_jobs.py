@@ -1,0 +1,127 @@
+"""``/api/v1/jobs*``: create, list, long-poll, assign, heartbeat, complete, fail, release."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Annotated, Literal, Optional
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from .errors import ApiError
+from .models import (AssignRequest, CompleteRequest, CreateJobRequest, FailRequest,
+                     HeartbeatRequest, ReleaseRequest)
+from .services import Services, services, worker_address
+from .timefmt import iso
+
+router = APIRouter(prefix="/api/v1/jobs")
+Status = Literal["pending", "assigned", "completed", "failed"]
+JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="job id")]
+
+
+def _require_admin(request: Request, svc: Services) -> None:
+    configured = svc.settings.admin_token
+    header = request.headers.get("authorization")
+    if header is None and svc.settings.dev:
+        return
+    if not configured and not svc.settings.dev:
+        raise ApiError(403, "job_creation_disabled",
+                       "job creation needs an admin token: start the coordinator with "
+                       "--admin-token (or FARMHAND_ADMIN_TOKEN), or --dev")
+    if not header or not header.startswith("Bearer "):
+        raise ApiError(401, "token_missing", "send 'Authorization: Bearer <admin token>'")
+    given = header[len("Bearer "):].strip().encode()
+    if not configured or not hmac.compare_digest(given, configured.encode()):
+        raise ApiError(401, "admin_token_invalid", "the admin token is wrong")
+
+
+@router.post("", status_code=201)
+async def create_job(body: CreateJobRequest, request: Request,
+                     svc: Services = Depends(services)) -> dict:
+    _require_admin(request, svc)
+    return await svc.call(svc.store.create, body.asset_cid, body.frames, body.output_format,
+                          body.reward, body.max_attempts)
+
+
+@router.get("")
+async def list_jobs(status: Optional[Status] = None, limit: int = Query(100, ge=1, le=1000),
+                    svc: Services = Depends(services)) -> dict:
+    return {"jobs": await svc.call(svc.store.list, status, limit)}
+
+
+@router.get("/available")
+async def available(status: Literal["pending"] = "pending",
+                    wait: float = Query(0.0, ge=0.0), limit: int = Query(10, ge=1, le=100),
+                    svc: Services = Depends(services),
+                    _worker: str = Depends(worker_address)) -> dict:
+    deadline = time.monotonic() + min(wait, svc.settings.max_wait_seconds)
+    while True:
+        changed = svc.notifier.current()
+        jobs = await svc.call(svc.store.available, limit)
+        remaining = deadline - time.monotonic()
+        if jobs or remaining <= 0:
+            return {"jobs": jobs}
+        await svc.notifier.wait(changed, remaining)
+
+
+@router.get("/{job_id}")
+async def get_job(job_id: JobId, svc: Services = Depends(services)) -> dict:
+    return await svc.call(svc.store.get, job_id)
+
+
+@router.post("/{job_id}/assign")
+async def assign(job_id: JobId, body: AssignRequest, svc: Services = Depends(services),
+                 worker: str = Depends(worker_address)) -> dict:
+    if body.worker_address != worker:
+        raise ApiError(403, "address_mismatch",
+                       f"worker_address {body.worker_address} is not the token's address "
+                       f"{worker}; a worker can only assign jobs to itself")
+    result = await svc.call(svc.store.assign, job_id, worker)
+    if result.claim_latency is not None:
+        svc.metrics.claim_latency.observe(result.claim_latency)
+    reply = {"success": True, "lease_expires_at": iso(result.lease_expires_at),
+             "lease_seconds": svc.settings.lease_seconds, "job": result.job}
+    if result.already_held:
+        reply["already_held"] = True
+    return reply
+
+
+@router.post("/{job_id}/heartbeat")
+async def heartbeat(job_id: JobId, body: Optional[HeartbeatRequest] = None,
+                    svc: Services = Depends(services),
+                    worker: str = Depends(worker_address)) -> dict:
+    body = body or HeartbeatRequest()
+    lease = await svc.call(svc.store.heartbeat, job_id, worker, body.progress, body.message)
+    return {"success": True, "lease_expires_at": iso(lease),
+            "lease_seconds": svc.settings.lease_seconds}
+
+
+@router.post("/{job_id}/complete")
+async def complete(job_id: JobId, body: CompleteRequest, svc: Services = Depends(services),
+                   worker: str = Depends(worker_address)) -> dict:
+    job, newly = await svc.call(svc.store.complete, job_id, worker, body.result_cid,
+                                body.sha256, body.render_seconds, body.frames)
+    if newly:
+        svc.metrics.render_seconds.observe(body.render_seconds)
+    return {"success": True, "job": job}
+
+
+@router.post("/{job_id}/fail")
+async def fail(job_id: JobId, body: FailRequest, svc: Services = Depends(services),
+               worker: str = Depends(worker_address)) -> dict:
+    return await svc.call(svc.store.fail, job_id, worker, body.error, body.retryable,
+                          body.log_tail)
+
+
+@router.post("/{job_id}/release")
+async def release(job_id: JobId, body: Optional[ReleaseRequest] = None,
+                  svc: Services = Depends(services),
+                  worker: str = Depends(worker_address)) -> JSONResponse:
+    await svc.call(svc.store.release, job_id, worker, body.reason if body else None)
+    return JSONResponse({"success": True})
+
+
+@router.get("/{job_id}/events")
+async def job_events(job_id: JobId, svc: Services = Depends(services)) -> dict:
+    return {"events": await svc.call(svc.store.events, job_id)}

@@ -1,0 +1,67 @@
+"""Health, Prometheus metrics, the HTML page and the SSE event stream."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, StreamingResponse
+
+from . import __version__
+from .page import render_page
+from .services import Services, services
+
+router = APIRouter()
+KEEPALIVE_SECONDS = 15.0
+
+
+@router.get("/api/v1/health")
+async def health() -> dict:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(svc: Services = Depends(services)) -> PlainTextResponse:
+    counts = await svc.call(svc.store.counts)
+    seen = await svc.call(svc.store.workers_seen)
+    body = svc.metrics.render(counts, seen, svc.store.lease_expiries)
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def page(svc: Services = Depends(services)) -> HTMLResponse:
+    jobs = await svc.call(svc.store.list, None, 500)
+    counts = await svc.call(svc.store.counts)
+    gateway = svc.settings.gateway_url.rstrip("/")
+    csp = (f"default-src 'none'; style-src 'unsafe-inline'; img-src {gateway}; "
+           "base-uri 'none'; form-action 'none'")
+    return HTMLResponse(render_page(jobs, counts, gateway),
+                        headers={"Content-Security-Policy": csp,
+                                 "X-Content-Type-Options": "nosniff"})
+
+
+def _last_event_id(request: Request) -> int | None:
+    raw = request.headers.get("last-event-id", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+@router.get("/api/v1/events/stream")
+async def event_stream(request: Request, svc: Services = Depends(services)) -> StreamingResponse:
+    start = _last_event_id(request)
+    if start is None:
+        start = await svc.call(svc.store.last_event_id)
+
+    async def messages():
+        last = start
+        yield ": connected\n\n"
+        while not await request.is_disconnected():
+            changed = svc.notifier.current()
+            events = await svc.call(svc.store.events_after, last)
+            for event in events:
+                last = event["id"]
+                yield f"id: {last}\nevent: job\ndata: {json.dumps(event)}\n\n"
+            if not events and not await svc.notifier.wait(changed, KEEPALIVE_SECONDS):
+                yield ": keepalive\n\n"
+
+    return StreamingResponse(messages(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

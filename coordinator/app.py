@@ -1,0 +1,106 @@
+"""The FastAPI application: routers, error handlers, body-size limit, lease sweeper."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import FastAPI
+
+from . import __version__, api_auth, api_jobs, api_site
+from .auth import Authenticator
+from .config import Settings, load_jwt_secret
+from .db import Database
+from .errors import install_handlers
+from .services import Services
+from .store import JobStore
+
+log = logging.getLogger("coordinator")
+MAX_BODY_BYTES = 1 << 20
+
+
+class BodyLimit:
+    """ASGI middleware: read request bodies up front and refuse those over ``limit`` bytes
+    with 413 ``body_too_large`` (whether or not Content-Length was sent)."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send) -> None:
+        payload = (b'{"error":{"code":"body_too_large","message":"request bodies are limited '
+                   b'to 1 MiB"}}')
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+async def _sweep(svc: Services) -> None:
+    """Every sweep_interval_seconds, return expired leases to pending."""
+    while True:
+        await asyncio.sleep(svc.settings.sweep_interval_seconds)
+        try:
+            await svc.call(svc.store.expire_leases)
+        except Exception:  # noqa: BLE001 -- the sweeper must outlive a bad moment
+            log.exception("lease sweep failed; retrying")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Open (or create) the database and build the app. Raises ConfigError on bad settings."""
+    db = Database(settings.db_path)
+    store = JobStore(db, settings.lease_seconds)
+    auth = Authenticator(db, load_jwt_secret(settings), settings.token_ttl_seconds,
+                         settings.challenge_ttl_seconds)
+    svc = Services(settings=settings, store=store, auth=auth)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        task = asyncio.create_task(_sweep(svc))
+        log.info("coordinator %s on %s (lease %.0f s, token ttl %d s, dev=%s)", __version__,
+                 settings.db_path, settings.lease_seconds, settings.token_ttl_seconds,
+                 settings.dev)
+        try:
+            yield
+        finally:
+            task.cancel()
+            db.close()
+
+    app = FastAPI(title="Farmhand coordinator", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.services = svc
+    install_handlers(app)
+    app.include_router(api_site.router)
+    app.include_router(api_auth.router)
+    app.include_router(api_jobs.router)
+    app.add_middleware(BodyLimit)
+    return app

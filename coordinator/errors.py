@@ -1,0 +1,79 @@
+"""The one error body of docs/protocol.md: ``{"error": {"code", "message", ...}}``.
+
+Raise ``ApiError(status, code, message, **extra)`` anywhere; ``install_handlers(app)`` also
+rewrites FastAPI's own 404/405/422 and unexpected exceptions into that shape.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("coordinator")
+
+
+class ApiError(Exception):
+    """An HTTP error reply. ``status``: HTTP status; ``code``: stable snake_case id;
+    ``message``: what was wrong and what to do; ``extra``: more fields inside ``error``."""
+
+    def __init__(self, status: int, code: str, message: str, **extra):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+
+def error_response(status: int, code: str, message: str, **extra) -> JSONResponse:
+    """A JSONResponse carrying the protocol's error body."""
+    return JSONResponse(status_code=status,
+                        content={"error": {"code": code, "message": message, **extra}})
+
+
+def _field(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_response(400, "invalid_json", "the request body is not valid JSON; send a "
+                              "JSON object with Content-Type: application/json")
+    details = [{"field": _field(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))}
+               for e in errors]
+    summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details)
+    return error_response(422, "validation_error", f"malformed request: {summary}",
+                          details=details)
+
+
+async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, f"http_{exc.status_code}")
+    message = str(exc.detail) if exc.detail else "request failed"
+    if exc.status_code == 404:
+        message = "no such endpoint; see docs/protocol.md for the API"
+    return error_response(exc.status_code, code, message)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("internal error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error",
+                          f"the coordinator failed on this request ({type(exc).__name__}); "
+                          "it keeps running, retry or report the coordinator log")
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Route every error through the protocol's error body."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

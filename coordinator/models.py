@@ -1,0 +1,165 @@
+"""Request bodies (pydantic) with the validation rules of docs/protocol.md "Conventions"."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, \
+    field_validator
+
+from .cid import CidError, validate_cid
+
+ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
+REWARD_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?$")
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+MAX_FRAME = 1048574     # Blender's MAXFRAME
+MAX_FRAMES = 10000
+OutputFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
+
+
+def check_address(value: str) -> str:
+    """``"0x"`` + 64 hex (either case) -> lower-cased; ValueError otherwise."""
+    if not ADDRESS_RE.match(value):
+        raise ValueError("address must be '0x' followed by 64 hex digits (an Ed25519 public key)")
+    return value.lower()
+
+
+def _check_frames(frames: list[int]) -> list[int]:
+    if len(frames) > MAX_FRAMES:
+        raise ValueError(f"at most {MAX_FRAMES} frames")
+    if len(set(frames)) != len(frames):
+        raise ValueError("frames must be distinct")
+    for f in frames:
+        if not -MAX_FRAME <= f <= MAX_FRAME:
+            raise ValueError(f"frame {f} is outside Blender's range ±{MAX_FRAME}")
+    return frames
+
+
+def _check_cid(value: str) -> str:
+    try:
+        return validate_cid(value)
+    except CidError as exc:
+        raise ValueError(f"not a valid CID: {exc}") from None
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class ChallengeRequest(_Body):
+    address: StrictStr
+
+    _addr = field_validator("address")(check_address)
+
+
+class AuthenticateRequest(_Body):
+    address: StrictStr
+    challenge: StrictStr
+    signature: StrictStr
+
+    _addr = field_validator("address")(check_address)
+
+    @field_validator("challenge")
+    @classmethod
+    def _challenge(cls, v: str) -> str:
+        if len(v) != 64 or not HEX_RE.match(v):
+            raise ValueError("challenge must be the 64 hex digits returned by /auth/challenge")
+        return v.lower()
+
+    @field_validator("signature")
+    @classmethod
+    def _signature(cls, v: str) -> str:
+        if len(v) != 128 or not HEX_RE.match(v):
+            raise ValueError("signature must be 128 hex digits (a 64-byte Ed25519 signature)")
+        return v.lower()
+
+
+class CreateJobRequest(_Body):
+    asset_cid: StrictStr
+    frames: list[StrictInt] = Field(default_factory=list)
+    output_format: OutputFormat = "PNG"
+    reward: StrictStr = "0"
+    max_attempts: StrictInt = Field(default=3, ge=1, le=100)
+
+    _cid = field_validator("asset_cid")(_check_cid)
+    _frames = field_validator("frames")(_check_frames)
+
+    @field_validator("reward")
+    @classmethod
+    def _reward(cls, v: str) -> str:
+        if not REWARD_RE.match(v):
+            raise ValueError("reward must be a decimal string like \"1.50\"")
+        return v
+
+
+class AssignRequest(_Body):
+    worker_address: StrictStr
+
+    _addr = field_validator("worker_address")(check_address)
+
+
+class HeartbeatRequest(_Body):
+    progress: Optional[float] = Field(default=None, ge=0.0, le=1.0)
+    message: Optional[StrictStr] = None
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else v[:1000]
+
+
+class CompleteRequest(_Body):
+    result_cid: StrictStr
+    sha256: StrictStr
+    render_seconds: float = Field(ge=0.0)
+    frames: Optional[list[StrictInt]] = None
+
+    _cid = field_validator("result_cid")(_check_cid)
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha(cls, v: str) -> str:
+        v = v.lower()
+        if not SHA256_RE.match(v):
+            raise ValueError("sha256 must be 64 hex digits")
+        return v
+
+    @field_validator("render_seconds")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("render_seconds must be a finite number of seconds")
+        return v
+
+    @field_validator("frames")
+    @classmethod
+    def _frames(cls, v: Optional[list[int]]) -> Optional[list[int]]:
+        return None if v is None else _check_frames(v)
+
+
+class FailRequest(_Body):
+    error: StrictStr = Field(min_length=1)
+    retryable: StrictBool = True
+    log_tail: Optional[StrictStr] = None
+
+    @field_validator("error")
+    @classmethod
+    def _error(cls, v: str) -> str:
+        return v[:4000]
+
+    @field_validator("log_tail")
+    @classmethod
+    def _tail(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else v[-65536:]
+
+
+class ReleaseRequest(_Body):
+    reason: Optional[StrictStr] = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else v[:1000]
