@@ -1,0 +1,197 @@
+"""Headless worker: a blocking loop on ``engine.next_job()`` on Blender's main thread.
+
+The line (Debian Blender, add-on installed as a legacy add-on where Blender finds it)::
+
+    blender -b --python-expr "import farmhand; farmhand.run_headless()" -- [options]
+
+or in the ``bpy`` module's Python::
+
+    python -c "import farmhand; farmhand.run_headless()" [options]
+
+Timers do not fire under ``-b``, hence the blocking loop with short timeouts (0.5 s).
+Signals (SIGINT, SIGTERM): idle -> the loop exits within about 1 s; rendering -> the current
+frame finishes, then the job is submitted if all its frames are done, otherwise handed back
+with ``release`` (never left to lease expiry). A second signal while stopping is ignored:
+the engine's graceful stop still uploads what it holds.
+
+Exit codes (:data:`EXIT_CODES`): 0 stopped on request or after ``--max-jobs`` jobs;
+1 unexpected error; 2 bad settings; 3 ``farmhand_core`` not importable; 4 online access is
+off; 5 the engine could not start (key file, work dir).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import traceback
+
+import bpy
+
+from .core_loader import CoreMissing, load_core
+from .jobrun import render_opened
+from .log import TailBuffer, log, setup_stream_logging
+from .render import RenderFailed
+from .safety import JobRejected
+from .settings import SettingsError, from_env_and_args
+
+EXIT_OK, EXIT_ERROR, EXIT_SETTINGS, EXIT_NO_CORE, EXIT_OFFLINE, EXIT_ENGINE = 0, 1, 2, 3, 4, 5
+EXIT_CODES = {
+    EXIT_OK: "stopped on request (SIGINT/SIGTERM) or after --max-jobs jobs",
+    EXIT_ERROR: "unexpected error (traceback in the log)",
+    EXIT_SETTINGS: "bad setting (environment variable or argument)",
+    EXIT_NO_CORE: "farmhand_core (native core) not importable",
+    EXIT_OFFLINE: "Blender's online access is off",
+    EXIT_ENGINE: "the engine could not start (key file, work dir, config)",
+}
+NEXT_JOB_TIMEOUT_S = 0.5
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; asked between frames and between polls."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __bool__(self):
+        return self.signal is not None
+
+    def handler(self, signum, _frame):
+        if self.signal is None:
+            self.signal = signal.Signals(signum).name
+            log.info("received %s: stopping after the current frame (or now, if idle)",
+                     self.signal)
+
+
+def _script_args(argv):
+    """Arguments after ``--`` (Blender binary); all of sys.argv[1:] in the bpy module."""
+    if argv is not None:
+        return list(argv)
+    if "--" in sys.argv:
+        return sys.argv[sys.argv.index("--") + 1:]
+    if os.path.basename(sys.argv[0]).startswith("blender"):
+        return []
+    return sys.argv[1:]
+
+
+def _ensure_online(settings) -> bool:
+    """Respect ``bpy.app.online_access`` (Blender >= 4.2; absent in 3.4: online)."""
+    if not hasattr(bpy.app, "online_access") or bpy.app.online_access:
+        return True
+    if settings.online and not bpy.app.online_access_override:
+        bpy.context.preferences.system.use_online_access = True
+        log.info("online access enabled for this session (--online / FARMHAND_ONLINE=1)")
+        return bool(bpy.app.online_access)
+    log.error("Blender's online access is off, so Farmhand will not connect: start Blender "
+              "with --online-mode, or pass --online (FARMHAND_ONLINE=1) to the worker")
+    return False
+
+
+def process_job(engine, job, device: str, stop, strategy=render_opened) -> str:
+    """Render one job with ``strategy`` (jobrun.render_opened or render_appended) and
+    report it to the engine; ``stop`` is truthy once the worker should stop. Returns the
+    outcome: 'finished', 'failed', 'released' or 'cancelled'."""
+    tail = TailBuffer()
+    log.addHandler(tail)
+    started = time.monotonic()
+    size = os.path.getsize(job.blend_path) if os.path.exists(job.blend_path) else -1
+    log.info("job %s: rendering %s (%d bytes), frames %s, format %s", job.id, job.asset_cid,
+             size, list(job.frames) or "current", job.output_format or "PNG")
+
+    def on_frame(done, total, seconds):
+        engine.progress(job, done / total, f"frame {done}/{total} rendered in {seconds:.2f} s")
+
+    def should_stop():
+        return bool(stop) or engine.job_cancelled(job)
+
+    try:
+        result = strategy(job, device, on_frame=on_frame, should_stop=should_stop)
+        if engine.job_cancelled(job):
+            log.warning("job %s: lease lost or job cancelled; result dropped", job.id)
+            return "cancelled"
+        if result.interrupted:
+            engine.release(job, f"worker stopping ({getattr(stop, 'signal', 'stop')}) after "
+                           f"{len(result.paths)} frame(s)")
+            log.info("job %s: handed back (release) after %d frame(s)", job.id,
+                     len(result.paths))
+            return "released"
+        if result.notes:
+            engine.progress(job, 1.0, "; ".join(result.notes))
+        engine.finish(job, result.paths, result.seconds)
+        log.info("job %s: rendered %d frame(s) in %.2f s (%.2f s wall); uploading", job.id,
+                 len(result.paths), result.seconds, time.monotonic() - started)
+        return "finished"
+    except JobRejected as exc:
+        log.error("job %s: refused: %s", job.id, exc)
+        engine.fail(job, str(exc), tail.text(), False)
+    except (RenderFailed, RuntimeError) as exc:
+        log.error("job %s: render failed: %s\n%s", job.id, exc, traceback.format_exc())
+        engine.fail(job, str(exc), tail.text(), True)
+    except Exception as exc:  # any other bug must still hand the job back at once
+        log.error("job %s: unexpected error: %s\n%s", job.id, exc, traceback.format_exc())
+        engine.fail(job, f"worker error: {type(exc).__name__}: {exc}", tail.text(), True)
+    finally:
+        log.removeHandler(tail)
+    return "failed"
+
+
+def run(argv=None) -> int:
+    """The loop; returns an exit code (see EXIT_CODES)."""
+    setup_stream_logging()
+    try:
+        settings = from_env_and_args(argv=_script_args(argv))
+    except SettingsError as exc:
+        log.error("bad setting: %s", exc)
+        return EXIT_SETTINGS
+    try:
+        core = load_core()
+    except CoreMissing as exc:
+        log.error("%s", exc)
+        return EXIT_NO_CORE
+    if not _ensure_online(settings):
+        return EXIT_OFFLINE
+    config = settings.engine_config(bpy.app.version)
+    try:
+        engine = core.Engine(config)
+        engine.start()
+    except Exception as exc:  # core errors carry a message a person can act on
+        log.error("the engine could not start: %s", exc)
+        return EXIT_ENGINE
+    stop = StopFlag()
+    previous = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    log.info("worker %s: Blender %s, backend %s, IPFS %s, device %s, work dir %s",
+             engine.worker_address, bpy.app.version_string, settings.backend_url,
+             ",".join(settings.ipfs_rpc_urls), settings.device, config["work_dir"])
+    done = 0
+    try:
+        while not stop:
+            job = engine.next_job(NEXT_JOB_TIMEOUT_S)
+            if job is None:
+                continue
+            process_job(engine, job, settings.device, stop)
+            done += 1
+            if settings.max_jobs and done >= settings.max_jobs:
+                log.info("processed %d job(s) (--max-jobs): stopping", done)
+                break
+    finally:
+        log.info("stopping the engine (pending uploads finish first)")
+        engine.stop(graceful=True, timeout_s=30)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        status = engine.status()
+        log.info("stopped: %s job(s) done, %s failed", status.get("jobs_done"),
+                 status.get("jobs_failed"))
+    return EXIT_OK
+
+
+def main(argv=None):
+    """``run()`` then exit the process with its code (Blender and the bpy module alike)."""
+    try:
+        code = run(argv)
+    except Exception:  # the last resort: say what broke, exit non-zero
+        log.error("unexpected error:\n%s", traceback.format_exc())
+        code = EXIT_ERROR
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.exit(code)
