@@ -1,6 +1,6 @@
 """The one error body of docs/protocol.md: ``{"error": {"code", "message", ...}}``.
 
-Raise ``ApiError(status, code, message, **extra)`` anywhere; ``install_handlers(app)`` also
+Raise ``ApiError(http_status, code, message, **extra)`` anywhere; ``install_handlers(app)`` also
 rewrites FastAPI's own 404/405/422 and unexpected exceptions into that shape.
 """
 
@@ -17,20 +17,20 @@ log = logging.getLogger("coordinator")
 
 
 class ApiError(Exception):
-    """An HTTP error reply. ``status``: HTTP status; ``code``: stable snake_case id;
+    """An HTTP error reply. ``http_status``: HTTP status; ``code``: stable snake_case id;
     ``message``: what was wrong and what to do; ``extra``: more fields inside ``error``."""
 
-    def __init__(self, status: int, code: str, message: str, **extra):
+    def __init__(self, http_status: int, code: str, message: str, **extra):
         super().__init__(message)
-        self.status = status
+        self.http_status = http_status
         self.code = code
         self.message = message
         self.extra = extra
 
 
-def error_response(status: int, code: str, message: str, **extra) -> JSONResponse:
+def error_response(http_status: int, code: str, message: str, **extra) -> JSONResponse:
     """A JSONResponse carrying the protocol's error body."""
-    return JSONResponse(status_code=status,
+    return JSONResponse(status_code=http_status,
                         content={"error": {"code": code, "message": message, **extra}})
 
 
@@ -40,7 +40,7 @@ def _field(loc) -> str:
 
 
 async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+    return error_response(exc.http_status, exc.code, exc.message, **exc.extra)
 
 
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
