@@ -1,0 +1,134 @@
+"""packaging/build: what it makes from this working tree, what it prints, and how it fails."""
+
+import hashlib
+import re
+import subprocess
+import zipfile
+
+import pytest
+
+from pack_helpers import REPO_ROOT, VERSION, clean_env, load
+from conftest import run_build
+
+bl_info = load("bl_info")
+
+# Libraries every manylinux platform provides (PEP 600 / auditwheel policy): the only
+# shared objects a portable wheel may take from the system.
+MANYLINUX_SYSTEM_LIBS = re.compile(
+    r"^(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux-x86-64)\.so")
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_wheel_is_cp311_manylinux_and_carries_the_project_version(built):
+    assert re.fullmatch(rf"farmhand_core-{re.escape(VERSION)}-cp311-cp311-manylinux_2_\d+_x86_64\.whl",
+                        built.wheel.name)
+    with zipfile.ZipFile(built.wheel) as zf:
+        meta = zf.read(f"farmhand_core-{VERSION}.dist-info/METADATA").decode()
+        names = zf.namelist()
+    assert f"\nVersion: {VERSION}\n" in meta
+    assert any(re.fullmatch(r"farmhand_core/_native\.cpython-311-x86_64-linux-gnu\.so", n) for n in names)
+
+
+def test_report_prints_name_size_and_sha256_of_every_artefact(built):
+    artefacts = [built.wheel, built.extension_zip, built.legacy_zip]
+    for path in artefacts:
+        line = next(l for l in built.output.splitlines() if path.name in l)
+        assert f" {path.stat().st_size} bytes" in line
+        assert sha256(path) in line
+    sums = (built.dist / "SHA256SUMS").read_text().splitlines()
+    assert sums == [f"{sha256(p)}  {p.name}" for p in artefacts]
+
+
+def test_legacy_zip_holds_the_add_on_with_the_wheels_core_in_vendor(built, tmp_path):
+    with zipfile.ZipFile(built.legacy_zip) as zf:
+        names = set(zf.namelist())
+        init = zf.read("farmhand/__init__.py").decode()
+        with zipfile.ZipFile(built.wheel) as wheel:
+            native = next(n for n in wheel.namelist() if n.startswith("farmhand_core/_native"))
+            assert zf.read(f"farmhand/vendor/{native}") == wheel.read(native)
+    assert all(n.startswith("farmhand/") for n in names)
+    assert "farmhand/vendor/farmhand_core/__init__.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or ".dist-info" in n]
+    assert ".".join(map(str, bl_info.read_bl_info(init)["version"])) == VERSION
+    # Same add-on code as the source tree, bar the stamped version.
+    source = (REPO_ROOT / "addon" / "farmhand" / "__init__.py").read_text()
+    assert init == bl_info.stamp_version(source, VERSION)
+
+
+def test_legacy_zip_core_needs_no_library_beyond_manylinux_and_its_own(built, tmp_path):
+    with zipfile.ZipFile(built.legacy_zip) as zf:
+        zf.extractall(tmp_path)
+    vendor = tmp_path / "farmhand" / "vendor"
+    native = next((vendor / "farmhand_core").glob("_native*.so"))
+    native.chmod(0o755)
+    for lib in vendor.glob("farmhand_core.libs/*"):
+        lib.chmod(0o755)
+    ldd = subprocess.run(["ldd", str(native)], capture_output=True, text=True, check=True).stdout
+    resolved = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
+    assert "not found" not in ldd
+    foreign = {name: path for name, path in resolved.items()
+               if not MANYLINUX_SYSTEM_LIBS.match(name) and str(vendor) not in path}
+    assert foreign == {}, f"system libraries the wheel did not vendor: {foreign}"
+
+
+def test_extension_zip_has_manifest_wheels_and_no_vendor_copy(built):
+    with zipfile.ZipFile(built.extension_zip) as zf:
+        names = set(zf.namelist())
+        assert zf.read(f"wheels/{built.wheel.name}") == built.wheel.read_bytes()
+    assert {"blender_manifest.toml", "__init__.py"} <= names
+    assert not [n for n in names if n.startswith("vendor/") or "__pycache__" in n]
+
+
+def test_zips_are_reproducible_byte_for_byte(built, tmp_path):
+    zips = load("make_addon_zips")
+    for out in (tmp_path / "a", tmp_path / "b"):
+        out.mkdir()
+        assert zips.main(["--version", VERSION, "--platform", "linux-x64", "--addon",
+                          str(REPO_ROOT / "addon" / "farmhand"), "--dist", str(out),
+                          str(built.wheel)]) == 0
+    for name in (built.extension_zip.name, built.legacy_zip.name):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_add_on_without_bl_info_is_refused_with_the_reason(built, tmp_path, capsys):
+    zips = load("make_addon_zips")
+    addon = tmp_path / "farmhand"
+    addon.mkdir()
+    (addon / "__init__.py").write_text("def register():\n    pass\n")
+    assert zips.main(["--version", VERSION, "--platform", "linux-x64", "--addon", str(addon),
+                      "--dist", str(tmp_path), str(built.wheel)]) == 1
+    assert "no top-level `bl_info" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.zip"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--platform", "amiga-m68k"], "unknown platform 'amiga-m68k'"),
+    (["--auditwheel", "maybe"], "--auditwheel must be repair, check or off"),
+    (["--frobnicate"], "unknown argument '--frobnicate'"),
+    (["--python", "/nonexistent/python3"], "Python '/nonexistent/python3' not found"),
+])
+def test_build_refuses_bad_arguments_before_compiling(tmp_path, args, message):
+    result = run_build(REPO_ROOT, tmp_path, *args, timeout=60)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_build_refuses_an_add_on_dir_without_init(tmp_path):
+    empty = tmp_path / "addon"
+    empty.mkdir()
+    result = run_build(REPO_ROOT, tmp_path / "dist", "--addon", str(empty), timeout=60)
+    assert result.returncode == 1
+    assert f"{empty}/__init__.py is missing" in result.stderr
+
+
+def test_platform_names_follow_blenders_manifest_spelling():
+    names = load("platform_name")
+    assert names.blender_platform("Linux", "x86_64") == "linux-x64"
+    assert names.blender_platform("Windows", "AMD64") == "windows-x64"
+    assert names.blender_platform("Darwin", "arm64") == "macos-arm64"
+    with pytest.raises(KeyError):
+        names.blender_platform("SunOS", "sparc")
