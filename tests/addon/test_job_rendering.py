@@ -1,0 +1,134 @@
+"""The add-on's render side in real Blender (Debian 3.4 and the bpy 5.0.1 module), without
+the engine: both strategies, output naming/formats, devices, and the hostile-file rules."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image, ImageChops
+
+from blender_runner import BLENDERS, make_job_files, render_with_harness
+
+
+@pytest.fixture(scope="module")
+def job_files(tmp_path_factory):
+    return make_job_files(tmp_path_factory.mktemp("jobfiles"))
+
+
+def _frames(result):
+    return sorted(p.name for p in result["output_dir"].iterdir())
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("strategy", ["opened", "appended"])
+def test_three_frames_render_as_numbered_pngs_of_the_scene_resolution(kind, strategy,
+                                                                      job_files, tmp_path):
+    artist = str(job_files["files"] / "artist.blend") if strategy == "appended" else None
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
+                                 strategy=strategy, frames=[1, 2, 3], artist=artist)
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
+    images = [Image.open(result["output_dir"] / n).convert("RGB") for n in _frames(result)]
+    assert [im.size for im in images] == [(32, 24)] * 3
+    # the cube turns between frame 1 and 3: the frames really are different frames
+    assert ImageChops.difference(images[0], images[2]).getbbox() is not None
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_gui_strategy_leaves_the_artists_datablocks_identical(kind, job_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "driver.blend",
+                                 strategy="appended", frames=[2],
+                                 artist=str(job_files["files"] / "artist.blend"))
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == ["frame_0002.png"]
+    assert result["before"]["objects"] == result["after"]["objects"]
+    assert ["ArtistKeptMesh", 1, False] in result["after"]["meshes"]
+    assert result["before"] == result["after"]
+    assert not list(job_files["markers"].iterdir()), "a Python driver ran (Auto Run on)"
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_no_frames_means_the_scenes_current_frame(kind, job_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "artist.blend")
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == ["frame_0005.png"]
+    assert Image.open(result["output_dir"] / "frame_0005.png").size == (16, 16)
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("fmt,name,magic", [
+    ("JPEG", "frame_0001.jpg", b"\xff\xd8\xff"),
+    ("OPEN_EXR", "frame_0001.exr", b"\x76\x2f\x31\x01"),
+])
+def test_output_format_sets_the_file_type(kind, fmt, name, magic, job_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
+                                 frames=[1], format=fmt)
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == [name]
+    assert (result["output_dir"] / name).read_bytes()[:len(magic)] == magic
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_missing_gpu_falls_back_to_cpu_and_says_so(kind, job_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
+                                 frames=[1], device="CUDA")
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == ["frame_0001.png"]
+    if not any(n.startswith("device CUDA") for n in result["notes"]):  # a machine with CUDA
+        assert "no active CUDA device found: rendering on CPU" in result["notes"]
+
+
+@pytest.mark.blender
+@pytest.mark.skipif(BLENDERS[0].marks[1].args[0], reason="Debian's blender is not installed")
+def test_debian_blender_without_oidn_renders_with_denoising_off(job_files, tmp_path):
+    # Debian builds Cycles without OpenImageDenoise: rendering with denoising on fails
+    # ("Build without OpenImageDenoiser") unless the add-on turns it off.
+    result = render_with_harness("blender34", tmp_path, job_files["files"] / "denoise.blend",
+                                 frames=[1])
+    assert "error" not in result, result.get("traceback")
+    assert "this Blender lacks OpenImageDenoise: denoising turned off" in result["notes"]
+    assert _frames(result) == ["frame_0001.png"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("strategy", ["opened", "appended"])
+@pytest.mark.parametrize("name", ["autorun.blend", "driver.blend"])
+def test_python_in_the_job_file_never_runs_even_with_auto_run_on(kind, strategy, name,
+                                                                  job_files, tmp_path):
+    artist = str(job_files["files"] / "artist.blend") if strategy == "appended" else None
+    result = render_with_harness(kind, tmp_path, job_files["files"] / name,
+                                 strategy=strategy, frames=[1], artist=artist, autorun=True)
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == ["frame_0001.png"]
+    assert not list(job_files["markers"].iterdir()), "Python from the job file ran"
+    if name == "driver.blend":
+        assert "removed 1 Python driver(s)" in result["log"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_file_output_node_is_removed_and_writes_nothing_outside(kind, job_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "fileoutput.blend",
+                                 frames=[1])
+    assert "error" not in result, result.get("traceback")
+    assert "1 File Output node(s)" in result["log"]
+    assert _frames(result) == ["frame_0001.png"]
+    assert not list(job_files["outside"].iterdir())
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("strategy", ["opened", "appended"])
+@pytest.mark.parametrize("name,reason", [
+    ("abspath.blend", "uses the absolute path"),
+    ("escape.blend", "resolves outside the job directory"),
+])
+def test_external_path_outside_the_job_dir_refuses_the_job_before_rendering(
+        kind, strategy, name, reason, job_files, tmp_path):
+    artist = str(job_files["files"] / "artist.blend") if strategy == "appended" else None
+    result = render_with_harness(kind, tmp_path, job_files["files"] / name, frames=[1],
+                                 strategy=strategy, artist=artist)
+    assert result.get("error_type") == "JobRejected", result
+    if strategy == "opened":
+        assert reason in result["error"]
+    assert "image 'Texture'" in result["error"]
+    assert not result["output_dir"].exists() or not list(result["output_dir"].iterdir())
+    if strategy == "appended":
+        assert result["before"] == result["after"]
