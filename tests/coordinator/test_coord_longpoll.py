@@ -1,0 +1,86 @@
+"""Long-poll on /jobs/available: immediate when work exists, woken by posts and releases."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from coord_helpers import create_job, error_code
+
+
+def _poll_in_background(worker, wait: float):
+    out: dict = {}
+
+    def run():
+        start = time.monotonic()
+        resp = worker.get("/api/v1/jobs/available", status="pending", wait=wait)
+        out["done"] = time.monotonic()
+        out["elapsed"] = out["done"] - start
+        out["resp"] = resp
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, out
+
+
+def test_long_poll_returns_within_one_second_of_a_post(coordinator, make_worker):
+    worker = make_worker(coordinator.url)
+    thread, out = _poll_in_background(worker, 20)
+    time.sleep(1.5)                  # the poll is parked by now
+    assert thread.is_alive()
+    posted = time.monotonic()
+    job = create_job(coordinator.url)
+    thread.join(timeout=10)
+    assert out["resp"].status_code == 200
+    assert [j["id"] for j in out["resp"].json()["jobs"]] == [job["id"]]
+    assert out["done"] - posted < 1.0
+
+
+def test_long_poll_is_woken_by_a_release(coordinator, make_worker):
+    job = create_job(coordinator.url)
+    holder, waiter = make_worker(coordinator.url), make_worker(coordinator.url)
+    holder.assign(job["id"])
+    thread, out = _poll_in_background(waiter, 20)
+    time.sleep(1.0)
+    assert thread.is_alive()
+    released = time.monotonic()
+    holder.release(job["id"])
+    thread.join(timeout=10)
+    assert out["done"] - released < 1.0
+    assert [j["id"] for j in out["resp"].json()["jobs"]] == [job["id"]]
+
+
+def test_long_poll_times_out_empty_after_wait(coordinator, make_worker):
+    worker = make_worker(coordinator.url)
+    start = time.monotonic()
+    resp = worker.get("/api/v1/jobs/available", status="pending", wait=1)
+    elapsed = time.monotonic() - start
+    assert resp.json() == {"jobs": []}
+    assert 0.9 <= elapsed < 2.0
+
+
+def test_wait_is_capped_at_max_wait_seconds(coordinator_factory, make_worker):
+    coord = coordinator_factory("--max-wait-seconds", "1")
+    worker = make_worker(coord.url)
+    start = time.monotonic()
+    assert worker.get("/api/v1/jobs/available", wait=25).json() == {"jobs": []}
+    assert time.monotonic() - start < 2.0
+
+
+def test_available_lists_pending_oldest_first_and_skips_assigned(coordinator, make_worker):
+    ids = [create_job(coordinator.url)["id"] for _ in range(3)]
+    worker = make_worker(coordinator.url)
+    worker.assign(ids[1])
+    resp = worker.get("/api/v1/jobs/available", status="pending")
+    assert [j["id"] for j in resp.json()["jobs"]] == [ids[0], ids[2]]
+    worker.release(ids[1])           # released jobs queue behind the others
+    resp = worker.get("/api/v1/jobs/available", limit=2)
+    assert [j["id"] for j in resp.json()["jobs"]] == [ids[0], ids[2]]
+
+
+def test_available_rejects_other_status_and_negative_wait(coordinator, make_worker):
+    worker = make_worker(coordinator.url)
+    for params in ({"status": "completed"}, {"wait": -1}, {"limit": 0}):
+        resp = worker.get("/api/v1/jobs/available", **params)
+        assert resp.status_code == 422, params
+        assert error_code(resp) == "validation_error"
