@@ -1,0 +1,292 @@
+// The fetch thread: authenticate, report what a crashed run left behind, then long-poll,
+// claim, download + verify and validate jobs until stopped (engine.hpp).
+#include <cstdio>
+
+#include "farmhand/blend/validate.hpp"
+#include "farmhand/engine/error_policy.hpp"
+#include "farmhand/error.hpp"
+#include "shared_state.hpp"
+
+namespace farmhand::engine {
+namespace {
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+class Fetcher {
+ public:
+  explicit Fetcher(std::shared_ptr<Shared> s)
+      : s_(std::move(s)), backend_(s_->ports.make_backend()), storage_(s_->ports.make_storage()) {}
+
+  void run() {
+    if (!ensure_auth()) return;
+    recover();
+    while (true) {
+      {
+        std::unique_lock lock(s_->mu);
+        s_->cv.wait(lock,
+                    [&] { return s_->stopping || s_->active_locked() < 1 + s_->config.prefetch; });
+        if (s_->stopping) return;
+      }
+      if (!ensure_auth()) return;
+      set_state("idle");
+      std::vector<Offer> offers;
+      try {
+        offers = backend_->available(s_->config.poll_wait_s);
+      } catch (const Error& e) {
+        if (back_off("polling for jobs failed", e)) return;
+        continue;
+      }
+      if (offers.empty() && s_->config.poll_wait_s == 0 && s_->sleep_unless_stopping(1.0)) return;
+      for (const auto& offer : offers) {
+        {
+          const std::lock_guard lock(s_->mu);
+          if (s_->stopping || s_->active_locked() >= 1 + s_->config.prefetch) break;
+          s_->fetch_state = "claiming";
+          s_->fetch_job_id = offer.id;
+        }
+        if (!claim_and_fetch(offer)) break;
+      }
+    }
+  }
+
+ private:
+  void set_state(const char* state, const std::string& job_id = {}) {
+    const std::lock_guard lock(s_->mu);
+    s_->fetch_state = state;
+    s_->fetch_job_id = job_id;
+  }
+
+  // Logs the error and waits (seed table: auth -> auth_retry_s, else network_retry_s).
+  // Returns true when stopping.
+  bool back_off(const std::string& what, const Error& e) {
+    if (e.kind() == ErrorKind::kAuthRejected) authed_ = false;
+    const double wait = retry_wait_s(e.kind(), s_->config);
+    s_->record_error(what + ": " + e.what() + " (retrying in " + fmt_seconds(wait) + ")");
+    set_state("backing_off");
+    return s_->sleep_unless_stopping(wait);
+  }
+
+  // False when stopping.
+  bool ensure_auth() {
+    while (!authed_) {
+      set_state("authenticating");
+      try {
+        backend_->authenticate();
+        authed_ = true;
+        s_->log.line("authenticated as " + s_->ports.worker_address + " at " +
+                     s_->config.backend_url);
+      } catch (const Error& e) {
+        if (back_off("authentication failed", e)) return false;
+      }
+      const std::lock_guard lock(s_->mu);
+      if (s_->stopping) return false;
+    }
+    return true;
+  }
+
+  // Reports every job of a previous run's journal before taking new work.
+  void recover() {
+    std::vector<JournalEntry> entries;
+    try {
+      entries = s_->journal.load();
+    } catch (const Error& e) {
+      s_->record_error(e.what());
+      auto aside = s_->journal.file();
+      aside += ".corrupt";
+      std::error_code ec;
+      std::filesystem::rename(s_->journal.file(), aside, ec);
+      return;
+    }
+    if (entries.empty()) return;
+    set_state("recovering");
+    {
+      const std::lock_guard lock(s_->mu);
+      s_->recovering = entries;
+    }
+    for (const auto& e : entries) {
+      const auto dir = s_->workspace.job_dir(e.id);
+      if (e.state == JournalState::kClaimed) {
+        s_->log.job(e.id, dir, "left claimed by a previous run: releasing it");
+        call_backend(*s_, *backend_, e.id, "/release",
+                     [&] { backend_->release(e.id, "worker restarted before rendering the job"); });
+        s_->workspace.remove(e.id);
+      } else {
+        const std::string reason = e.state == JournalState::kHanded
+                                       ? "worker crashed while rendering"
+                                       : "worker crashed while uploading the result";
+        s_->log.job(e.id, dir, reason + " (found in the crash journal): reporting /fail");
+        const std::string tail = file_tail(s_->workspace.worker_log(e.id), 64 * 1024);
+        call_backend(*s_, *backend_, e.id, "/fail",
+                     [&] { backend_->fail(e.id, reason, true, tail); });
+        s_->workspace.mark_failed(e.id, reason);
+        const std::lock_guard lock(s_->mu);
+        s_->jobs_failed += 1;
+        s_->last_error = "job " + e.id + ": " + reason;
+      }
+      const std::lock_guard lock(s_->mu);
+      std::erase_if(s_->recovering, [&](const JournalEntry& r) { return r.id == e.id; });
+      s_->save_journal_locked();
+    }
+  }
+
+  // False when the caller should stop going through this batch of offers.
+  bool claim_and_fetch(const Offer& offer) {
+    const std::string& id = offer.id;
+    bool won = false;
+    try {
+      won = backend_->assign(id);
+    } catch (const Error& e) {
+      back_off("job " + id + ": claim failed", e);
+      return false;
+    }
+    if (!won) {
+      s_->log.line("job " + id + ": taken by another worker (409), trying the next");
+      return true;
+    }
+    std::filesystem::path dir;
+    try {
+      dir = s_->workspace.prepare(id);
+    } catch (const Error& e) {
+      s_->record_error("job " + id + ": " + e.what());
+      call_backend(*s_, *backend_, id, "/release", [&] {
+        backend_->release(id, std::string("worker cannot use it: ") + e.what());
+      });
+      return false;
+    }
+    Job job;
+    job.id = id;
+    job.asset_cid = offer.asset_cid;
+    job.work_dir = dir;
+    job.blend_path = dir / "scene.blend";
+    job.output_dir = dir / "output";
+    job.frames = offer.frames;
+    job.output_format = offer.output_format.empty() ? "PNG" : offer.output_format;
+    job.reward = offer.reward;
+    {
+      const std::lock_guard lock(s_->mu);
+      HeldJob h;
+      h.job = job;
+      h.next_heartbeat =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                             std::chrono::duration<double>(s_->config.heartbeat_interval_s));
+      s_->held[id] = std::move(h);
+      s_->fetch_state = "downloading";
+      s_->fetch_job_id = id;
+      s_->bytes_done = 0;
+      s_->bytes_total = 0;
+      s_->save_journal_locked();
+    }
+    s_->log.job(id, dir,
+                "claimed (asset " + offer.asset_cid + ", reward " + offer.reward + ", " +
+                    std::to_string(offer.frames.size()) + " frame(s), " + job.output_format + ")");
+
+    const auto t0 = Clock::now();
+    try {
+      storage_->download(
+          offer.asset_cid, dir, "scene.blend",
+          [this](std::uint64_t done, std::uint64_t total) {
+            const std::lock_guard lock(s_->mu);
+            s_->bytes_done = done;
+            s_->bytes_total = total;
+          },
+          &s_->cancel);
+    } catch (const Error& e) {
+      if (on_download_error(e.kind()) == DownloadOutcome::kRelease) {
+        report_release(*s_, *backend_, id, "worker stopping");
+      } else {
+        report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true);
+      }
+      return true;
+    }
+    const double download_s = seconds_since(t0);
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(job.blend_path, ec);
+    s_->log.job(id, dir,
+                "downloaded and verified " + std::to_string(bytes) + " bytes in " +
+                    fmt_seconds(download_s));
+    if (lease_lost(id)) return true;
+
+    set_state("validating", id);
+    const auto t1 = Clock::now();
+    blend::Header header;
+    try {
+      header = blend::validate_file(job.blend_path, s_->config.max_job_bytes,
+                                    s_->config.blender_version);
+    } catch (const Error& e) {
+      report_failure(*s_, *backend_, id, std::string("validation failed: ") + e.what(),
+                     e.kind() != ErrorKind::kBlendInvalid);
+      return true;
+    }
+    const double validate_s = seconds_since(t1);
+    s_->log.job(id, dir,
+                "validated: saved by Blender " + blend::version_name(header.version) +
+                    ", compression " + blend::to_string(header.compression) + ", in " +
+                    fmt_seconds(validate_s) + "; queued for Blender");
+    bool stopping = false;
+    {
+      const std::lock_guard lock(s_->mu);
+      stopping = s_->stopping;
+      auto it = s_->held.find(id);
+      if (!stopping && it != s_->held.end() && !it->second.cancelled) {
+        it->second.job.blend_version = header.version;
+        it->second.stage = Stage::kQueued;
+        it->second.blend_bytes = bytes;
+        it->second.download_s = download_s;
+        it->second.validate_s = validate_s;
+        s_->ready.push_back(id);
+        s_->save_journal_locked();
+        s_->cv.notify_all();
+      }
+    }
+    if (stopping) {
+      report_release(*s_, *backend_, id, "worker stopping");
+    } else {
+      lease_lost(id);
+    }
+    set_state("idle");
+    return true;
+  }
+
+  // True (and the job dropped) if a heartbeat found the job's lease lost meanwhile.
+  bool lease_lost(const std::string& id) {
+    {
+      const std::lock_guard lock(s_->mu);
+      auto it = s_->held.find(id);
+      if (it == s_->held.end() || !it->second.cancelled || it->second.stage == Stage::kQueued) {
+        return it == s_->held.end();
+      }
+    }
+    drop_job(*s_, id, "lease lost while fetching");
+    return true;
+  }
+
+  std::shared_ptr<Shared> s_;
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<Storage> storage_;
+  bool authed_ = false;
+};
+
+}  // namespace
+
+void fetch_loop(const std::shared_ptr<Shared>& s) {
+  try {
+    Fetcher(s).run();
+  } catch (const std::exception& e) {
+    s->record_error(std::string("engine fetch thread stopped: ") + e.what());
+  }
+  const std::lock_guard lock(s->mu);
+  s->fetch_exited = true;
+  s->fetch_released = true;
+  s->fetch_state = "stopped";
+  s->cv.notify_all();
+}
+
+}  // namespace farmhand::engine

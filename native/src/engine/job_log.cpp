@@ -1,0 +1,61 @@
+#include "farmhand/engine/job_log.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+namespace farmhand::engine {
+
+std::string utc_timestamp() {
+  const auto now = std::chrono::system_clock::now();
+  const auto t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms.count()));
+  return buf;
+}
+
+std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) return {};
+  const auto size = static_cast<std::size_t>(in.tellg());
+  const std::size_t start = size > max_bytes ? size - max_bytes : 0;
+  in.seekg(static_cast<std::streamoff>(start));
+  std::string text(size - start, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (start > 0) {
+    const auto nl = text.find('\n');
+    if (nl != std::string::npos) text.erase(0, nl + 1);
+  }
+  return text;
+}
+
+JobLog::JobLog(std::optional<std::filesystem::path> log_file) : log_file_(std::move(log_file)) {}
+
+void JobLog::line(const std::string& text) {
+  write(utc_timestamp() + " farmhand: " + text + "\n", nullptr);
+}
+
+void JobLog::job(const std::string& id, const std::filesystem::path& job_dir,
+                 const std::string& text) {
+  const auto worker_log = job_dir / "worker.log";
+  write(utc_timestamp() + " farmhand: job " + id + ": " + text + "\n",
+        std::filesystem::is_directory(job_dir) ? &worker_log : nullptr);
+}
+
+void JobLog::write(const std::string& full, const std::filesystem::path* job_log) {
+  const std::lock_guard lock(mu_);
+  std::cerr << full << std::flush;
+  if (log_file_) std::ofstream(*log_file_, std::ios::app) << full;
+  if (job_log != nullptr) std::ofstream(*job_log, std::ios::app) << full;
+}
+
+}  // namespace farmhand::engine

@@ -1,0 +1,134 @@
+// State shared by the engine's threads and the Python-facing Engine methods. One mutex,
+// one condition variable (notify_all on every change); network and disk I/O happen with
+// the mutex released, except the small journal writes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "farmhand/engine/config.hpp"
+#include "farmhand/engine/engine.hpp"
+#include "farmhand/engine/job.hpp"
+#include "farmhand/engine/job_log.hpp"
+#include "farmhand/engine/journal.hpp"
+#include "farmhand/engine/ports.hpp"
+#include "farmhand/engine/workspace.hpp"
+
+namespace farmhand::engine {
+
+using Clock = std::chrono::steady_clock;
+
+/// Where a held job is.
+enum class Stage {
+  kFetching,   // assigned; downloading / validating on the fetch thread
+  kQueued,     // verified; waiting for next_job()
+  kRendering,  // handed to Blender
+  kFinishing,  // finish()/fail()/release() called; the service thread is on it
+};
+
+struct HeldJob {
+  Job job;
+  Stage stage = Stage::kFetching;
+  double progress = 0;
+  std::string message;
+  bool cancelled = false;  // lease lost
+  Clock::time_point next_heartbeat;
+  std::uint64_t blend_bytes = 0;  // size of the downloaded .blend
+  double download_s = 0;          // seconds: download + block verification
+  double validate_s = 0;          // seconds: header validation
+};
+
+/// A result the service thread must report.
+struct Command {
+  enum class Kind { kFinish, kFail, kRelease } kind = Kind::kRelease;
+  std::string id;
+  std::vector<std::filesystem::path> outputs;  // kFinish
+  double render_seconds = 0;                   // kFinish
+  std::string text;                            // kFail: error; kRelease: reason
+  std::string log_tail;                        // kFail
+  bool retryable = true;                       // kFail
+};
+
+struct Shared {
+  Shared(Config c, Ports p)
+      : config(std::move(c)),
+        ports(std::move(p)),
+        log(config.log_file),
+        workspace(config.work_dir, config.keep_failed),
+        journal(workspace.journal_file()) {}
+
+  const Config config;
+  const Ports ports;
+  JobLog log;
+  Workspace workspace;
+  Journal journal;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::string, HeldJob> held;   // by job id
+  std::deque<std::string> ready;         // kQueued ids, oldest first
+  std::deque<Command> commands;          // for the service thread
+  std::vector<JournalEntry> recovering;  // entries of a previous run not yet reported
+
+  bool started = false;
+  bool stopping = false;
+  bool graceful = true;
+  bool fetch_exited = false;    // the fetch thread returned
+  bool fetch_released = false;  // the service thread may do its shutdown sweep (fetch exited,
+                                // or was abandoned by stop() while it held no job)
+  bool service_exited = false;
+  std::atomic<bool> cancel{false};  // set when stopping: aborts downloads
+
+  std::string fetch_state = "starting";
+  std::string service_state;  // "uploading" / "submitting" while busy, else ""
+  std::string fetch_job_id;
+  std::string service_job_id;
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  int jobs_done = 0;
+  int jobs_failed = 0;
+  std::string last_error;
+  std::string lease_lost_job_id;
+
+  /// Jobs counting against 1 + prefetch (fetching, queued, rendering). Caller holds mu.
+  [[nodiscard]] int active_locked() const {
+    int n = 0;
+    for (const auto& [id, h] : held) n += h.stage != Stage::kFinishing ? 1 : 0;
+    return n;
+  }
+  /// Rewrites journal.json from `recovering` + `held`. Caller holds mu. Logs on failure.
+  void save_journal_locked();
+  /// Sets last_error and logs. Caller must not hold mu.
+  void record_error(const std::string& text);
+  /// Sleeps up to `seconds` or until stopping. Caller must not hold mu. True if stopping.
+  bool sleep_unless_stopping(double seconds);
+};
+
+/// Outcome of a /fail, /release or /complete call made through call_backend().
+enum class CallResult { kOk, kLeaseGone, kFailed };
+
+/// Runs `call` (a backend request for job `id`, described by `what`), re-authenticating
+/// once on kAuthRejected and retrying once on other errors (these calls are safe to retry,
+/// docs/protocol.md). kLeaseLost or HTTP 404 -> kLeaseGone. Logs failures.
+CallResult call_backend(Shared& s, Backend& backend, const std::string& id, const std::string& what,
+                        const std::function<void()>& call);
+/// Skips a held job: logs `reason`, /fail with the worker.log tail (or `log_tail` if given),
+/// keeps its dir (FAILED), counts it failed, forgets it.
+void report_failure(Shared& s, Backend& backend, const std::string& id, const std::string& reason,
+                    bool retryable, const std::string& log_tail = {});
+/// Hands a held job back: /release, removes its dir, forgets it.
+void report_release(Shared& s, Backend& backend, const std::string& id, const std::string& reason);
+/// Forgets a held job whose lease is gone: removes its dir, no backend call.
+void drop_job(Shared& s, const std::string& id, const std::string& why);
+
+void fetch_loop(const std::shared_ptr<Shared>& s);
+void service_loop(const std::shared_ptr<Shared>& s);
+
+}  // namespace farmhand::engine

@@ -1,0 +1,147 @@
+#include "farmhand/engine/workspace.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <set>
+
+#include "farmhand/error.hpp"
+
+namespace farmhand::engine {
+namespace fs = std::filesystem;
+
+Workspace::Workspace(fs::path work_dir, int keep_failed)
+    : root_(std::move(work_dir)), keep_failed_(keep_failed) {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) {
+    throw Error(ErrorKind::kIo, "cannot create work_dir " + root_.string() + ": " + ec.message());
+  }
+}
+
+fs::path Workspace::job_dir(const std::string& id) const {
+  return root_ / ("job-" + id);
+}
+
+fs::path Workspace::prepare(const std::string& id) {
+  if (id.empty() || id.size() > 20 ||
+      !std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    throw Error(ErrorKind::kInvalidArgument,
+                "job id \"" + id + "\" is not a decimal number: refusing to use it in a path");
+  }
+  const auto dir = job_dir(id);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir / "output", ec);
+  if (ec) throw Error(ErrorKind::kIo, "cannot create " + dir.string() + ": " + ec.message());
+  return dir;
+}
+
+void Workspace::mark_failed(const std::string& id, const std::string& reason) noexcept {
+  try {
+    const auto dir = job_dir(id);
+    if (!fs::is_directory(dir)) return;
+    std::ofstream(dir / "FAILED") << reason << "\n";
+    // Keep the newest keep_failed failed dirs (by the FAILED marker's time).
+    std::vector<std::pair<fs::file_time_type, fs::path>> failed;
+    for (const auto& entry : fs::directory_iterator(root_)) {
+      const auto marker = entry.path() / "FAILED";
+      std::error_code ec;
+      if (entry.is_directory(ec) && fs::exists(marker, ec)) {
+        failed.emplace_back(fs::last_write_time(marker, ec), entry.path());
+      }
+    }
+    std::sort(failed.begin(), failed.end(),
+              [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t i = static_cast<std::size_t>(std::max(keep_failed_, 0)); i < failed.size();
+         ++i) {
+      if (failed[i].second == dir) continue;  // never the one just marked
+      std::error_code ec;
+      fs::remove_all(failed[i].second, ec);
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): cleanup is best effort
+  }
+}
+
+void Workspace::remove(const std::string& id) noexcept {
+  std::error_code ec;
+  fs::remove_all(job_dir(id), ec);
+}
+
+fs::path Workspace::assemble_result(const std::string& id, const std::vector<fs::path>& outputs) {
+  if (outputs.empty()) {
+    throw Error(ErrorKind::kInvalidArgument, "job " + id + ": finish() was given no output files");
+  }
+  for (const auto& p : outputs) {
+    std::error_code ec;
+    if (!fs::is_regular_file(p, ec)) {
+      throw Error(ErrorKind::kIo, "job " + id + ": output " + p.string() +
+                                      " does not exist or is not a regular file");
+    }
+  }
+  if (outputs.size() == 1) return outputs.front();
+  const auto dir = job_dir(id) / "result";
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorKind::kIo, "cannot create " + dir.string() + ": " + ec.message());
+  std::set<std::string> names;
+  for (const auto& p : outputs) {
+    const auto name = p.filename().string();
+    if (!names.insert(name).second) {
+      throw Error(ErrorKind::kInvalidArgument, "job " + id + ": two outputs are named " + name +
+                                                   "; frame files need unique names");
+    }
+    fs::copy_file(p, dir / name, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      throw Error(ErrorKind::kIo,
+                  "cannot copy " + p.string() + " into " + dir.string() + ": " + ec.message());
+    }
+  }
+  return dir;
+}
+
+std::string sha256_concat_hex(std::vector<fs::path> files) {
+  std::sort(files.begin(), files.end(),
+            [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw Error(ErrorKind::kIo, "OpenSSL could not start a SHA-256 digest");
+  }
+  std::array<char, 1 << 16> buf{};
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) throw Error(ErrorKind::kIo, "cannot read " + f.string() + " to hash it");
+    while (in) {
+      in.read(buf.data(), buf.size());
+      if (in.gcount() > 0) {
+        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
+      }
+    }
+    if (in.bad()) throw Error(ErrorKind::kIo, "read error while hashing " + f.string());
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 0xf];
+  }
+  return hex;
+}
+
+std::uint64_t total_bytes(const std::vector<fs::path>& files) noexcept {
+  std::uint64_t sum = 0;
+  for (const auto& f : files) {
+    std::error_code ec;
+    const auto n = fs::file_size(f, ec);
+    if (!ec) sum += n;
+  }
+  return sum;
+}
+
+}  // namespace farmhand::engine
