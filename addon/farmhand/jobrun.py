@@ -20,17 +20,16 @@ import bpy
 
 from .log import log
 from .render import RenderResult, render_frames
-from .safety import all_ids, check_external_paths, neutralise
+from .safety import JobRejected, all_ids, check_external_paths, neutralise
 
 
 def render_opened(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
-    """Headless strategy. Raises JobRejected (unsafe file), RenderFailed, RuntimeError
-    (Blender could not open the file)."""
+    """Headless strategy. Raises JobRejected (unsafe or unreadable file), RenderFailed."""
     try:
         bpy.ops.wm.open_mainfile(filepath=job.blend_path, load_ui=False, use_scripts=False)
     except RuntimeError as exc:
-        raise RuntimeError(f"Blender could not open the job file {job.blend_path}: {exc}") \
-            from exc
+        raise JobRejected(f"Blender {bpy.app.version_string} could not open the job file "
+                          f"({os.path.getsize(job.blend_path)} bytes): {exc}") from exc
     check_external_paths(job.work_dir)
     report = neutralise()
     log.info("job %s: opened %s (%d bytes); %s", job.id, os.path.basename(job.blend_path),
@@ -46,12 +45,16 @@ def _id_key(id_) -> tuple[str, int]:
 
 def render_appended(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
     """GUI strategy (see module doc). Everything the job added is removed afterwards,
-    whether the render succeeded or not. Raises JobRejected, RenderFailed, OSError."""
+    whether the render succeeded or not. Raises JobRejected, RenderFailed."""
     before = {_id_key(i) for i in all_ids()}
     added = []
     try:
-        with bpy.data.libraries.load(job.blend_path, link=False) as (data_from, data_to):
-            data_to.scenes = list(data_from.scenes)
+        try:
+            with bpy.data.libraries.load(job.blend_path, link=False) as (data_from, data_to):
+                data_to.scenes = list(data_from.scenes)
+        except (OSError, RuntimeError) as exc:
+            raise JobRejected(f"Blender {bpy.app.version_string} could not read the job file "
+                              f"({os.path.getsize(job.blend_path)} bytes): {exc}") from exc
         added = [i for i in all_ids() if _id_key(i) not in before]
         check_external_paths(job.work_dir, ids=added, allow_absolute=True)
         report = neutralise(added)

@@ -132,3 +132,17 @@ def test_external_path_outside_the_job_dir_refuses_the_job_before_rendering(
     assert not result["output_dir"].exists() or not list(result["output_dir"].iterdir())
     if strategy == "appended":
         assert result["before"] == result["after"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("strategy", ["opened", "appended"])
+def test_truncated_file_is_refused_with_blenders_reason(kind, strategy, job_files, tmp_path):
+    whole = (job_files["files"] / "plain.blend").read_bytes()
+    truncated = tmp_path / "truncated.blend"
+    truncated.write_bytes(whole[:len(whole) // 2])
+    artist = str(job_files["files"] / "artist.blend") if strategy == "appended" else None
+    result = render_with_harness(kind, tmp_path, truncated, frames=[1], strategy=strategy,
+                                 artist=artist)
+    assert result.get("error_type") == "JobRejected", result
+    assert f"({len(whole) // 2} bytes)" in result["error"]
+    assert not result["output_dir"].exists() or not list(result["output_dir"].iterdir())
