@@ -1,0 +1,31 @@
+// Reading a UnixFS file out of its DAG, verifying as it goes (ipfs/specs "UnixFS",
+// section "File"): a node's content is its Data followed by each child's content in
+// link order. Works for any layout or chunker (balanced, trickle, size-N, raw or dag-pb
+// leaves). Checks, before using a node's bytes:
+//   - every block matches its CID (BlockFetcher),
+//   - a dag-pb node is File or Raw, links and blocksizes agree in number,
+//     len(Data) + sum(blocksizes) == filesize, and each child's content is exactly its
+//     blocksizes entry,
+//   - the root's filesize is within max_bytes, before any leaf is fetched.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "farmhand/ipfs/block_source.hpp"
+#include "farmhand/ipfs/cid.hpp"
+
+namespace farmhand::ipfs {
+
+/// Receives the file's bytes in order.
+using DataSink = std::function<void(std::string_view bytes)>;
+
+/// Streams the file `root` names to `on_data`. `on_size` is called once with the total
+/// size (bytes) declared by the root, after the max_bytes check and before any data.
+/// Throws kTooLarge, kBlockVerificationFailed (inconsistent DAG, not a file), kInvalidArgument
+/// (the CID names a directory), and whatever BlockFetcher::get throws.
+void read_file_dag(BlockFetcher& fetcher, const Cid& root, uint64_t max_bytes,
+                   const std::function<void(uint64_t total)>& on_size, const DataSink& on_data);
+
+}  // namespace farmhand::ipfs

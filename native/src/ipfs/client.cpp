@@ -1,0 +1,117 @@
+#include "farmhand/ipfs/client.hpp"
+
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "farmhand/error.hpp"
+#include "farmhand/ipfs/block_source.hpp"
+#include "farmhand/ipfs/dag_walker.hpp"
+#include "farmhand/ipfs/partial_file.hpp"
+#include "farmhand/ipfs/uploader.hpp"
+
+namespace farmhand::ipfs {
+namespace {
+
+void check_filename(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos) {
+    throw Error(ErrorKind::kInvalidArgument,
+                "download filename \"" + name + "\" must be a plain file name (no '/')");
+  }
+}
+
+uint64_t content_bytes(const std::filesystem::path& path) {
+  if (std::filesystem::is_regular_file(path)) return std::filesystem::file_size(path);
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(path, ec)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  if (options_.rpc_urls.empty() && options_.gateway_urls.empty()) {
+    throw Error(ErrorKind::kInvalidArgument,
+                "no IPFS source configured: give at least one RPC API or gateway URL");
+  }
+  if (options_.cid_version != 0 && options_.cid_version != 1) {
+    throw Error(ErrorKind::kInvalidArgument,
+                "cid_version must be 0 or 1, not " + std::to_string(options_.cid_version));
+  }
+  if (options_.source_timeout.count() <= 0) {
+    throw Error(ErrorKind::kInvalidArgument, "source timeout must be positive");
+  }
+}
+
+std::filesystem::path Client::download(const Cid& cid, const std::filesystem::path& dest_dir,
+                                       const std::string& filename, const Progress& progress,
+                                       const std::atomic<bool>* cancel) {
+  const std::string name = filename.empty() ? cid.to_string() : filename;
+  check_filename(name);
+  if (!std::filesystem::is_directory(dest_dir)) {
+    throw Error(ErrorKind::kIo, "download destination " + dest_dir.string() +
+                                    " is not a directory: create it first");
+  }
+  BlockFetcher fetcher(sources_in_order(options_.rpc_urls, options_.gateway_urls),
+                       options_.source_timeout, cancel);
+  PartialFile out(dest_dir, name);
+  uint64_t total = 0;
+  uint64_t done = 0;
+  read_file_dag(
+      fetcher, cid, options_.max_bytes,
+      [&](uint64_t t) {
+        total = t;
+        if (progress) progress(0, total);
+      },
+      [&](std::string_view bytes) {
+        if (cancel != nullptr && cancel->load()) {
+          throw Error(ErrorKind::kCancelled, "download of " + cid.to_string() + " cancelled");
+        }
+        done += bytes.size();
+        if (done > total) {  // blocksizes are checked after each child; never write past
+          throw Error(ErrorKind::kBlockVerificationFailed,
+                      cid.to_string() + " holds more bytes than its root declares");
+        }
+        out.write(bytes);
+        if (progress) progress(done, total);
+      });
+  return out.commit();
+}
+
+Cid Client::upload(const std::filesystem::path& file_or_dir) {
+  if (options_.rpc_urls.empty()) {
+    throw Error(ErrorKind::kInvalidArgument, "upload needs an IPFS RPC API URL; none configured");
+  }
+  const Cid local = cid_of(file_or_dir, {options_.cid_version, 0});
+  const auto parts = multipart_parts(file_or_dir);
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      options_.source_timeout + std::chrono::seconds(content_bytes(file_or_dir) / (8 << 20)));
+  http::Client http;
+  std::optional<Error> last;
+  std::optional<Error> mismatch;
+  for (const auto& url : options_.rpc_urls) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      try {
+        const Cid remote = add_once(http, url, parts, options_.cid_version, timeout);
+        if (remote == local) return remote;
+        mismatch = Error(ErrorKind::kCidMismatch,
+                         "kubo at " + url + " computed " + remote.to_string() + " for " +
+                             file_or_dir.string() + " but farmhand computed " + local.to_string() +
+                             ": check that node's Import settings");
+        break;  // the same node will compute the same CID again
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kIo || e.kind() == ErrorKind::kInvalidArgument) throw;
+        last = e;
+      }
+    }
+  }
+  if (mismatch) throw *mismatch;
+  throw *last;
+}
+
+}  // namespace farmhand::ipfs

@@ -1,0 +1,66 @@
+#include "farmhand/ipfs/sha256.hpp"
+
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <vector>
+
+#include "farmhand/error.hpp"
+
+namespace farmhand::ipfs {
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx_);
+    throw std::bad_alloc();
+  }
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
+
+void Sha256::update(std::string_view bytes) {
+  if (!bytes.empty()) EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
+}
+
+Digest Sha256::finish() {
+  Digest d{};
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx_, d.data(), &len);
+  return d;
+}
+
+Digest sha256(std::string_view bytes) {
+  Sha256 h;
+  h.update(bytes);
+  return h.finish();
+}
+
+std::string to_hex(const Digest& digest) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
+std::string sha256_file_hex(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorKind::kIo, "cannot open " + file.string() + " to hash it: check it exists");
+  }
+  Sha256 h;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.update({buf.data(), static_cast<std::size_t>(in.gcount())});
+  }
+  if (in.bad()) throw Error(ErrorKind::kIo, "read error while hashing " + file.string());
+  return to_hex(h.finish());
+}
+
+}  // namespace farmhand::ipfs
