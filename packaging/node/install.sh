@@ -48,6 +48,15 @@ BLENDER_BIN=$(command -v "$BLENDER") || die "Blender not found ('$BLENDER'): ins
 "$BLENDER_BIN" --version 2>/dev/null | head -n1 | grep -q '^Blender [0-9]' ||
   die "$BLENDER_BIN does not answer --version like Blender"
 
+# Run by Blender: refuse anything but an add-on zip with the farmhand package (exit 3), then
+# Blender's own installer (Preferences > Add-ons > Install) into $BLENDER_USER_SCRIPTS/addons.
+INSTALL_EXPR='import bpy, sys, zipfile
+p = sys.argv[-1]
+if not (zipfile.is_zipfile(p) and "farmhand/__init__.py" in zipfile.ZipFile(p).namelist()):
+    sys.exit(3)
+r = bpy.ops.preferences.addon_install(filepath=p, overwrite=True)
+sys.exit(0 if r == {"FINISHED"} else 1)'
+
 # install_addon SCRIPTS_DIR [RUN_AS]: addon_install into SCRIPTS_DIR/addons, then verify.
 install_addon() {
   local scripts=$1 as=${2:-} run=()
@@ -55,9 +64,11 @@ install_addon() {
   local envs=(BLENDER_USER_SCRIPTS="$scripts" PYTHONNOUSERSITE=1)
   mkdir -p "$scripts/addons"
   [ -n "$as" ] && chown -R "$as:$as" "$(dirname "$scripts")"
-  "${run[@]}" env "${envs[@]}" "$BLENDER_BIN" -b --factory-startup -noaudio --python-expr \
-    "import bpy, sys; r = bpy.ops.preferences.addon_install(filepath=sys.argv[-1], overwrite=True); sys.exit(0 if r == {'FINISHED'} else 1)" \
-    -- "$ZIP" >/dev/null 2>&1 || die "Blender could not install $ZIP into $scripts/addons"
+  local rc=0
+  "${run[@]}" env "${envs[@]}" "$BLENDER_BIN" -b --factory-startup -noaudio --python-expr "$INSTALL_EXPR" \
+    -- "$ZIP" >/dev/null 2>&1 || rc=$?
+  [ $rc = 3 ] && die "$ZIP is not a Farmhand add-on zip (no farmhand/__init__.py inside): use farmhand-<ver>-legacy-<platform>.zip from packaging/build"
+  [ $rc = 0 ] || die "Blender could not install $ZIP into $scripts/addons (exit $rc)"
   local out
   out=$("${run[@]}" env "${envs[@]}" "$BLENDER_BIN" -b --factory-startup -noaudio --python-expr \
     "import sys, farmhand; from farmhand import core_loader; c = core_loader.load_core(); print('FARMHAND_OK', '.'.join(map(str, farmhand.bl_info['version'])), c.__version__, farmhand.__file__)" \
