@@ -1,0 +1,46 @@
+"""End-to-end fixtures: job files, a local farm per test (kubo is session-wide), and
+headless workers in Debian's Blender 3.4 or the bpy 5.0.1 module (scripts/demo_farm.py)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from e2e_helpers import CORE_PATH, demo_farm  # noqa: E402
+from blender_runner import make_job_files  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def job_files(tmp_path_factory):
+    return make_job_files(tmp_path_factory.mktemp("e2e-jobfiles"))
+
+
+@pytest.fixture
+def worker_factory(tmp_path, coordinator, kubo):
+    """start(blender, *args, home=None) -> Popen; every worker is stopped at teardown
+    (SIGTERM, then SIGKILL after 30 s)."""
+    started = []
+
+    def start(blender: str, *args: str, home: Path | None = None) -> subprocess.Popen:
+        home = home or tmp_path / f"worker-{len(started)}"
+        proc = demo_farm.start_worker(coordinator, kubo, home, blender, list(args),
+                                      core_path=CORE_PATH)
+        proc.home = home  # type: ignore[attr-defined]
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+

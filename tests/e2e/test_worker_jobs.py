@@ -1,0 +1,159 @@
+"""A headless worker (Debian Blender 3.4 and the bpy 5.0.1 module) against real kubo and the
+real coordinator: jobs complete with kubo-identical result CIDs; hostile and broken files
+fail with reasons while the loop goes on; signals; crash recovery."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+import time
+
+import pytest
+from PIL import Image
+
+import demo_farm
+from e2e_helpers import WORKERS, worker_log
+
+pytestmark = pytest.mark.e2e
+
+
+def _sha256(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _stop_idle(worker) -> float:
+    """SIGTERM an idle worker; returns seconds until it exited (asserts exit code 0)."""
+    started = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=30) == 0, worker_log(worker)
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("blender", WORKERS)
+def test_single_and_three_frame_jobs_complete_with_kubo_identical_cids(
+        blender, coordinator, kubo, worker_factory, job_files, tmp_path):
+    plain = job_files["files"] / "plain.blend"
+    single = demo_farm.submit_job(coordinator, kubo, plain)
+    three = demo_farm.submit_job(coordinator, kubo, plain, frames=[1, 2, 3])
+    worker = worker_factory(blender, "--max-jobs", "2")
+
+    single = demo_farm.wait_for_job(coordinator, single["id"], timeout=180, worker=worker)
+    three = demo_farm.wait_for_job(coordinator, three["id"], timeout=180, worker=worker)
+    assert worker.wait(timeout=60) == 0, worker_log(worker)
+    assert (single["status"], three["status"]) == ("completed", "completed"), worker_log(worker)
+
+    png = demo_farm.fetch_result(kubo, single["result_cid"], tmp_path / "single.png")
+    assert kubo.only_hash(png) == single["result_cid"]
+    assert single["sha256"] == _sha256([png])
+    assert Image.open(png).size == (32, 24)
+
+    frames_dir = demo_farm.fetch_result(kubo, three["result_cid"], tmp_path / "three")
+    names = sorted(p.name for p in frames_dir.iterdir())
+    assert names == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
+    assert kubo.only_hash(frames_dir) == three["result_cid"]
+    assert three["sha256"] == _sha256(sorted(frames_dir.iterdir()))
+    assert [Image.open(frames_dir / n).size for n in names] == [(32, 24)] * 3
+    assert three["result_frames"] == [1, 2, 3]
+
+
+def _newer_header(src, dst):
+    data = bytearray(src.read_bytes())
+    assert data[:9] == b"BLENDER-v", "expected a plain 64-bit little-endian header"
+    data[9:12] = b"999"
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+@pytest.mark.parametrize("blender", WORKERS)
+def test_hostile_and_broken_files_fail_with_reasons_and_the_loop_goes_on(
+        blender, coordinator, kubo, worker_factory, job_files, tmp_path):
+    files = job_files["files"]
+    whole = (files / "plain.blend").read_bytes()
+    truncated = tmp_path / "truncated.blend"
+    truncated.write_bytes(whole[:len(whole) // 2])
+    corrupt = tmp_path / "corrupt.blend"
+    corrupt.write_bytes(b"NOT A BLEND FILE" + bytes(range(256)) * 64)
+    newer = _newer_header(files / "plain.blend", tmp_path / "newer.blend")
+    order = {
+        "corrupt": corrupt, "newer": newer, "truncated": truncated,
+        "abspath": files / "abspath.blend", "autorun": files / "autorun.blend",
+        "driver": files / "driver.blend", "fileoutput": files / "fileoutput.blend",
+        "plain": files / "plain.blend",
+    }
+    jobs = {name: demo_farm.submit_job(coordinator, kubo, path, frames=[1], max_attempts=1)
+            for name, path in order.items()}
+    worker = worker_factory(blender)
+    done = {name: demo_farm.wait_for_job(coordinator, job["id"], timeout=180, worker=worker)
+            for name, job in jobs.items()}
+    log = worker_log(worker)
+    states = {name: job["status"] for name, job in done.items()}
+    assert states == {"corrupt": "failed", "newer": "failed", "truncated": "failed",
+                      "abspath": "failed", "autorun": "completed", "driver": "completed",
+                      "fileoutput": "completed", "plain": "completed"}, log
+    assert "999" in done["newer"]["error"] or "9.99" in done["newer"]["error"], done["newer"]
+    assert "could not open the job file" in done["truncated"]["error"]
+    assert "uses the absolute path" in done["abspath"]["error"]
+    assert done["corrupt"]["error"], done["corrupt"]
+    assert not list(job_files["markers"].iterdir()), "Python from a job file ran"
+    assert not list(job_files["outside"].iterdir()), "a File Output node wrote outside"
+    # idle worker: SIGTERM -> exit 0 within 2 s
+    assert _stop_idle(worker) < 2.0
+
+
+@pytest.fixture(scope="module")
+def slow_scene(tmp_path_factory):
+    """A scene that takes a few seconds per frame on 2 CPU cores."""
+    out = tmp_path_factory.mktemp("slow") / "slow.blend"
+    return demo_farm.generate_scene(out, "--size", "160x120", "--samples", "128")
+
+
+def _wait_log(worker, text, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in worker_log(worker):
+            return
+        assert worker.poll() is None, worker_log(worker)
+        time.sleep(0.1)
+    raise TimeoutError(f"{text!r} not in the worker log:\n{worker_log(worker)}")
+
+
+@pytest.mark.parametrize("blender", WORKERS)
+def test_sigterm_while_rendering_finishes_the_frame_and_hands_the_job_back(
+        blender, coordinator, kubo, worker_factory, slow_scene):
+    job = demo_farm.submit_job(coordinator, kubo, slow_scene, frames=[1, 2, 3])
+    worker = worker_factory(blender)
+    _wait_log(worker, "frame 1 rendered")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=120) == 0, worker_log(worker)
+    after = demo_farm.get_job(coordinator, job["id"])
+    assert (after["status"], after["attempts"]) == ("pending", 0), worker_log(worker)
+    types = [e["type"] for e in demo_farm.job_events(coordinator, job["id"])]
+    assert types[-1] == "released", types
+    assert "handed back (release) after 2 frame(s)" in worker_log(worker)
+
+
+def test_worker_killed_mid_render_reports_failed_on_restart_then_completes(
+        coordinator, kubo, worker_factory, slow_scene, tmp_path):
+    blender = "debian" if shutil.which("blender") else "bpy"
+    job = demo_farm.submit_job(coordinator, kubo, slow_scene, frames=[1, 2])
+    home = tmp_path / "crashy"
+    worker = worker_factory(blender, home=home)
+    _wait_log(worker, f"job {job['id']}: rendering")
+    time.sleep(1.0)
+    worker.kill()  # SIGKILL: no handler, no release
+    worker.wait()
+    assert demo_farm.get_job(coordinator, job["id"])["status"] == "assigned"
+
+    restarted = worker_factory(blender, "--max-jobs", "1", home=home)
+    final = demo_farm.wait_for_job(coordinator, job["id"], states=("completed",), timeout=240,
+                                   worker=restarted)
+    events = demo_farm.job_events(coordinator, job["id"])
+    failed = [e for e in events if e["type"] == "failed"]
+    assert failed and "crash" in failed[0]["detail"].lower(), events
+    assert final["attempts"] == 1
+    assert [e["type"] for e in events].index("failed") < [e["type"] for e in events].index(
+        "completed")
