@@ -1,5 +1,6 @@
-"""Helpers for the coordinator tests (imported as `coord_helpers`): a worker with a real Ed25519 key (PyNaCl) talking to a
-real coordinator (uvicorn on loopback, real SQLite file) through httpx."""
+"""Helpers for the coordinator tests (imported as `coord_helpers`): a worker with a real
+Ed25519 key (PyNaCl) talking to a real coordinator (uvicorn on loopback, real SQLite file)
+through httpx."""
 
 from __future__ import annotations
 
