@@ -57,7 +57,12 @@ def load_jwt_secret(settings: Settings) -> bytes:
                           "to generate one beside the database")
     path = settings.db_path.with_name(settings.db_path.name + ".jwt-secret")
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole to a temporary file, then renamed: a crash never leaves a short secret.
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
     return _read_secret(path)

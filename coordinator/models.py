@@ -141,14 +141,14 @@ class CompleteRequest(_Body):
 
 
 class FailRequest(_Body):
-    error: StrictStr = Field(min_length=1)
+    error: StrictStr
     retryable: StrictBool = True
     log_tail: Optional[StrictStr] = None
 
     @field_validator("error")
     @classmethod
     def _error(cls, v: str) -> str:
-        return v[:4000]
+        return v[:4000] if v.strip() else "(the worker gave no error message)"
 
     @field_validator("log_tail")
     @classmethod

@@ -137,3 +137,16 @@ def test_non_retryable_fail_marks_failed_at_once(coordinator, make_worker):
     assert (reply["status"], reply["attempts"]) == ("failed", 1)
     again = worker.fail(job["id"], retryable=False)
     assert again.status_code == 409 and error_code(again) == "lease_lost"
+
+
+def test_fail_with_empty_error_still_registers_the_failure(coordinator, make_worker):
+    job = create_job(coordinator.url)
+    worker = make_worker(coordinator.url)
+    worker.assign(job["id"])
+    resp = worker.post(f"/api/v1/jobs/{job['id']}/fail", {"error": "", "retryable": True})
+    assert resp.status_code == 200
+    state = get_job(coordinator.url, job["id"])
+    assert (state["status"], state["attempts"]) == ("pending", 1)
+    assert state["error"] == "(the worker gave no error message)"
+    resp = worker.post(f"/api/v1/jobs/{job['id']}/fail", {"retryable": True})
+    assert resp.status_code == 422
