@@ -68,3 +68,19 @@ def test_parse_frames_ranges_and_lists():
         parse_frames("5-1")
     with pytest.raises(ValueError):
         parse_frames("a-b")
+
+
+def test_submit_refused_by_the_coordinator_reports_its_error(kubo, coordinator, tmp_path):
+    scene = tmp_path / "scene.blend"
+    scene.write_bytes(b"BLENDER" + os.urandom(1000))
+    result = _cli("submit", str(scene), "--reward", "lots", "--url", coordinator.url,
+                  "--ipfs-api", kubo.api_url)
+    assert result.returncode == 1
+    assert "coordinator refused the job (422) validation_error" in result.stderr
+    assert "reward" in result.stderr
+
+
+def test_jobs_with_unreachable_coordinator_fails_with_a_message():
+    result = _cli("jobs", "--url", "http://127.0.0.1:9")
+    assert result.returncode == 1
+    assert "cannot reach the coordinator" in result.stderr
