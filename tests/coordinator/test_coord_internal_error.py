@@ -12,7 +12,7 @@ from coordinator.config import Settings
 
 with warnings.catch_warnings():
     # starlette's notice about its httpx-based test client; the client still works as-is.
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 
