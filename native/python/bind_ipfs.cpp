@@ -70,6 +70,14 @@ void bind_ipfs(py::module_& parent) {
       "CIDs identical to kubo's `ipfs add`, and IPFS download/upload that verifies "
       "every block against its CID.");
 
+  // The package module farmhand_core.ipfs re-exports these; set them here too so that
+  // `farmhand_core.ipfs` works the same before and after `import farmhand_core.ipfs`.
+  for (const char* name : {"IpfsError", "CidInvalid", "CidMismatch", "BlockVerificationFailed",
+                           "NotFound", "TooLarge", "Timeout", "Cancelled", "NetworkError",
+                           "HttpStatusError", "MalformedResponse", "IoError", "InvalidArgument"}) {
+    m.attr(name) = parent.attr(name);
+  }
+
   m.def(
       "cid_of",
       [](const std::filesystem::path& path, int cid_version) {
