@@ -1,9 +1,11 @@
 """packaging/build: what it makes from this working tree, what it prints, and how it fails."""
 
 import hashlib
+import json
 import re
 import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +14,18 @@ from conftest import run_build
 
 bl_info = load("bl_info")
 
-# Libraries every manylinux platform provides (PEP 600 / auditwheel policy): the only
-# shared objects a portable wheel may take from the system.
-MANYLINUX_SYSTEM_LIBS = re.compile(
-    r"^(libc|libm|libdl|librt|libpthread|libstdc\+\+|libgcc_s|ld-linux-x86-64)\.so")
+
+
+def manylinux_system_libs(wheel_name: str) -> set[str]:
+    """The libraries a wheel of this manylinux tag may take from the system: the
+    lib_whitelist of auditwheel's policy for the tag (PEP 600), plus the dynamic loader."""
+    import auditwheel
+
+    tag = re.search(r"(manylinux_2_\d+)_x86_64", wheel_name).group(1)
+    policies = json.loads((Path(auditwheel.__file__).parent / "policy" /
+                           "manylinux-policy.json").read_text())
+    allowed = next(p["lib_whitelist"] for p in policies if p["name"] == tag)
+    return set(allowed) | {"ld-linux-x86-64.so.2", "linux-vdso.so.1"}
 
 
 def sha256(path):
@@ -67,11 +77,17 @@ def test_legacy_zip_core_needs_no_library_beyond_manylinux_and_its_own(built, tm
     for lib in vendor.glob("farmhand_core.libs/*"):
         lib.chmod(0o755)
     ldd = subprocess.run(["ldd", str(native)], capture_output=True, text=True, check=True).stdout
-    resolved = dict(re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M))
+    resolved = {name: str(Path(path).resolve())
+                for name, path in re.findall(r"^\s*(\S+) => (\S+)", ldd, re.M)}
     assert "not found" not in ldd
+    system = manylinux_system_libs(built.wheel.name)
     foreign = {name: path for name, path in resolved.items()
-               if not MANYLINUX_SYSTEM_LIBS.match(name) and str(vendor) not in path}
+               if name not in system and str(vendor) not in path}
     assert foreign == {}, f"system libraries the wheel did not vendor: {foreign}"
+    # libcurl (the core's HTTP client) is what auditwheel repair must have vendored.
+    for name in ("libcurl",):
+        hits = [p for n, p in resolved.items() if n.startswith(name)]
+        assert hits and all(str(vendor / "farmhand_core.libs") in p for p in hits), (name, ldd)
 
 
 def test_extension_zip_has_manifest_wheels_and_no_vendor_copy(built):
