@@ -60,7 +60,7 @@ async def available(status: Literal["pending"] = "pending",
         changed = svc.notifier.current()
         jobs = await svc.call(svc.store.available, limit)
         remaining = deadline - time.monotonic()
-        if jobs or remaining <= 0:
+        if jobs or remaining <= 0 or svc.stopping:
             return {"jobs": jobs}
         await svc.notifier.wait(changed, remaining)
 

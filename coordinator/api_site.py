@@ -54,7 +54,7 @@ async def event_stream(request: Request, svc: Services = Depends(services)) -> S
     async def messages():
         last = start
         yield ": connected\n\n"
-        while not await request.is_disconnected():
+        while not svc.stopping and not await request.is_disconnected():
             changed = svc.notifier.current()
             events = await svc.call(svc.store.events_after, last)
             for event in events:

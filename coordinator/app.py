@@ -75,6 +75,15 @@ async def _sweep(svc: Services) -> None:
             log.exception("lease sweep failed; retrying")
 
 
+async def _watch_shutdown(svc: Services) -> None:
+    """When the server is asked to stop, wake long-polls (they answer with what is pending)
+    and end event streams, so shutdown does not wait for them to time out."""
+    while not svc.should_exit():
+        await asyncio.sleep(0.2)
+    svc.stopping = True
+    svc.notifier.notify()
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Open (or create) the database and build the app. Raises ConfigError on bad settings."""
     db = Database(settings.db_path)
@@ -85,14 +94,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
-        task = asyncio.create_task(_sweep(svc))
+        tasks = [asyncio.create_task(_sweep(svc)), asyncio.create_task(_watch_shutdown(svc))]
         log.info("coordinator %s on %s (lease %.0f s, token ttl %d s, dev=%s)", __version__,
                  settings.db_path, settings.lease_seconds, settings.token_ttl_seconds,
                  settings.dev)
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             db.close()
 
     app = FastAPI(title="Farmhand coordinator", version=__version__, lifespan=lifespan,

@@ -49,8 +49,11 @@ def _serve(args) -> int:
     except ConfigError as exc:
         print(f"coordinator: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info",
-                timeout_graceful_shutdown=3, access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port,
+                                           log_level="info", timeout_graceful_shutdown=5,
+                                           access_log=False))
+    app.state.services.should_exit = lambda: server.should_exit
+    server.run()
     return 0
 
 

@@ -25,6 +25,10 @@ class Services:
     auth: Authenticator
     metrics: Metrics = field(default_factory=Metrics)
     notifier: Notifier = field(default_factory=Notifier)
+    # Set by the server runner: True once shutdown was requested (SIGTERM/SIGINT).
+    should_exit: Callable[[], bool] = lambda: False
+    # True once shutdown is seen: long-polls answer at once, event streams end.
+    stopping: bool = False
 
     async def call(self, fn: Callable[..., T], *args) -> T:
         """Run ``fn(*args)`` in a worker thread; if it changed any job (even when it then

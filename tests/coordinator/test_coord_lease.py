@@ -8,15 +8,15 @@ from coord_helpers import create_job, error_code, get_job
 
 
 def test_heartbeat_extends_the_lease_and_records_progress(coordinator_factory, make_worker):
-    coord = coordinator_factory("--lease-seconds", "2")
+    coord = coordinator_factory("--lease-seconds", "3")
     job = create_job(coord.url)
     worker = make_worker(coord.url)
     first = worker.assign(job["id"]).json()["lease_expires_at"]
-    for progress in (0.25, 0.5, 0.75):     # 3 s in all: longer than one lease
+    for progress in (0.2, 0.4, 0.6, 0.75):     # 4 s in all: longer than one lease
         time.sleep(1.0)
         resp = worker.heartbeat(job["id"], progress)
         assert resp.status_code == 200, resp.text
-        assert resp.json()["lease_seconds"] == 2
+        assert resp.json()["lease_seconds"] == 3
     state = get_job(coord.url, job["id"])
     assert state["status"] == "assigned"
     assert state["progress"] == 0.75
@@ -49,7 +49,7 @@ def test_background_sweeper_requeues_without_any_request(coordinator_factory, ma
     coord = coordinator_factory("--lease-seconds", "1")
     job = create_job(coord.url)
     make_worker(coord.url).assign(job["id"])
-    time.sleep(2.0)
+    time.sleep(3.0)
     with sqlite3.connect(coord.db_path) as db:   # read the file, not the API (no lazy check)
         status, attempts = db.execute("SELECT status, attempts FROM jobs WHERE id=?",
                                       (job["id"],)).fetchone()

@@ -84,3 +84,16 @@ def test_available_rejects_other_status_and_negative_wait(coordinator, make_work
         resp = worker.get("/api/v1/jobs/available", **params)
         assert resp.status_code == 422, params
         assert error_code(resp) == "validation_error"
+
+
+def test_shutdown_answers_parked_long_polls_at_once(coordinator, make_worker):
+    worker = make_worker(coordinator.url)
+    thread, out = _poll_in_background(worker, 25)
+    time.sleep(1.0)
+    assert thread.is_alive()
+    stopping = time.monotonic()
+    coordinator.stop()
+    thread.join(timeout=10)
+    assert out["resp"].status_code == 200
+    assert out["resp"].json() == {"jobs": []}
+    assert out["done"] - stopping < 2.0
