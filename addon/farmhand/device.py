@@ -86,7 +86,8 @@ def configure_cycles(scene, device_type: str) -> list[str]:
             notes.append(f"no active {device_type} device found: rendering on CPU")
     if not has_oidn():
         optix_ok = scene.cycles.device == "GPU" and device_type == "OPTIX"
-        denoiser = getattr(scene.cycles, "denoiser", "OPENIMAGEDENOISE")
+        # read the denoiser only with OptiX: Debian's 3.4 warns on its (OIDN) enum value
+        denoiser = getattr(scene.cycles, "denoiser", "") if optix_ok else ""
         uses_denoise = scene.cycles.use_denoising or any(
             getattr(getattr(vl, "cycles", None), "use_denoising", False)
             for vl in scene.view_layers)

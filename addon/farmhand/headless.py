@@ -178,7 +178,8 @@ def run(argv=None) -> int:
         log.info("stopping the engine (pending uploads finish first)")
         engine.stop(graceful=True, timeout_s=30)
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            if old is not None:  # None: a handler installed by C code (Blender's own)
+                signal.signal(sig, old)
         status = engine.status()
         log.info("stopped: %s job(s) done, %s failed", status.get("jobs_done"),
                  status.get("jobs_failed"))
