@@ -1,0 +1,149 @@
+// JSON mapping of coordinator replies (nlohmann::json, parsed without exceptions).
+#include "farmhand/backend/replies.hpp"
+
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "farmhand/error.hpp"
+
+namespace farmhand::backend {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void malformed(const std::string& what) {
+  throw Error(ErrorKind::kMalformedResponse,
+              "the backend's reply " + what +
+                  "; check the backend URL points at a Farmhand coordinator of a matching "
+                  "protocol version (docs/protocol.md)");
+}
+
+json parse_object(std::string_view body) {
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) malformed("is not valid JSON");
+  if (!j.is_object()) malformed("is not a JSON object");
+  return j;
+}
+
+const json& require(const json& obj, const char* field) {
+  const auto it = obj.find(field);
+  if (it == obj.end() || it->is_null()) malformed(std::string("lacks the field \"") + field + "\"");
+  return *it;
+}
+
+std::string require_string(const json& obj, const char* field, bool non_empty = true) {
+  const json& v = require(obj, field);
+  if (!v.is_string()) malformed(std::string("has a non-string \"") + field + "\"");
+  auto s = v.get<std::string>();
+  if (non_empty && s.empty()) malformed(std::string("has an empty \"") + field + "\"");
+  return s;
+}
+
+void check_success(const json& obj) {
+  const auto it = obj.find("success");
+  if (it == obj.end()) return;
+  if (!it->is_boolean()) malformed("has a non-boolean \"success\"");
+  if (!it->get<bool>()) malformed("says success: false with HTTP 200");
+}
+
+JobOffer offer_from(const json& job) {
+  if (!job.is_object()) malformed("lists a job that is not a JSON object");
+  JobOffer offer;
+  const json& id = require(job, "id");
+  if (id.is_number_unsigned() && id.get<std::uint64_t>() > 0) {
+    offer.id = std::to_string(id.get<std::uint64_t>());
+  } else if (id.is_number_integer() && !id.is_number_unsigned() && id.get<std::int64_t>() > 0) {
+    offer.id = std::to_string(id.get<std::int64_t>());
+  } else {
+    malformed("has a job \"id\" that is not a positive integer");
+  }
+  offer.asset_cid = require_string(job, "asset_cid");
+  offer.reward = require_string(job, "reward", false);
+  if (const auto f = job.find("frames"); f != job.end() && !f->is_null()) {
+    if (!f->is_array()) malformed("has job \"frames\" that is not a list");
+    offer.frames.reserve(f->size());
+    for (const json& frame : *f) {
+      if (!frame.is_number_integer()) malformed("has a job frame that is not an integer");
+      const bool fits = frame.is_number_unsigned()
+                            ? frame.get<std::uint64_t>() <=
+                                  static_cast<std::uint64_t>(std::numeric_limits<int>::max())
+                            : frame.get<std::int64_t>() >= std::numeric_limits<int>::min();
+      if (!fits) malformed("has a job frame out of range");
+      offer.frames.push_back(static_cast<int>(frame.get<std::int64_t>()));
+    }
+  }
+  offer.output_format = "PNG";
+  if (const auto o = job.find("output_format"); o != job.end() && !o->is_null()) {
+    if (!o->is_string()) malformed("has a non-string job \"output_format\"");
+    offer.output_format = o->get<std::string>();
+  }
+  return offer;
+}
+
+}  // namespace
+
+std::string parse_challenge(std::string_view body) {
+  return require_string(parse_object(body), "challenge");
+}
+
+TokenReply parse_token_reply(std::string_view body) {
+  const json j = parse_object(body);
+  TokenReply reply;
+  const char* name = j.contains("token") ? "token" : "access_token";
+  reply.token = require_string(j, name);
+  const json& ttl = require(j, "expires_in");
+  if (!ttl.is_number_integer() || ttl.get<std::int64_t>() <= 0) {
+    malformed("has \"expires_in\" that is not a positive integer");
+  }
+  reply.expires_in = ttl.get<std::int64_t>();
+  return reply;
+}
+
+std::vector<JobOffer> parse_offers(std::string_view body) {
+  json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded()) malformed("is not valid JSON");
+  const json* list = &j;
+  if (j.is_object()) list = &require(j, "jobs");
+  if (!list->is_array()) malformed("is not a list of jobs");
+  std::vector<JobOffer> offers;
+  offers.reserve(list->size());
+  for (const json& job : *list) offers.push_back(offer_from(job));
+  return offers;
+}
+
+JobOffer parse_offer_json(std::string_view job_json) {
+  json j = json::parse(job_json.begin(), job_json.end(), nullptr, false);
+  if (j.is_discarded()) malformed("is not valid JSON");
+  return offer_from(j);
+}
+
+std::string parse_lease(std::string_view body) {
+  const json j = parse_object(body);
+  check_success(j);
+  return require_string(j, "lease_expires_at");
+}
+
+void parse_success(std::string_view body) {
+  const json j = parse_object(body);
+  const json& s = require(j, "success");
+  (void)s;
+  check_success(j);
+}
+
+ErrorReply parse_error_reply(std::string_view body) {
+  ErrorReply out;
+  const json j = json::parse(body.begin(), body.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return out;
+  const auto e = j.find("error");
+  if (e == j.end()) return out;
+  if (e->is_string()) {
+    out.message = e->get<std::string>();
+    return out;
+  }
+  if (!e->is_object()) return out;
+  if (const auto c = e->find("code"); c != e->end() && c->is_string()) out.code = *c;
+  if (const auto m = e->find("message"); m != e->end() && m->is_string()) out.message = *m;
+  return out;
+}
+
+}  // namespace farmhand::backend
