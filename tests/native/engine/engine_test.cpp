@@ -1,0 +1,458 @@
+// The engine's state machine against stub ports: StubFarm stands in for the coordinator and
+// IPFS to produce faults on demand (a lost lease at a chosen moment, an upload API that
+// fails, a submission that fails once). The real services are exercised in tests/engine/.
+#include "farmhand/engine/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "farmhand/engine/journal.hpp"
+#include "farmhand/error.hpp"
+
+namespace farmhand::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+struct Call {
+  std::string what;  // "assign", "fail", "release", "complete", "heartbeat"
+  std::string id;
+  std::string text;  // fail: error; release: reason; complete: result CID
+  bool retryable = false;
+  std::string extra;  // fail: log tail; complete: sha256
+};
+
+// Shared by every StubBackend/StubStorage an engine makes (one per thread).
+struct StubFarm {
+  std::mutex mu;
+  std::vector<Offer> pending;
+  std::map<std::string, std::string> blobs;  // cid -> bytes served
+  std::vector<Call> calls;
+  std::set<std::string> lose_lease;   // heartbeats for these ids answer kLeaseLost
+  int auth_failures = 0;              // authenticate() throws kAuthRejected this many times
+  int complete_failures = 0;          // complete() throws kNetwork this many times
+  std::set<std::size_t> broken_apis;  // upload through these API indexes throws kNetwork
+  std::vector<std::size_t> upload_apis_used;
+  int auth_calls = 0;
+
+  void post(const std::string& id, const std::string& cid, std::vector<int> frames = {}) {
+    const std::lock_guard lock(mu);
+    pending.push_back({id, cid, "1.50", std::move(frames), "PNG"});
+  }
+  std::vector<Call> calls_of(const std::string& what) {
+    const std::lock_guard lock(mu);
+    std::vector<Call> out;
+    for (const auto& c : calls) {
+      if (c.what == what) out.push_back(c);
+    }
+    return out;
+  }
+};
+
+class StubBackend : public Backend {
+ public:
+  explicit StubBackend(std::shared_ptr<StubFarm> f) : f_(std::move(f)) {}
+  void authenticate() override {
+    const std::lock_guard lock(f_->mu);
+    f_->auth_calls += 1;
+    if (f_->auth_failures > 0) {
+      f_->auth_failures -= 1;
+      throw Error(ErrorKind::kAuthRejected, "stub: signature rejected");
+    }
+  }
+  std::vector<Offer> available(int wait_s) override {
+    for (int i = 0; i < std::max(wait_s, 1) * 20; ++i) {
+      {
+        const std::lock_guard lock(f_->mu);
+        if (!f_->pending.empty()) return f_->pending;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return {};
+  }
+  bool assign(const std::string& id) override {
+    const std::lock_guard lock(f_->mu);
+    f_->calls.push_back({"assign", id, "", false, ""});
+    auto it = std::find_if(f_->pending.begin(), f_->pending.end(),
+                           [&](const Offer& o) { return o.id == id; });
+    if (it == f_->pending.end()) return false;
+    f_->pending.erase(it);
+    return true;
+  }
+  void heartbeat(const std::string& id, double progress, const std::string& message) override {
+    const std::lock_guard lock(f_->mu);
+    f_->calls.push_back({"heartbeat", id, message, false, std::to_string(progress)});
+    if (f_->lose_lease.count(id) != 0U) {
+      throw Error(ErrorKind::kLeaseLost, "stub: lease lost", 409);
+    }
+  }
+  void complete(const std::string& id, const Submission& s) override {
+    const std::lock_guard lock(f_->mu);
+    if (f_->complete_failures > 0) {
+      f_->complete_failures -= 1;
+      f_->calls.push_back({"complete-failed", id, s.result_cid, false, ""});
+      throw Error(ErrorKind::kNetwork, "stub: connection reset");
+    }
+    f_->calls.push_back({"complete", id, s.result_cid, false, s.sha256});
+  }
+  void fail(const std::string& id, const std::string& error, bool retryable,
+            const std::string& log_tail) override {
+    const std::lock_guard lock(f_->mu);
+    f_->calls.push_back({"fail", id, error, retryable, log_tail});
+  }
+  void release(const std::string& id, const std::string& reason) override {
+    const std::lock_guard lock(f_->mu);
+    f_->calls.push_back({"release", id, reason, false, ""});
+  }
+
+ private:
+  std::shared_ptr<StubFarm> f_;
+};
+
+class StubStorage : public Storage {
+ public:
+  explicit StubStorage(std::shared_ptr<StubFarm> f) : f_(std::move(f)) {}
+  fs::path download(const std::string& cid, const fs::path& dest, const std::string& name,
+                    const TransferProgress& progress, const std::atomic<bool>*) override {
+    std::string bytes;
+    {
+      const std::lock_guard lock(f_->mu);
+      auto it = f_->blobs.find(cid);
+      if (it == f_->blobs.end()) throw Error(ErrorKind::kNotFound, "stub: nobody serves " + cid);
+      bytes = it->second;
+    }
+    std::ofstream(dest / name, std::ios::binary) << bytes;
+    progress(bytes.size(), bytes.size());
+    return dest / name;
+  }
+  std::string cid_of(const fs::path& p) override {
+    return "stubcid-" + p.filename().string() + "-" +
+           std::to_string(fs::is_directory(p) ? 0 : fs::file_size(p));
+  }
+  std::size_t api_count() const override { return 2; }
+  std::string upload(const fs::path& p, std::size_t api) override {
+    {
+      const std::lock_guard lock(f_->mu);
+      f_->upload_apis_used.push_back(api);
+      if (f_->broken_apis.count(api) != 0U) throw Error(ErrorKind::kNetwork, "stub: API down");
+    }
+    return cid_of(p);
+  }
+
+ private:
+  std::shared_ptr<StubFarm> f_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("farmhand-engine-" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    farm_ = std::make_shared<StubFarm>();
+    farm_->blobs["QmGood"] = "BLENDER-v304" + std::string(100, 'x');
+    farm_->blobs["QmNew"] = "BLENDER17-01v0500" + std::string(100, 'x');
+    config_.backend_url = "http://127.0.0.1:9";
+    config_.key_file = dir_ / "key";
+    config_.work_dir = dir_ / "work";
+    config_.blender_version = 304;
+    config_.poll_wait_s = 1;
+    config_.heartbeat_interval_s = 0.1;
+    config_.auth_retry_s = 0.05;
+    config_.network_retry_s = 0.05;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Engine> make() {
+    Ports p;
+    p.worker_address = "0x" + std::string(64, 'a');
+    p.make_backend = [f = farm_] { return std::make_unique<StubBackend>(f); };
+    p.make_storage = [f = farm_] { return std::make_unique<StubStorage>(f); };
+    return std::make_unique<Engine>(config_, std::move(p));
+  }
+
+  // Polls `pred` for up to 5 s.
+  template <typename Pred>
+  static bool eventually(Pred pred) {
+    for (int i = 0; i < 500; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+
+  fs::path dir_;
+  std::shared_ptr<StubFarm> farm_;
+  Config config_;
+};
+
+TEST_F(EngineTest, JobFlowsFromOfferToCompleteWithResultCidAndHash) {
+  farm_->post("7", "QmGood", {1});
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->id, "7");
+  EXPECT_EQ(job->blend_version, 304);
+  EXPECT_EQ(job->frames, std::vector<int>{1});
+  EXPECT_EQ(fs::file_size(job->blend_path), 112U);
+  EXPECT_EQ(engine->status().state, "rendering");
+  std::ofstream(job->output_dir / "frame_0001.png") << "abc";
+  engine->finish(job->id, {job->output_dir / "frame_0001.png"}, 1.5);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete").empty(); }));
+  const auto c = farm_->calls_of("complete").at(0);
+  EXPECT_EQ(c.text, "stubcid-frame_0001.png-3");
+  EXPECT_EQ(c.extra, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
+  EXPECT_FALSE(fs::exists(job->work_dir));  // successful job dirs are removed
+  engine->stop(true, 5);
+  EXPECT_TRUE(Journal(config_.work_dir / "journal.json").load().empty());
+}
+
+TEST_F(EngineTest, QueuedAndRenderingJobsAreHeartbeatedWithProgress) {
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  engine->progress(job->id, 0.25, "frame 1/4");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& c : farm_->calls_of("heartbeat")) {
+      if (c.id == "7" && c.text == "frame 1/4") return true;
+    }
+    return false;
+  }));
+  EXPECT_DOUBLE_EQ(engine->status().progress, 0.25);
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, DownloadFailureIsFailedRetryableAtOnceAndTheLoopGoesOn) {
+  farm_->post("7", "QmNobodyServes");
+  farm_->post("8", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->id, "8");
+  const auto fails = farm_->calls_of("fail");
+  ASSERT_EQ(fails.size(), 1U);
+  EXPECT_EQ(fails[0].id, "7");
+  EXPECT_TRUE(fails[0].retryable);
+  EXPECT_NE(fails[0].text.find("download failed: stub: nobody serves QmNobodyServes"),
+            std::string::npos);
+  EXPECT_NE(fails[0].extra.find("job 7: claimed"), std::string::npos);  // the worker.log tail
+  EXPECT_TRUE(fs::exists(config_.work_dir / "job-7" / "FAILED"));       // kept for inspection
+  EXPECT_EQ(engine->status().jobs_failed, 1);
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, NewerBlenderFileIsFailedNotRetryableNamingBothVersions) {
+  farm_->post("7", "QmNew");
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_FALSE(f.retryable);
+  EXPECT_NE(f.text.find("Blender 5.0 (version 500)"), std::string::npos) << f.text;
+  EXPECT_NE(f.text.find("Blender 3.4 (version 304)"), std::string::npos) << f.text;
+  EXPECT_FALSE(engine->next_job(0.1).has_value());
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded) {
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_FALSE(engine->job_cancelled("7"));
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->lose_lease.insert("7");
+  }
+  ASSERT_TRUE(eventually([&] { return engine->job_cancelled("7"); }));
+  EXPECT_EQ(engine->status().lease_lost_job_id, "7");
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(farm_->calls_of("complete").empty());
+  engine->stop(true, 5);
+  EXPECT_TRUE(farm_->calls_of("release").empty());  // nothing to hand back: not ours
+}
+
+TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
+  farm_->broken_apis = {0};
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete").empty(); }));
+  const std::lock_guard lock(farm_->mu);
+  EXPECT_EQ(farm_->upload_apis_used, (std::vector<std::size_t>{0, 0, 1}));
+}
+
+TEST_F(EngineTest, UploadFailingOnEveryApiFailsTheJobRetryably) {
+  farm_->broken_apis = {0, 1};
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_TRUE(f.retryable);
+  EXPECT_NE(f.text.find("upload failed on every IPFS API: stub: API down"), std::string::npos);
+  engine->stop(true, 5);
+}
+
+TEST_F(EngineTest, SubmissionFailingOnceIsRetriedOnce) {
+  farm_->complete_failures = 1;
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
+  EXPECT_EQ(farm_->calls_of("complete-failed").size(), 1U);
+  EXPECT_EQ(farm_->calls_of("complete").size(), 1U);
+  EXPECT_TRUE(farm_->calls_of("fail").empty());
+}
+
+TEST_F(EngineTest, SubmissionFailingTwiceFailsTheJob) {
+  farm_->complete_failures = 2;
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  EXPECT_NE(farm_->calls_of("fail").at(0).text.find("submission failed"), std::string::npos);
+}
+
+TEST_F(EngineTest, RenderFailureFromPythonIsReportedWithItsLogTail) {
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  engine->fail("7", "CUDA out of memory", "Traceback: ...", true);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.text, "render failed: CUDA out of memory");
+  EXPECT_EQ(f.extra, "Traceback: ...");
+  EXPECT_TRUE(f.retryable);
+}
+
+TEST_F(EngineTest, StopReleasesPrefetchedAndRenderingJobs) {
+  farm_->post("7", "QmGood");
+  farm_->post("8", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  ASSERT_TRUE(eventually([&] {
+    return engine->status().state == "rendering" && farm_->calls_of("assign").size() == 2;
+  }));
+  std::this_thread::sleep_for(100ms);  // job 8 downloaded and queued
+  engine->stop(true, 5);
+  std::set<std::string> released;
+  for (const auto& c : farm_->calls_of("release")) released.insert(c.id);
+  EXPECT_EQ(released, (std::set<std::string>{"7", "8"}));
+  EXPECT_TRUE(Journal(config_.work_dir / "journal.json").load().empty());
+}
+
+TEST_F(EngineTest, PrefetchZeroClaimsNothingWhileAJobRenders) {
+  config_.prefetch = 0;
+  farm_->post("7", "QmGood");
+  farm_->post("8", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(farm_->calls_of("assign").size(), 1U);
+  engine->release(job->id, "test");
+  ASSERT_TRUE(eventually([&] { return farm_->calls_of("assign").size() == 2; }));
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, GracefulStopCompletesAPendingUpload) {
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  engine->stop(true, 5);
+  EXPECT_EQ(farm_->calls_of("complete").size(), 1U);
+}
+
+TEST_F(EngineTest, CrashJournalReportsHandedJobsFailedAndReleasesClaimedOnes) {
+  fs::create_directories(config_.work_dir / "job-5");
+  std::ofstream(config_.work_dir / "job-5" / "worker.log") << "last words of job 5\n";
+  Journal(config_.work_dir / "journal.json")
+      .save({{"5", "QmGood", JournalState::kHanded}, {"6", "QmGood", JournalState::kClaimed}});
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("release").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.id, "5");
+  EXPECT_EQ(f.text, "worker crashed while rendering");
+  EXPECT_TRUE(f.retryable);
+  EXPECT_NE(f.extra.find("last words of job 5"), std::string::npos);
+  EXPECT_EQ(farm_->calls_of("release").at(0).id, "6");
+  EXPECT_EQ(engine->status().jobs_failed, 1);
+  ASSERT_TRUE(
+      eventually([&] { return Journal(config_.work_dir / "journal.json").load().empty(); }));
+  EXPECT_TRUE(fs::exists(config_.work_dir / "job-5" / "FAILED"));
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, AuthFailureIsRetriedAfterAuthRetry) {
+  farm_->auth_failures = 2;
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(engine->next_job(5).has_value());
+  EXPECT_NE(engine->status().last_error.find("authentication failed: stub: signature rejected"),
+            std::string::npos);
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, CallsForJobsNotRenderingHereAreRefused) {
+  auto engine = make();
+  EXPECT_THROW(engine->finish("99", {}, 1), Error);
+  EXPECT_THROW(engine->progress("99", 0.5, ""), Error);
+  EXPECT_THROW(engine->release("99", ""), Error);
+}
+
+TEST_F(EngineTest, IdleStopReturnsWithinASecond) {
+  config_.poll_wait_s = 20;
+  auto engine = make();
+  engine->start();
+  std::this_thread::sleep_for(200ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  engine->stop(true, 30);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(engine->status().state, "stopped");
+}
+
+}  // namespace
+}  // namespace farmhand::engine
