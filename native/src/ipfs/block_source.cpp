@@ -61,23 +61,53 @@ BlockFetcher::BlockFetcher(std::vector<BlockSource> sources,
                            const std::atomic<bool>* cancel)
     : sources_(std::move(sources)), timeout_(per_source_timeout), cancel_(cancel) {}
 
+std::unique_ptr<http::Client> BlockFetcher::borrow_client() {
+  {
+    const std::lock_guard lock(mutex_);
+    if (!idle_clients_.empty()) {
+      auto client = std::move(idle_clients_.back());
+      idle_clients_.pop_back();
+      return client;
+    }
+  }
+  return std::make_unique<http::Client>();
+}
+
+void BlockFetcher::return_client(std::unique_ptr<http::Client> client) {
+  const std::lock_guard lock(mutex_);
+  idle_clients_.push_back(std::move(client));
+}
+
 std::string BlockFetcher::get(const Cid& cid) {
   if (cid.hash_code() != kMultihashSha256) {
     throw Error(ErrorKind::kBlockVerificationFailed,
                 "block " + cid.to_string() + " uses multihash 0x" +
                     std::to_string(cid.hash_code()) + "; only sha2-256 can be verified");
   }
-  while (next_ < sources_.size()) {
-    const BlockSource& source = sources_[next_];
+  auto http = borrow_client();
+  for (;;) {
+    std::size_t index = 0;
+    {
+      const std::lock_guard lock(mutex_);
+      if (next_ >= sources_.size()) break;
+      index = next_;
+    }
     try {
-      return fetch_block(http_, source, cid, timeout_, cancel_);
+      std::string block = fetch_block(*http, sources_[index], cid, timeout_, cancel_);
+      return_client(std::move(http));
+      return block;
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::kCancelled) throw;
+      http = std::make_unique<http::Client>();  // a failed exchange may leave it mid-stream
+      const std::lock_guard lock(mutex_);
       if (e.kind() == ErrorKind::kBlockVerificationFailed) saw_bad_block_ = true;
-      failures_ += (failures_.empty() ? "" : "; ") + std::string(e.what());
-      ++next_;  // drop this source for the rest of the download
+      if (next_ == index) {  // another thread may have dropped it already
+        failures_ += (failures_.empty() ? "" : "; ") + std::string(e.what());
+        ++next_;  // drop this source for the rest of the download
+      }
     }
   }
+  const std::lock_guard lock(mutex_);
   const ErrorKind kind =
       saw_bad_block_ ? ErrorKind::kBlockVerificationFailed : ErrorKind::kNotFound;
   throw Error(kind, "no source served a valid block " + cid.to_string() + " (" +
@@ -85,7 +115,8 @@ std::string BlockFetcher::get(const Cid& cid) {
                         "): check the CID and that an IPFS node or gateway has it");
 }
 
-std::string BlockFetcher::current_source() const {
+std::string BlockFetcher::current_source() {
+  const std::lock_guard lock(mutex_);
   return next_ < sources_.size() ? sources_[next_].label() : std::string();
 }
 

@@ -1,6 +1,8 @@
 #include "farmhand/ipfs/dag_walker.hpp"
 
-#include <numeric>
+#include <deque>
+#include <future>
+#include <vector>
 
 #include "farmhand/error.hpp"
 #include "farmhand/ipfs/dagpb.hpp"
@@ -8,6 +10,10 @@
 
 namespace farmhand::ipfs {
 namespace {
+
+// Blocks requested ahead of the one being written, per DAG level (memory: this many
+// blocks of at most 2 MiB in flight per level).
+constexpr std::size_t kPrefetch = 8;
 
 [[noreturn]] void inconsistent(const Cid& cid, const std::string& why) {
   throw Error(ErrorKind::kBlockVerificationFailed,
@@ -76,10 +82,20 @@ class Walker {
       sink_(*f.unixfs.data);
       written += f.unixfs.data->size();
     }
-    for (std::size_t i = 0; i < f.node.links.size(); ++i) {
-      const Cid child = Cid::from_bytes(f.node.links[i].hash);
-      const std::string child_block = fetcher_.get(child);
-      const uint64_t got = emit(child, child_block, depth + 1);
+    // Children are fetched up to kPrefetch ahead on other threads and written in order.
+    std::vector<Cid> children;
+    children.reserve(f.node.links.size());
+    for (const auto& link : f.node.links) children.push_back(Cid::from_bytes(link.hash));
+    std::deque<std::future<std::string>> ahead;
+    std::size_t launched = 0;
+    for (std::size_t i = 0; i < children.size(); ++i) {
+      while (launched < children.size() && launched < i + kPrefetch) {
+        const Cid& c = children[launched++];
+        ahead.push_back(std::async(std::launch::async, [this, &c] { return fetcher_.get(c); }));
+      }
+      const std::string child_block = ahead.front().get();
+      ahead.pop_front();
+      const uint64_t got = emit(children[i], child_block, depth + 1);
       if (got != f.unixfs.blocksizes[i]) {
         inconsistent(cid, "child " + std::to_string(i) + " holds " + std::to_string(got) +
                               " bytes, blocksizes says " + std::to_string(f.unixfs.blocksizes[i]));

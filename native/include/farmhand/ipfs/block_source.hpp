@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -42,7 +44,8 @@ struct BlockSource {
 /// Fetches blocks trying sources in order; a source that fails once (missing block, bad
 /// block, network error, timeout) is dropped for the rest of this fetcher's life and the
 /// same block is asked of the next one, so a lying source never stops a download that an
-/// honest source can serve. Not thread-safe (one per download).
+/// honest source can serve. Thread-safe: get() may run on several threads at once (each
+/// borrows its own http::Client from a pool, so connections are reused).
 class BlockFetcher {
  public:
   BlockFetcher(std::vector<BlockSource> sources, std::chrono::milliseconds per_source_timeout,
@@ -52,10 +55,14 @@ class BlockFetcher {
   /// each source's reason in the message. kCancelled passes straight through.
   [[nodiscard]] std::string get(const Cid& cid);
   /// The source that served the last block ("" before the first).
-  [[nodiscard]] std::string current_source() const;
+  [[nodiscard]] std::string current_source();
 
  private:
-  http::Client http_;
+  std::unique_ptr<http::Client> borrow_client();
+  void return_client(std::unique_ptr<http::Client> client);
+
+  std::mutex mutex_;  // guards everything below except the constants
+  std::vector<std::unique_ptr<http::Client>> idle_clients_;
   std::vector<BlockSource> sources_;
   std::size_t next_ = 0;  // index of the source in use; sources before it were dropped
   std::chrono::milliseconds timeout_;
