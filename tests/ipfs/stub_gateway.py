@@ -7,7 +7,9 @@ It forwards ``GET /ipfs/CID?format=raw`` to a real kubo gateway and then, depend
 - ``"flip"``: flip one bit of the block;
 - ``"truncate"``: drop the last byte;
 - ``"other"``: serve a different block (``other_block``) with status 200;
-- ``"hang"``: never answer within ``hang_s`` seconds.
+- ``"hang"``: never answer within ``hang_s`` seconds;
+- ``"blocks"``: serve only the blocks in ``blocks`` (CID text -> bytes), 404 for others:
+  a hostile uploader's hand-made DAG.
 
 A stub because a real gateway cannot be made to lie; every other part of these tests is real.
 """
@@ -22,11 +24,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class StubGateway:
     def __init__(self, upstream: str, mode: str = "honest", other_block: bytes = b"",
-                 hang_s: float = 30.0):
+                 hang_s: float = 30.0, blocks: dict[str, bytes] | None = None):
         self.upstream = upstream
         self.mode = mode
         self.other_block = other_block
         self.hang_s = hang_s
+        self.blocks = blocks or {}
         self.requests: list[str] = []
         stub = self
 
@@ -38,6 +41,14 @@ class StubGateway:
                 stub.requests.append(self.path)
                 if stub.mode == "hang":
                     time.sleep(stub.hang_s)
+                    return
+                if stub.mode == "blocks":
+                    cid = self.path.split("/ipfs/", 1)[-1].split("?", 1)[0]
+                    body = stub.blocks.get(cid)
+                    self.send_response(200 if body is not None else 404)
+                    self.send_header("Content-Length", str(len(body or b"")))
+                    self.end_headers()
+                    self.wfile.write(body or b"")
                     return
                 req = urllib.request.Request(
                     stub.upstream + self.path,
