@@ -204,7 +204,6 @@ _classes = (FARMHAND_OT_copy_address, FARMHAND_OT_refresh_devices, FarmhandPrefe
 
 
 def _after_register():
-    ensure_key()
     prefs = _prefs()
     if prefs.share_gpu:
         _start_worker(prefs)
@@ -215,6 +214,7 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     bpy.types.STATUSBAR_HT_header.append(_statusbar)
+    ensure_key()  # first enable: creates the key file (0600) and shows the address
     bpy.app.timers.register(_after_register, first_interval=0.1)
 
 

@@ -4,17 +4,19 @@ the add-on registers and unregisters in both."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from blender_runner import ADDON_PARENT, BLENDERS, blender_env, command
+from blender_runner import ADDON_PARENT, BLENDERS, REPO, blender_env, command
 
 sys.path.insert(0, str(ADDON_PARENT))
 from farmhand import settings as fs  # noqa: E402  (imports bpy: the 5.0.1 module)
 
 HEADLESS = "import farmhand; farmhand.run_headless()"
+CORE_PATH = os.environ.get("FARMHAND_CORE_PATH", str(REPO / "build" / "release" / "python"))
 
 
 def test_arguments_override_environment_and_build_the_engine_config(tmp_path):
@@ -75,6 +77,8 @@ mod = addon_utils.enable('farmhand', default_set=True, handle_error=None)
 prefs = bpy.context.preferences.addons['farmhand'].preferences
 print('PREFS', type(prefs).bl_idname, prefs.backend_url, prefs.share_gpu, prefs.device)
 print('PANEL', hasattr(bpy.types, 'FARMHAND_PT_status'))
+from farmhand import ui
+print('ADDRESS', ui._state['address'] or ui._state['address_error'])
 addon_utils.disable('farmhand', default_set=True)
 print('AFTER', hasattr(bpy.types, 'FARMHAND_PT_status'))
 """
@@ -86,6 +90,7 @@ def test_addon_registers_preferences_and_panel_and_unregisters(kind, tmp_path):
     scripts.mkdir(parents=True)
     (scripts / "farmhand").symlink_to(ADDON_PARENT / "farmhand")
     env = blender_env(tmp_path)
+    env["FARMHAND_CORE_PATH"] = CORE_PATH
     if kind == "bpy50":  # the bpy module looks for legacy add-ons on sys.path
         env["PYTHONPATH"] = str(scripts)
     proc = subprocess.run(command(kind, None, [], expr=REGISTER), env=env,
@@ -93,3 +98,8 @@ def test_addon_registers_preferences_and_panel_and_unregisters(kind, tmp_path):
     assert "PREFS farmhand http://127.0.0.1:8000 False CPU" in proc.stdout, proc.stderr
     assert "PANEL True" in proc.stdout
     assert "AFTER False" in proc.stdout
+    key = tmp_path / "blender-config" / "farmhand" / "worker.key"
+    assert key.is_file(), proc.stdout + proc.stderr
+    assert key.stat().st_mode & 0o777 == 0o600
+    address = proc.stdout.split("ADDRESS ", 1)[1].split()[0]
+    assert address.startswith("0x") and len(address) == 66, proc.stdout
