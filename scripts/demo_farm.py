@@ -180,7 +180,8 @@ def _demo(kubo, coord, run_dir, args, frames) -> int:
     if job["status"] != "completed":
         print(f"demo: job {job['id']} {job['status']}: {job['error']}")
         return 1
-    result = fetch_result(kubo, job["result_cid"], run_dir / ("result" + ("" if len(frames) > 1 else ".png")))
+    name = "result" if len(frames) > 1 else "result.png"
+    result = fetch_result(kubo, job["result_cid"], run_dir / name)
     print(f"demo: job {job['id']} completed in {time.monotonic() - started:.1f} s "
           f"(render {job['render_seconds']:.2f} s) by {job['worker_address']}")
     print(f"result CID:  {job['result_cid']}")

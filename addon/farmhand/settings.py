@@ -1,27 +1,23 @@
 """Worker settings: defaults, environment variables, arguments after ``--``, and the
 engine config dict built from them.
 
-Every setting, its environment variable and argument (arguments win over the environment):
+Every setting as ``argument`` / ``ENV VAR`` (default); arguments win over the environment:
 
-==========================  ========================  =============================  =======
-setting                     env var                   argument                       default
-==========================  ========================  =============================  =======
-backend URL                 FARMHAND_BACKEND_URL      --backend URL                  http://127.0.0.1:8000
-IPFS RPC URLs (comma list)  FARMHAND_IPFS_RPC         --ipfs-rpc URL[,URL]           http://127.0.0.1:5001
-gateway URLs (comma list)   FARMHAND_GATEWAYS         --gateways URL[,URL]           (none)
-key file                    FARMHAND_KEY_FILE         --key-file PATH                <Blender user config>/farmhand/worker.key
-work/cache dir              FARMHAND_WORK_DIR         --work-dir PATH                ~/.cache/farmhand
-compute device              FARMHAND_DEVICE           --device TYPE                  CPU
-exit after N jobs (0 = no)  FARMHAND_MAX_JOBS         --max-jobs N                   0
-max job size, bytes         FARMHAND_MAX_JOB_BYTES    --max-job-bytes N              2147483648
-prefetch (jobs ahead)       FARMHAND_PREFETCH         --prefetch N                   1
-result CID version          FARMHAND_CID_VERSION      --cid-version 0|1              0
-long-poll wait, seconds     FARMHAND_POLL_WAIT        --poll-wait S                  20
-heartbeat, seconds          FARMHAND_HEARTBEAT        --heartbeat S                  10
-engine log file             FARMHAND_LOG_FILE         --log-file PATH                (none)
-allow network (bpy module,  FARMHAND_ONLINE=1         --online                       off
-Blender >= 4.2 prefs off)
-==========================  ========================  =============================  =======
+- ``--backend URL`` / ``FARMHAND_BACKEND_URL`` (http://127.0.0.1:8000)
+- ``--ipfs-rpc URL[,URL]`` / ``FARMHAND_IPFS_RPC`` (http://127.0.0.1:5001)
+- ``--gateways URL[,URL]`` / ``FARMHAND_GATEWAYS`` (none)
+- ``--key-file PATH`` / ``FARMHAND_KEY_FILE`` (<Blender user config>/farmhand/worker.key)
+- ``--work-dir PATH`` / ``FARMHAND_WORK_DIR`` (~/.cache/farmhand)
+- ``--device TYPE`` / ``FARMHAND_DEVICE`` (CPU; CUDA OPTIX HIP METAL ONEAPI)
+- ``--max-jobs N`` / ``FARMHAND_MAX_JOBS`` (0 = never exit; else exit after N jobs)
+- ``--max-job-bytes N`` / ``FARMHAND_MAX_JOB_BYTES`` (2147483648 bytes)
+- ``--prefetch N`` / ``FARMHAND_PREFETCH`` (1 job claimed ahead)
+- ``--cid-version 0|1`` / ``FARMHAND_CID_VERSION`` (0)
+- ``--poll-wait S`` / ``FARMHAND_POLL_WAIT`` (20 seconds of long-poll)
+- ``--heartbeat S`` / ``FARMHAND_HEARTBEAT`` (10 seconds)
+- ``--log-file PATH`` / ``FARMHAND_LOG_FILE`` (none: the engine logs to stderr)
+- ``--online`` / ``FARMHAND_ONLINE=1`` (off): allow network where Blender >= 4.2 has
+  online access off (the bpy module's default), like Blender's ``--online-mode``
 """
 
 from __future__ import annotations

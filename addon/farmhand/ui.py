@@ -12,7 +12,7 @@ from __future__ import annotations
 import bpy
 
 from . import device
-from .log import log
+from .log import log, setup_stream_logging
 from .settings import WorkerSettings, default_key_file, default_work_dir
 
 _state = {"worker": None, "address": "", "address_error": "", "devices": None}
@@ -211,6 +211,7 @@ def _after_register():
 
 
 def register():
+    setup_stream_logging()  # log lines to Blender's console (stderr)
     for cls in _classes:
         bpy.utils.register_class(cls)
     bpy.types.STATUSBAR_HT_header.append(_statusbar)

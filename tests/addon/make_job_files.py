@@ -1,7 +1,8 @@
 """Builds the job files the add-on tests render (run inside Blender: Debian's 3.4, so both
 workers can open them). Each is the sample scene (scripts/demo_scene.py) plus one trait:
 
-    blender -b --factory-startup --python tests/addon/make_job_files.py -- OUT_DIR MARKER_DIR OUTSIDE_DIR
+    blender -b --factory-startup --python tests/addon/make_job_files.py -- \
+        OUT_DIR MARKER_DIR OUTSIDE_DIR
 
 - plain.blend       the sample scene, 32x24, frames 1-3
 - autorun.blend     a text block registered as a module (use_module) that writes MARKER_DIR/autorun

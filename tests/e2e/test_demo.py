@@ -1,0 +1,29 @@
+"""scripts/demo end to end (setup skipped: the tools are there): it prints the result CID,
+the page URL and the rendered PNG, and the PNG is what the CID names."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from e2e_helpers import CORE_PATH, demo_farm
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_prints_the_result_cid_page_and_png_of_a_completed_job(kubo):
+    env = dict(os.environ, FARMHAND_DEMO_SKIP_SETUP="1", FARMHAND_CORE_PATH=CORE_PATH)
+    proc = subprocess.run([str(demo_farm.REPO / "scripts" / "demo")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cid = re.search(r"^result CID:\s+(\S+)$", proc.stdout, re.M).group(1)
+    page = re.search(r"^page:\s+(\S+)$", proc.stdout, re.M).group(1)
+    png = Path(re.search(r"^rendered:\s+(\S+)$", proc.stdout, re.M).group(1))
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", page)
+    assert kubo.only_hash(png) == cid
+    assert Image.open(png).size == (64, 48)
