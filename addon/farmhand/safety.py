@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 import bpy
 
-# bpy.data collections whose IDs carry an external ``filepath``.
-_PATH_COLLECTIONS = ("libraries", "images", "sounds", "movieclips", "fonts", "cache_files",
-                     "volumes")
+# bpy.data collections whose IDs carry an external ``filepath``, and their names in messages.
+_PATH_COLLECTIONS = {"libraries": "library", "images": "image", "sounds": "sound",
+                     "movieclips": "movie clip", "fonts": "font", "cache_files": "cache file",
+                     "volumes": "volume"}
 _FILE_OUTPUT_IDNAME = "CompositorNodeOutputFile"
 
 
@@ -104,7 +105,7 @@ def check_external_paths(job_dir: str, ids=None, allow_absolute: bool = False) -
     """
     wanted = None if ids is None else {i.as_pointer() for i in ids}
     problems = []
-    for kind in _PATH_COLLECTIONS:
+    for kind, label in _PATH_COLLECTIONS.items():
         for id_ in getattr(bpy.data, kind, ()):
             if wanted is not None and id_.as_pointer() not in wanted:
                 continue
@@ -113,11 +114,11 @@ def check_external_paths(job_dir: str, ids=None, allow_absolute: bool = False) -
             raw = id_.filepath
             lib = getattr(id_, "library", None)
             if not raw.startswith("//") and os.path.isabs(raw) and not allow_absolute:
-                problems.append(f"{kind[:-1]} '{id_.name}' uses the absolute path {raw!r}")
+                problems.append(f"{label} '{id_.name}' uses the absolute path {raw!r}")
                 continue
             resolved = bpy.path.abspath(raw, library=lib) if lib else bpy.path.abspath(raw)
             if not _inside(resolved, job_dir):
-                problems.append(f"{kind[:-1]} '{id_.name}' path {raw!r} resolves outside the "
+                problems.append(f"{label} '{id_.name}' path {raw!r} resolves outside the "
                                 f"job directory ({resolved})")
     if problems:
         raise JobRejected(

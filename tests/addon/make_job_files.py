@@ -10,6 +10,7 @@ workers can open them). Each is the sample scene (scripts/demo_scene.py) plus on
 - fileoutput.blend  a compositor File Output node writing into OUTSIDE_DIR
 - abspath.blend     a material using an image at an absolute path (OUTSIDE_DIR/texture.png)
 - escape.blend      an image at a relative path that climbs out of the job dir (//../../x.png)
+- linked.blend     links a mesh from library_source.blend by absolute path
 - denoise.blend    the sample scene with Cycles denoising on
 - artist.blend      a different scene (an artist's open file) for the GUI strategy
 """
@@ -74,6 +75,16 @@ def main(out_dir, marker_dir, outside_dir):
         node = mat.node_tree.nodes.new("ShaderNodeTexImage")
         node.image = image
         save(out_dir, name)
+
+    build_scene(SIZE)
+    save(out_dir, "library_source.blend")
+    scene = build_scene(SIZE)
+    source = os.path.join(out_dir, "library_source.blend")
+    with bpy.data.libraries.load(source, link=True) as (_from, to):
+        to.meshes = ["Cube"]
+    linked = bpy.data.objects.new("LinkedCube", to.meshes[0])
+    scene.collection.objects.link(linked)
+    save(out_dir, "linked.blend")
 
     scene = build_scene(SIZE)
     scene.cycles.use_denoising = True

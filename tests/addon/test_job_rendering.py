@@ -136,6 +136,20 @@ def test_external_path_outside_the_job_dir_refuses_the_job_before_rendering(
 
 @pytest.mark.parametrize("kind", BLENDERS)
 @pytest.mark.parametrize("strategy", ["opened", "appended"])
+def test_linked_library_outside_the_job_dir_refuses_the_job(kind, strategy, job_files,
+                                                             tmp_path):
+    artist = str(job_files["files"] / "artist.blend") if strategy == "appended" else None
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "linked.blend",
+                                 frames=[1], strategy=strategy, artist=artist)
+    assert result.get("error_type") == "JobRejected", result
+    assert "library 'library_source.blend'" in result["error"]
+    assert not result["output_dir"].exists() or not list(result["output_dir"].iterdir())
+    if strategy == "appended":
+        assert result["before"] == result["after"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("strategy", ["opened", "appended"])
 def test_truncated_file_is_refused_with_blenders_reason(kind, strategy, job_files, tmp_path):
     whole = (job_files["files"] / "plain.blend").read_bytes()
     truncated = tmp_path / "truncated.blend"
