@@ -62,6 +62,9 @@ install_addon() {
   local scripts=$1 as=${2:-} run=()
   [ -n "$as" ] && run=(runuser -u "$as" --)
   local envs=(BLENDER_USER_SCRIPTS="$scripts" PYTHONNOUSERSITE=1)
+  # As the service user: its own home and Blender config, as the unit will give it.
+  [ -n "$as" ] && envs+=(HOME="$(dirname "$(dirname "$scripts")")"
+                         BLENDER_USER_CONFIG="$(dirname "$scripts")/config")
   mkdir -p "$scripts/addons"
   [ -n "$as" ] && chown -R "$as:$as" "$(dirname "$scripts")"
   local rc=0

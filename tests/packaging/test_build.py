@@ -45,7 +45,7 @@ def test_wheel_is_cp311_manylinux_and_carries_the_project_version(built):
 def test_report_prints_name_size_and_sha256_of_every_artefact(built):
     artefacts = [built.wheel, built.extension_zip, built.legacy_zip]
     for path in artefacts:
-        line = next(l for l in built.output.splitlines() if path.name in l)
+        line = next(l for l in built.output.splitlines() if l.strip().startswith(path.name + " "))
         assert f" {path.stat().st_size} bytes" in line
         assert sha256(path) in line
     sums = (built.dist / "SHA256SUMS").read_text().splitlines()
