@@ -47,7 +47,10 @@ class Built:
     output: str          # what packaging/build printed (stdout + stderr)
 
 
-def run_build(repo: Path, dist: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+def run_build(repo: Path, dist: Path, *args: str,
+              timeout: float = 1200) -> subprocess.CompletedProcess:
+    """Run REPO/packaging/build --dist DIST ARGS in a clean environment; never raises on
+    a non-zero exit (the caller asserts on it)."""
     return subprocess.run([str(repo / "packaging" / "build"), "--dist", str(dist), *args],
                           cwd=repo, env=clean_env(), capture_output=True, text=True,
                           timeout=timeout)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pack_helpers import REPO_ROOT, VERSION, clean_env, load
+from pack_helpers import REPO_ROOT, VERSION, load
 from conftest import run_build
 
 bl_info = load("bl_info")
@@ -33,13 +33,13 @@ def sha256(path):
 
 
 def test_wheel_is_cp311_manylinux_and_carries_the_project_version(built):
-    assert re.fullmatch(rf"farmhand_core-{re.escape(VERSION)}-cp311-cp311-manylinux_2_\d+_x86_64\.whl",
-                        built.wheel.name)
+    pattern = rf"farmhand_core-{re.escape(VERSION)}-cp311-cp311-manylinux_2_\d+_x86_64\.whl"
+    assert re.fullmatch(pattern, built.wheel.name)
     with zipfile.ZipFile(built.wheel) as zf:
         meta = zf.read(f"farmhand_core-{VERSION}.dist-info/METADATA").decode()
         names = zf.namelist()
     assert f"\nVersion: {VERSION}\n" in meta
-    assert any(re.fullmatch(r"farmhand_core/_native\.cpython-311-x86_64-linux-gnu\.so", n) for n in names)
+    assert "farmhand_core/_native.cpython-311-x86_64-linux-gnu.so" in names
 
 
 def test_report_prints_name_size_and_sha256_of_every_artefact(built):

@@ -70,7 +70,8 @@ def test_headless_import_finds_the_installed_add_on_without_enabling_it(installe
 
 def test_install_of_a_zip_without_the_add_on_package_leaves_nothing_enabled(tmp_path):
     bogus = tmp_path / "farmhand-0.0.0-legacy-linux-x64.zip"
-    shutil.make_archive(str(bogus.with_suffix("")), "zip", root_dir=HERE, base_dir="pack_helpers.py")
+    shutil.make_archive(str(bogus.with_suffix("")), "zip", root_dir=HERE,
+                        base_dir="pack_helpers.py")
     out = run_blender(tmp_path, "install", str(bogus), factory=True)
     assert out["enable_error"] == "ModuleNotFoundError: No module named 'farmhand'"
     assert out["enabled"] == [False, False]

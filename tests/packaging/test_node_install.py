@@ -55,7 +55,8 @@ def test_unit_passes_systemd_analyze_verify(tmp_path):
 
 def test_env_file_sets_only_settings_the_add_on_reads():
     settings = (REPO_ROOT / "addon" / "farmhand" / "settings.py").read_text()
-    keys = [line.split("=", 1)[0].lstrip("#") for line in (NODE / "worker.env").read_text().splitlines()
+    lines = (NODE / "worker.env").read_text().splitlines()
+    keys = [line.split("=", 1)[0].lstrip("#") for line in lines
             if line.startswith(("FARMHAND_", "#FARMHAND_"))]
     assert "FARMHAND_BACKEND_URL" in keys
     assert [k for k in keys if f'"{k}"' not in settings] == []
