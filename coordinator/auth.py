@@ -8,6 +8,7 @@ are verified with PyNaCl (libsodium, RFC 8032 Ed25519). Tokens: JWT HS256 (RFC 7
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 
 import jwt
@@ -87,7 +88,8 @@ class Authenticator:
             conn.execute("INSERT INTO workers (address, first_seen, last_seen) VALUES (?,?,?) "
                          "ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen",
                          (address, ts, ts))
-        exp = int(ts) + self.token_ttl
+        # exp rounded up to a whole second so the token lives at least token_ttl seconds.
+        exp = math.ceil(ts) + self.token_ttl
         token = jwt.encode({"sub": address, "iat": int(ts), "exp": exp}, self._secret,
                            algorithm="HS256")
         log.info("worker %s authenticated, token valid %d s", address, self.token_ttl)

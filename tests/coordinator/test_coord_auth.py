@@ -35,7 +35,8 @@ def test_signed_challenge_yields_token_whose_sub_and_exp_match(coordinator_facto
     assert reply["address"] == worker.address
     claims = jwt.decode(reply["token"], options={"verify_signature": False})
     assert claims["sub"] == worker.address
-    assert before + 120 <= claims["exp"] <= int(time.time()) + 120
+    assert before + 120 <= claims["exp"] <= int(time.time()) + 121
+    assert claims["exp"] - claims["iat"] in (120, 121)
 
     worker.token = reply["token"]
     assert worker.get("/api/v1/jobs/available").json() == {"jobs": []}
