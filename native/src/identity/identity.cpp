@@ -37,8 +37,8 @@ Identity Identity::load_or_create(const std::filesystem::path& key_file) {
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::symlink_status(key_file, ec));
   if (ec && ec != std::errc::no_such_file_or_directory) {
-    throw Error(ErrorKind::kKeyFile,
-                "cannot check key file '" + key_file.string() + "': " + ec.message());
+    throw Error(ErrorKind::kKeyFile, "cannot check key file '" + key_file.string() +
+                                         "': " + ec.message() + "; check the configured key path");
   }
   if (exists) return from_seed(read_key_file(key_file));
   SecureBuffer seed(crypto_sign_SEEDBYTES);
