@@ -23,7 +23,9 @@ std::string fmt_seconds(double s) {
 class Fetcher {
  public:
   explicit Fetcher(std::shared_ptr<Shared> s)
-      : s_(std::move(s)), backend_(s_->ports.make_backend()), storage_(s_->ports.make_storage()) {}
+      : s_(std::move(s)),
+        backend_(s_->ports.make_backend(&s_->cancel)),
+        storage_(s_->ports.make_storage()) {}
 
   void run() {
     if (!ensure_auth()) return;
@@ -200,10 +202,11 @@ class Fetcher {
           &s_->cancel);
     } catch (const Error& e) {
       if (on_download_error(e.kind()) == DownloadOutcome::kRelease) {
-        report_release(*s_, *backend_, id, "worker stopping");
-      } else {
-        report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true);
+        // Stopping: the service thread releases every job still held.
+        s_->log.job(id, dir, "download cancelled: the engine is stopping");
+        return false;
       }
+      report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true);
       return true;
     }
     const double download_s = seconds_since(t0);
@@ -246,11 +249,8 @@ class Fetcher {
         s_->cv.notify_all();
       }
     }
-    if (stopping) {
-      report_release(*s_, *backend_, id, "worker stopping");
-    } else {
-      lease_lost(id);
-    }
+    if (stopping) return false;  // the service thread releases it
+    lease_lost(id);
     set_state("idle");
     return true;
   }

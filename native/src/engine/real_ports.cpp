@@ -13,8 +13,9 @@ namespace {
 
 class RealBackend final : public Backend {
  public:
-  RealBackend(const std::string& url, std::shared_ptr<const identity::Identity> id)
-      : client_(url, std::move(id)) {}
+  RealBackend(const std::string& url, std::shared_ptr<const identity::Identity> id,
+              const std::atomic<bool>* cancel)
+      : client_(url, std::move(id), options(cancel)) {}
 
   void authenticate() override { client_.ensure_authenticated(); }
 
@@ -51,6 +52,11 @@ class RealBackend final : public Backend {
   }
 
  private:
+  static backend::ClientOptions options(const std::atomic<bool>* cancel) {
+    backend::ClientOptions o;
+    o.cancel = cancel;
+    return o;
+  }
   backend::Client client_;
 };
 
@@ -103,8 +109,9 @@ Ports make_real_ports(const Config& config) {
       identity::Identity::load_or_create(config.key_file));
   Ports p;
   p.worker_address = id->address();
-  p.make_backend = [url = config.backend_url, id]() -> std::unique_ptr<Backend> {
-    return std::make_unique<RealBackend>(url, id);
+  p.make_backend = [url = config.backend_url,
+                    id](const std::atomic<bool>* cancel) -> std::unique_ptr<Backend> {
+    return std::make_unique<RealBackend>(url, id, cancel);
   };
   p.make_storage = [config]() -> std::unique_ptr<Storage> {
     return std::make_unique<RealStorage>(config);

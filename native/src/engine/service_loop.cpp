@@ -59,7 +59,7 @@ class Service {
  private:
   Backend& backend() {
     if (!backend_) {
-      backend_ = s_->ports.make_backend();
+      backend_ = s_->ports.make_backend(nullptr);
       try {
         backend_->authenticate();
       } catch (const Error& e) {  // the calls themselves retry and report

@@ -173,7 +173,9 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> make() {
     Ports p;
     p.worker_address = "0x" + std::string(64, 'a');
-    p.make_backend = [f = farm_] { return std::make_unique<StubBackend>(f); };
+    p.make_backend = [f = farm_](const std::atomic<bool>*) {
+      return std::make_unique<StubBackend>(f);
+    };
     p.make_storage = [f = farm_] { return std::make_unique<StubStorage>(f); };
     return std::make_unique<Engine>(config_, std::move(p));
   }

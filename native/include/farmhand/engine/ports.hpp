@@ -73,7 +73,10 @@ class Storage {
 
 /// Makes one Backend / Storage per engine thread.
 struct Ports {
-  std::function<std::unique_ptr<Backend>()> make_backend;
+  /// `cancel` (may be null): once true, calls in flight (a long-poll) end with kCancelled.
+  /// The fetch thread passes the engine's stop flag; the service thread passes null, since
+  /// it must still release jobs while stopping.
+  std::function<std::unique_ptr<Backend>(const std::atomic<bool>* cancel)> make_backend;
   std::function<std::unique_ptr<Storage>()> make_storage;
   std::string worker_address;  // "0x" + 64 hex
 };
