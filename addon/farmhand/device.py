@@ -25,14 +25,18 @@ def available_device_types() -> list[str]:
     found = ["CPU"]
     if prefs is None:
         return found
-    for dtype in DEVICE_TYPES[1:]:
-        try:
-            prefs.compute_device_type = dtype
-        except TypeError:  # type not compiled into this build
-            continue
-        prefs.refresh_devices()
-        if any(d.type == dtype for d in prefs.devices):
-            found.append(dtype)
+    saved = prefs.compute_device_type
+    try:
+        for dtype in DEVICE_TYPES[1:]:
+            try:
+                prefs.compute_device_type = dtype
+            except TypeError:  # type not compiled into this build
+                continue
+            prefs.refresh_devices()
+            if any(d.type == dtype for d in prefs.devices):
+                found.append(dtype)
+    finally:
+        prefs.compute_device_type = saved  # asking must not change the user's choice
     return found
 
 

@@ -27,12 +27,14 @@ def _online() -> bool:
 
 
 def _device_items(_self, _context):
+    # Blender keeps only pointers to these strings: the list must outlive the call.
     if _state["devices"] is None:
         try:
-            _state["devices"] = device.available_device_types()
+            found = device.available_device_types()
         except Exception:  # Cycles missing or broken: CPU only
-            _state["devices"] = ["CPU"]
-    return [(d, d, f"Render with {d}") for d in _state["devices"]]
+            found = ["CPU"]
+        _state["devices"] = [(d, d, f"Render with {d}") for d in found]
+    return _state["devices"]
 
 
 def settings_from_prefs(prefs) -> WorkerSettings:
