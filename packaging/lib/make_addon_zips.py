@@ -101,12 +101,6 @@ def main(argv: list[str]) -> int:
                 return 1
         files.append((rel, data, 0o644))
 
-    wheel_names = [w.name for w in args.wheels]
-    manifest = render_manifest(args.version, [args.platform], wheel_names).encode()
-    extension = files + [("blender_manifest.toml", manifest, 0o644)]
-    extension += [(f"wheels/{w.name}", w.read_bytes(), 0o644) for w in args.wheels]
-    write_zip(args.dist / f"farmhand-{args.version}-{args.platform}.zip", extension)
-
     legacy = [(f"farmhand/{rel}", data, mode) for rel, data, mode in files]
     seen: dict[str, bytes] = {}
     for wheel in args.wheels:
@@ -120,6 +114,12 @@ def main(argv: list[str]) -> int:
                 continue
             seen[name] = data
             legacy.append((f"farmhand/vendor/{name}", data, mode))
+    wheel_names = [w.name for w in args.wheels]
+    manifest = render_manifest(args.version, [args.platform], wheel_names).encode()
+    extension = files + [("blender_manifest.toml", manifest, 0o644)]
+    extension += [(f"wheels/{w.name}", w.read_bytes(), 0o644) for w in args.wheels]
+    write_zip(args.dist / f"farmhand-{args.version}-{args.platform}.zip", extension)
+
     write_zip(args.dist / f"farmhand-{args.version}-legacy-{args.platform}.zip", legacy)
     return 0
 

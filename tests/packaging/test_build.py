@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -100,10 +101,13 @@ def test_extension_zip_has_manifest_wheels_and_no_vendor_copy(built):
 
 def test_zips_are_reproducible_byte_for_byte(built, tmp_path):
     zips = load("make_addon_zips")
+    # A snapshot of the add-on, so an edit to the live tree between the runs cannot differ.
+    addon = tmp_path / "farmhand"
+    shutil.copytree(REPO_ROOT / "addon" / "farmhand", addon)
     for out in (tmp_path / "a", tmp_path / "b"):
         out.mkdir()
         assert zips.main(["--version", VERSION, "--platform", "linux-x64", "--addon",
-                          str(REPO_ROOT / "addon" / "farmhand"), "--dist", str(out),
+                          str(addon), "--dist", str(out),
                           str(built.wheel)]) == 0
     for name in (built.extension_zip.name, built.legacy_zip.name):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -148,3 +152,45 @@ def test_platform_names_follow_blenders_manifest_spelling():
     assert names.blender_platform("Darwin", "arm64") == "macos-arm64"
     with pytest.raises(KeyError):
         names.blender_platform("SunOS", "sparc")
+
+
+def stub_wheel_for_python(real_wheel, out_dir, tag="cp313", edit_init=None):
+    """A stub of a second Python's wheel (no Python 3.13 here to build one): the real
+    wheel with its extension renamed to the cpython-313 suffix, optionally a changed
+    __init__.py. Exercises the several-Pythons path of make_addon_zips."""
+    name = real_wheel.name.replace("cp311-cp311", f"{tag}-{tag}")
+    out = out_dir / name
+    with zipfile.ZipFile(real_wheel) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            target = info.filename.replace("cpython-311", f"cpython-{tag[2:]}")
+            if target == "farmhand_core/__init__.py" and edit_init:
+                data = edit_init(data)
+            zout.writestr(target, data)
+    return out
+
+
+def test_two_pythons_share_one_vendor_dir_and_both_wheels_are_listed(built, tmp_path):
+    zips = load("make_addon_zips")
+    second = stub_wheel_for_python(built.wheel, tmp_path)
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    assert zips.main(["--version", VERSION, "--platform", "linux-x64", "--addon",
+                      str(REPO_ROOT / "addon" / "farmhand"), "--dist", str(dist),
+                      str(built.wheel), str(second)]) == 0
+    names = zipfile.ZipFile(dist / built.legacy_zip.name).namelist()
+    assert "farmhand/vendor/farmhand_core/_native.cpython-311-x86_64-linux-gnu.so" in names
+    assert "farmhand/vendor/farmhand_core/_native.cpython-313-x86_64-linux-gnu.so" in names
+    assert names.count("farmhand/vendor/farmhand_core/__init__.py") == 1
+    manifest = zipfile.ZipFile(dist / built.extension_zip.name).read("blender_manifest.toml")
+    assert f'"./wheels/{built.wheel.name}", "./wheels/{second.name}"'.encode() in manifest
+
+
+def test_wheels_that_disagree_on_a_shared_file_are_refused(built, tmp_path, capsys):
+    zips = load("make_addon_zips")
+    second = stub_wheel_for_python(built.wheel, tmp_path, edit_init=lambda d: d + b"\n# other\n")
+    assert zips.main(["--version", VERSION, "--platform", "linux-x64", "--addon",
+                      str(REPO_ROOT / "addon" / "farmhand"), "--dist", str(tmp_path),
+                      str(built.wheel), str(second)]) == 1
+    assert "farmhand_core/__init__.py differs between wheels" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.zip"))
