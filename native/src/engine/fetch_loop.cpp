@@ -47,15 +47,22 @@ class Fetcher {
         continue;
       }
       if (offers.empty() && s_->config.poll_wait_s == 0 && s_->sleep_unless_stopping(1.0)) return;
+      bool tried_any = false;
       for (const auto& offer : offers) {
         {
           const std::lock_guard lock(s_->mu);
           if (s_->stopping || s_->active_locked() >= 1 + s_->config.prefetch) break;
+          // Requeued after our lease expired while we still hold it (e.g. Blender is still
+          // rendering it): never claim it twice, that would reset its work dir.
+          if (s_->held.count(offer.id) != 0) continue;
           s_->fetch_state = "claiming";
           s_->fetch_job_id = offer.id;
         }
+        tried_any = true;
         if (!claim_and_fetch(offer)) break;
       }
+      // Only jobs we already hold are pending: the long-poll would answer at once, so pace it.
+      if (!offers.empty() && !tried_any && s_->sleep_unless_stopping(1.0)) return;
     }
   }
 

@@ -1,0 +1,237 @@
+"""The job engine against the real coordinator and the real kubo node; no Blender: the
+test "renders" by writing output files and calling finish()."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import blend_bytes  # noqa: F401  (tests/engine/conftest.py)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_single_job_completes_with_the_cid_kubo_computes(farm, farmhand_core, tmp_path):
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work"))
+    engine.start()
+    try:
+        job = engine.next_job(20)
+        assert job is not None and job.id == job_id
+        assert job.blend_version == 304
+        assert job.frames == [] and job.output_format == "PNG" and job.reward == "1.50"
+        assert Path(job.blend_path).read_bytes()[:12] == b"BLENDER-v304"
+        assert farm.job(job_id)["status"] == "assigned"
+        frame = Path(job.output_dir) / "frame_0001.png"
+        frame.write_bytes(os.urandom(300_000))  # > one 256 KiB chunk: a real UnixFS DAG
+        keep = tmp_path / "expected.png"
+        shutil.copy(frame, keep)
+        engine.finish(job, [str(frame)], 2.5)
+        done = farm.wait_job(job_id, lambda j: j["status"] == "completed")
+    finally:
+        engine.stop()
+    assert done["result_cid"] == farm.kubo.only_hash(keep)
+    assert done["sha256"] == hashlib.sha256(keep.read_bytes()).hexdigest()
+    assert done["render_seconds"] == 2.5
+    status = engine.status()
+    assert status["jobs_done"] == 1 and status["jobs_failed"] == 0
+    assert not Path(job.work_dir).exists()  # successful job dirs are removed
+
+
+def test_result_is_stored_in_kubo(farm, farmhand_core, tmp_path):
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    with farmhand_core.Engine(farm.config(tmp_path / "work")) as engine:
+        engine.start()
+        job = engine.next_job(20)
+        frame = Path(job.output_dir) / "frame_0001.png"
+        payload = os.urandom(1000)
+        frame.write_bytes(payload)
+        engine.finish(job, [frame], 1.0)
+        done = farm.wait_job(job_id, lambda j: j["status"] == "completed")
+    out = tmp_path / "fetched"
+    farm.kubo.cli("get", "-o", str(out), done["result_cid"])
+    assert out.read_bytes() == payload
+
+
+def test_three_frame_job_completes_with_a_directory_cid(farm, farmhand_core, tmp_path):
+    job_id = farm.post_job(farm.add_blend(blend_bytes()), frames=[1, 2, 3])
+    expected_dir = tmp_path / "expected"
+    expected_dir.mkdir()
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work"))
+    engine.start()
+    try:
+        job = engine.next_job(20)
+        assert job.frames == [1, 2, 3]
+        outputs = []
+        for n in (1, 2, 3):
+            p = Path(job.output_dir) / f"frame_{n:04d}.png"
+            p.write_bytes(os.urandom(1000 * n))
+            shutil.copy(p, expected_dir / p.name)
+            outputs.append(str(p))
+        engine.finish(job, list(reversed(outputs)), 3.0)
+        done = farm.wait_job(job_id, lambda j: j["status"] == "completed")
+    finally:
+        engine.stop()
+    assert done["result_cid"] == farm.kubo.only_hash(expected_dir)
+    concat = b"".join((expected_dir / f"frame_{n:04d}.png").read_bytes() for n in (1, 2, 3))
+    assert done["sha256"] == hashlib.sha256(concat).hexdigest()
+    assert done["result_frames"] == [1, 2, 3]
+
+
+def test_download_failure_fails_the_job_at_once_and_the_loop_goes_on(farm, farmhand_core,
+                                                                     tmp_path):
+    unserved = tmp_path / "never-added.blend"
+    unserved.write_bytes(blend_bytes())
+    bad_cid = farm.kubo.only_hash(unserved)  # a valid CID nobody serves
+    bad_id = farm.post_job(bad_cid)
+    good_id = farm.post_job(farm.add_blend(blend_bytes()))
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work"))
+    engine.start()
+    try:
+        job = engine.next_job(40)
+        assert job is not None and job.id == good_id
+        bad = farm.job(bad_id)
+        assert bad["status"] == "pending"  # requeued at once, not left to lease expiry
+        assert bad["attempts"] == 1
+        assert bad["error"].startswith("download failed:")
+        assert f"job {bad_id}: claimed" in bad["log_tail"]
+        assert engine.status()["jobs_failed"] == 1
+        assert (tmp_path / "work" / f"job-{bad_id}" / "FAILED").exists()
+    finally:
+        engine.stop(graceful=False)
+
+
+def test_newer_blender_header_is_failed_naming_both_versions(farm, farmhand_core, tmp_path):
+    job_id = farm.post_job(farm.add_blend(blend_bytes(b"BLENDER17-01v0500")))
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", blender_version=304))
+    engine.start()
+    try:
+        failed = farm.wait_job(job_id, lambda j: j["status"] == "failed")
+        assert engine.next_job(0.2) is None
+    finally:
+        engine.stop()
+    assert "Blender 5.0 (version 500)" in failed["error"]
+    assert "Blender 3.4 (version 304)" in failed["error"]
+    assert failed["attempts"] == 1  # retryable=false: failed at once
+
+
+def test_lease_lost_mid_render_cancels_the_job(coordinator_factory, kubo, farmhand_core, tmp_path):
+    from conftest import Farm
+    farm = Farm(coordinator_factory("--lease-seconds", "2"), kubo, tmp_path)
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    # Heartbeats every 4 s cannot keep a 2 s lease: it expires, the next heartbeat gets 409.
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", heartbeat_interval_s=4.0))
+    engine.start()
+    try:
+        job = engine.next_job(20)
+        assert job is not None
+        assert engine.job_cancelled(job) is False
+        deadline = time.monotonic() + 15
+        while not engine.job_cancelled(job) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engine.job_cancelled(job) is True
+        assert engine.status()["lease_lost_job_id"] == job_id
+        frame = Path(job.output_dir) / "frame_0001.png"
+        frame.write_bytes(b"late")
+        engine.finish(job, [frame], 1.0)  # accepted, but the result is discarded
+        time.sleep(0.5)
+        assert farm.job(job_id)["result_cid"] is None
+    finally:
+        engine.stop()
+        farm.http.close()
+
+
+def test_stop_releases_prefetched_jobs(farm, farmhand_core, tmp_path):
+    cid = farm.add_blend(blend_bytes())
+    first, second = farm.post_job(cid), farm.post_job(cid)
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", prefetch=1))
+    engine.start()
+    job = engine.next_job(20)
+    assert job is not None and job.id == first
+    farm.wait_job(second, lambda j: j["status"] == "assigned")  # prefetched
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "work" / f"job-{second}" / "scene.blend").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    engine.stop(graceful=True)
+    for job_id in (first, second):
+        j = farm.job(job_id)
+        assert j["status"] == "pending", j
+        assert j["attempts"] == 0, j
+    assert engine.status()["state"] == "stopped"
+
+
+def test_idle_stop_returns_within_two_seconds(farm, farmhand_core, tmp_path):
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", poll_wait_s=20))
+    engine.start()
+    time.sleep(1.0)  # now parked in a long-poll
+    t0 = time.monotonic()
+    engine.stop(graceful=True)
+    assert time.monotonic() - t0 < 2.0
+
+
+CRASHING_WORKER = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import farmhand_core
+engine = farmhand_core.Engine(json.loads(sys.argv[2]))
+engine.start()
+job = engine.next_job(30)
+print(job.id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_engine_killed_mid_render_reports_the_job_crashed_on_next_start(farm, farmhand_core,
+                                                                        tmp_path):
+    import json
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    config = farm.config(tmp_path / "work")
+    core_path = str(Path(farmhand_core.__file__).resolve().parents[1])
+    proc = subprocess.Popen([sys.executable, "-c", CRASHING_WORKER, core_path, json.dumps(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().strip()
+        assert line == job_id, proc.stderr.read() if proc.poll() is not None else line
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert farm.job(job_id)["status"] == "assigned"  # the lease (60 s) still holds
+
+    engine = farmhand_core.Engine(config)
+    engine.start()
+    try:
+        crashed = farm.wait_job(job_id, lambda j: j["attempts"] == 1, timeout=20)
+        assert crashed["error"] == "worker crashed while rendering"
+        assert f"job {job_id}: handed to Blender" in crashed["log_tail"]
+        # Requeued, so a worker (this one) takes it again and completes it.
+        job = engine.next_job(20)
+        assert job is not None and job.id == job_id
+        frame = Path(job.output_dir) / "frame_0001.png"
+        frame.write_bytes(b"second try")
+        engine.finish(job, [frame], 1.0)
+        farm.wait_job(job_id, lambda j: j["status"] == "completed")
+    finally:
+        engine.stop()
+    assert engine.status()["jobs_failed"] == 1
+    assert engine.status()["jobs_done"] == 1
+
+
+def test_unknown_config_key_is_refused(farm, farmhand_core, tmp_path):
+    with pytest.raises(farmhand_core.InvalidArgument, match="'prefech' is not a known setting"):
+        farmhand_core.Engine(farm.config(tmp_path / "work", prefech=1))
+
+
+def test_engine_address_is_the_key_files(farm, farmhand_core, tmp_path):
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work"))
+    assert engine.worker_address.startswith("0x") and len(engine.worker_address) == 66
+    assert (tmp_path / "worker.key").stat().st_mode & 0o077 == 0
+    assert engine.status()["state"] == "stopped"
