@@ -13,7 +13,7 @@ namespace {
 
 // Blocks requested ahead of the one being written, per DAG level (memory: this many
 // blocks of at most 2 MiB in flight per level).
-constexpr std::size_t kPrefetch = 8;
+constexpr std::size_t kPrefetch = 16;
 
 [[noreturn]] void inconsistent(const Cid& cid, const std::string& why) {
   throw Error(ErrorKind::kBlockVerificationFailed,
