@@ -128,6 +128,7 @@ def test_add_on_without_bl_info_is_refused_with_the_reason(built, tmp_path, caps
     (["--platform", "amiga-m68k"], "unknown platform 'amiga-m68k'"),
     (["--auditwheel", "maybe"], "--auditwheel must be repair, check or off"),
     (["--frobnicate"], "unknown argument '--frobnicate'"),
+    (["--platform", "windows-x64"], "cannot build windows-x64 zips on this linux-x64 machine"),
     (["--python", "/nonexistent/python3"], "Python '/nonexistent/python3' not found"),
 ])
 def test_build_refuses_bad_arguments_before_compiling(tmp_path, args, message):
