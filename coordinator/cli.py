@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the HTTP API (docs/protocol.md)")
-    s.add_argument("--db", required=True, help="SQLite database file (created if missing)")
+    s.add_argument("--db", default="coordinator.sqlite",
+                   help="SQLite database file, created if missing (default: %(default)s)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--dev", action="store_true",

@@ -150,3 +150,14 @@ def test_fail_with_empty_error_still_registers_the_failure(coordinator, make_wor
     assert state["error"] == "(the worker gave no error message)"
     resp = worker.post(f"/api/v1/jobs/{job['id']}/fail", {"retryable": True})
     assert resp.status_code == 422
+
+
+def test_heartbeat_and_release_accept_an_empty_body(coordinator, make_worker):
+    job = create_job(coordinator.url)
+    worker = make_worker(coordinator.url)
+    worker.assign(job["id"])
+    path = f"/api/v1/jobs/{job['id']}"
+    assert worker.http.post(path + "/heartbeat", headers=worker.headers).status_code == 200
+    assert worker.http.post(path + "/release", headers=worker.headers).status_code == 200
+    events = worker.get(path + "/events").json()["events"]
+    assert (events[-1]["type"], events[-1]["detail"]) == ("released", "released")
