@@ -110,9 +110,9 @@ TEST(RepliesTest, OffersMalformedVariantsNameTheField) {
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "output_format": 3}]})",
        "output_format"},
   };
-  for (const auto& [body, needle] : cases) {
-    const std::string msg = malformed_message([&] { (void)parse_offers(body); });
-    EXPECT_NE(msg.find(needle), std::string::npos) << body << " -> " << msg;
+  for (const auto& c : cases) {
+    const std::string msg = malformed_message([&] { (void)parse_offers(c.first); });
+    EXPECT_NE(msg.find(c.second), std::string::npos) << c.first << " -> " << msg;
   }
 }
 
