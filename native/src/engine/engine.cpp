@@ -8,15 +8,18 @@
 namespace farmhand::engine {
 namespace {
 
-HeldJob& held_or_throw(Shared& s, const std::string& id, const char* what) {
+// The rendering job `id`, or nullptr for a job already dropped after its lease was lost
+// (calls about it are then no-ops). Throws kInvalidArgument for any other id.
+HeldJob* held_or_throw(Shared& s, const std::string& id, const char* what) {
   auto it = s.held.find(id);
+  if (it == s.held.end() && s.lost.count(id) != 0) return nullptr;
   if (it == s.held.end() || it->second.stage != Stage::kRendering) {
     throw Error(ErrorKind::kInvalidArgument,
                 std::string(what) + ": job " + id +
                     " is not being rendered by this engine (not returned by next_job(), or "
                     "already finished, failed or released)");
   }
-  return it->second;
+  return &it->second;
 }
 
 }  // namespace
@@ -53,6 +56,15 @@ void Engine::start() {
 }
 
 std::optional<Job> Engine::next_job(double timeout_s) {
+  // Blender asking for more work is done with any job whose lease was lost meanwhile.
+  std::vector<std::string> abandoned;
+  {
+    const std::lock_guard lock(s_->mu);
+    for (const auto& [id, h] : s_->held) {
+      if (h.stage == Stage::kRendering && h.cancelled) abandoned.push_back(id);
+    }
+  }
+  for (const auto& id : abandoned) drop_job(*s_, id, "lease lost while rendering");
   Job job;
   {
     std::unique_lock lock(s_->mu);
@@ -74,9 +86,10 @@ std::optional<Job> Engine::next_job(double timeout_s) {
 
 void Engine::progress(const std::string& job_id, double fraction, const std::string& message) {
   const std::lock_guard lock(s_->mu);
-  auto& h = held_or_throw(*s_, job_id, "progress()");
-  h.progress = std::clamp(fraction, 0.0, 1.0);
-  h.message = message;
+  auto* h = held_or_throw(*s_, job_id, "progress()");
+  if (h == nullptr) return;
+  h->progress = std::clamp(fraction, 0.0, 1.0);
+  h->message = message;
 }
 
 void Engine::finish(const std::string& job_id, std::vector<std::filesystem::path> outputs,
@@ -89,10 +102,11 @@ void Engine::finish(const std::string& job_id, std::vector<std::filesystem::path
   bool cancelled = false;
   {
     const std::lock_guard lock(s_->mu);
-    auto& h = held_or_throw(*s_, job_id, "finish()");
-    cancelled = h.cancelled;
+    auto* h = held_or_throw(*s_, job_id, "finish()");
+    if (h == nullptr) return;
+    cancelled = h->cancelled;
     if (!cancelled) {
-      h.stage = Stage::kFinishing;
+      h->stage = Stage::kFinishing;
       s_->commands.push_back(std::move(c));
       s_->save_journal_locked();
       s_->cv.notify_all();
@@ -112,10 +126,11 @@ void Engine::fail(const std::string& job_id, const std::string& error, const std
   bool cancelled = false;
   {
     const std::lock_guard lock(s_->mu);
-    auto& h = held_or_throw(*s_, job_id, "fail()");
-    cancelled = h.cancelled;
+    auto* h = held_or_throw(*s_, job_id, "fail()");
+    if (h == nullptr) return;
+    cancelled = h->cancelled;
     if (!cancelled) {
-      h.stage = Stage::kFinishing;
+      h->stage = Stage::kFinishing;
       s_->commands.push_back(std::move(c));
       s_->save_journal_locked();
       s_->cv.notify_all();
@@ -132,10 +147,11 @@ void Engine::release(const std::string& job_id, const std::string& reason) {
   bool cancelled = false;
   {
     const std::lock_guard lock(s_->mu);
-    auto& h = held_or_throw(*s_, job_id, "release()");
-    cancelled = h.cancelled;
+    auto* h = held_or_throw(*s_, job_id, "release()");
+    if (h == nullptr) return;
+    cancelled = h->cancelled;
     if (!cancelled) {
-      h.stage = Stage::kFinishing;
+      h->stage = Stage::kFinishing;
       s_->commands.push_back(std::move(c));
       s_->save_journal_locked();
       s_->cv.notify_all();
@@ -148,7 +164,7 @@ bool Engine::job_cancelled(const std::string& job_id) const {
   const std::lock_guard lock(s_->mu);
   auto it = s_->held.find(job_id);
   // A job we no longer hold because its lease was lost reads as cancelled too.
-  if (it == s_->held.end()) return s_->lease_lost_job_id == job_id;
+  if (it == s_->held.end()) return s_->lost.count(job_id) != 0;
   return it->second.cancelled;
 }
 

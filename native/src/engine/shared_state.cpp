@@ -101,6 +101,7 @@ void drop_job(Shared& s, const std::string& id, const std::string& why) {
   s.log.job(id, s.workspace.job_dir(id), "dropped: " + why);
   s.workspace.remove(id);
   const std::lock_guard lock(s.mu);
+  s.lost.insert(id);
   s.ready.erase(std::remove(s.ready.begin(), s.ready.end(), id), s.ready.end());
   s.held.erase(id);
   s.save_journal_locked();

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,7 @@ struct Shared {
   std::deque<std::string> ready;         // kQueued ids, oldest first
   std::deque<Command> commands;          // for the service thread
   std::vector<JournalEntry> recovering;  // entries of a previous run not yet reported
+  std::set<std::string> lost;            // ids dropped after their lease was lost
 
   bool started = false;
   bool stopping = false;
@@ -100,7 +102,8 @@ struct Shared {
   /// Jobs counting against 1 + prefetch (fetching, queued, rendering). Caller holds mu.
   [[nodiscard]] int active_locked() const {
     int n = 0;
-    for (const auto& [id, h] : held) n += h.stage != Stage::kFinishing ? 1 : 0;
+    // A job whose lease was lost no longer counts: it is not ours, whatever Blender does.
+    for (const auto& [id, h] : held) n += h.stage != Stage::kFinishing && !h.cancelled ? 1 : 0;
     return n;
   }
   /// Rewrites journal.json from `recovering` + `held`. Caller holds mu. Logs on failure.

@@ -289,6 +289,30 @@ TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded
   EXPECT_TRUE(farm_->calls_of("release").empty());  // nothing to hand back: not ours
 }
 
+TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
+  config_.prefetch = 0;
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  const auto job = engine->next_job(5);
+  ASSERT_TRUE(job.has_value());
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->lose_lease.insert("7");
+  }
+  ASSERT_TRUE(eventually([&] { return engine->job_cancelled("7"); }));
+  farm_->post("8", "QmGood");
+  // Blender never calls finish/fail/release for 7; it just asks for more work.
+  const auto next = engine->next_job(5);
+  ASSERT_TRUE(next.has_value());
+  EXPECT_EQ(next->id, "8");
+  EXPECT_TRUE(engine->job_cancelled("7"));
+  EXPECT_NO_THROW(engine->release("7", "late"));  // a no-op for a job no longer ours
+  EXPECT_FALSE(fs::exists(job->work_dir));
+  engine->stop(false, 5);
+  EXPECT_EQ(farm_->calls_of("release").size(), 1U);  // only 8, at stop
+}
+
 TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
   farm_->broken_apis = {0};
   farm_->post("7", "QmGood");
