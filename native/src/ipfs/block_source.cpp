@@ -21,6 +21,7 @@ std::string BlockSource::label() const {
 std::vector<BlockSource> sources_in_order(const std::vector<std::string>& rpc_urls,
                                           const std::vector<std::string>& gateways) {
   std::vector<BlockSource> out;
+  out.reserve(rpc_urls.size() + gateways.size());
   for (const auto& u : rpc_urls) out.push_back({BlockSource::Kind::kRpc, trim_slash(u)});
   for (const auto& u : gateways) out.push_back({BlockSource::Kind::kGateway, trim_slash(u)});
   return out;

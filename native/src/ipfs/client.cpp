@@ -97,7 +97,7 @@ Cid Client::upload(const std::filesystem::path& file_or_dir) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
       try {
-        const Cid remote = add_once(http, url, parts, options_.cid_version, timeout);
+        Cid remote = add_once(http, url, parts, options_.cid_version, timeout);
         if (remote == local) return remote;
         mismatch = Error(ErrorKind::kCidMismatch,
                          "kubo at " + url + " computed " + remote.to_string() + " for " +

@@ -14,7 +14,7 @@ namespace {
 
 // Largest estimated directory block kubo still writes as a basic directory
 // (boxo unixfs/io/directory.go HAMTShardingSize); above it kubo shards, which we do not.
-constexpr std::size_t kMaxBasicDirectoryBytes = 256 * 1024;
+constexpr std::size_t kMaxBasicDirectoryBytes = std::size_t{256} * 1024;
 
 unsigned thread_count(const ImportOptions& o) {
   const unsigned n = o.threads != 0 ? o.threads : std::thread::hardware_concurrency();

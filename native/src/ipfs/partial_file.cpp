@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "farmhand/error.hpp"
@@ -15,7 +15,8 @@ namespace farmhand::ipfs {
 namespace {
 
 [[noreturn]] void io_error(const std::string& what, const std::filesystem::path& p) {
-  throw Error(ErrorKind::kIo, what + " " + p.string() + ": " + std::strerror(errno));
+  const std::error_code ec(errno, std::generic_category());  // thread-safe strerror
+  throw Error(ErrorKind::kIo, what + " " + p.string() + ": " + ec.message());
 }
 
 }  // namespace

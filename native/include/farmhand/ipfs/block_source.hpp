@@ -17,7 +17,7 @@
 namespace farmhand::ipfs {
 
 /// Largest block accepted from a source, bytes (kubo's bitswap limit is 2 MiB).
-inline constexpr std::size_t kMaxBlockBytes = 2 * 1024 * 1024;
+inline constexpr std::size_t kMaxBlockBytes = std::size_t{2} * 1024 * 1024;
 
 struct BlockSource {
   enum class Kind { kRpc, kGateway };

@@ -9,7 +9,7 @@
 
 namespace farmhand::ipfs {
 
-inline constexpr std::size_t kDefaultChunkSize = 256 * 1024;  // kubo's default, bytes
+inline constexpr std::size_t kDefaultChunkSize = std::size_t{256} * 1024;  // kubo's default, bytes
 
 class FixedChunker {
  public:
