@@ -81,3 +81,24 @@ def test_parse_cid_names_what_is_wrong(ipfs):
         ipfs.parse_cid("xnotacid")
     with pytest.raises(ValueError):  # CidInvalid is also a ValueError
         ipfs.parse_cid("")
+
+
+def test_cid_of_releases_the_gil_while_hashing(ipfs, sample_files):
+    """Another Python thread keeps running while a 45 MB file is hashed."""
+    import threading
+    done = threading.Event()
+    result = []
+
+    def work():
+        result.append(ipfs.cid_of(sample_files["174_chunks_plus_1"], 0))
+        done.set()
+
+    ticks = 0
+    worker = threading.Thread(target=work)
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+        done.wait(0.001)
+    worker.join()
+    assert result[0].startswith("Qm")
+    assert ticks >= 10
