@@ -85,8 +85,8 @@ def test_legacy_zip_core_needs_no_library_beyond_manylinux_and_its_own(built, tm
     foreign = {name: path for name, path in resolved.items()
                if name not in system and str(vendor) not in path}
     assert foreign == {}, f"system libraries the wheel did not vendor: {foreign}"
-    # libcurl (the core's HTTP client) is what auditwheel repair must have vendored.
-    for name in ("libcurl",):
+    # The core's own dependencies are what auditwheel repair must have vendored.
+    for name in ("libcurl", "libsodium", "libzstd"):
         hits = [p for n, p in resolved.items() if n.startswith(name)]
         assert hits and all(str(vendor / "farmhand_core.libs") in p for p in hits), (name, ldd)
 
