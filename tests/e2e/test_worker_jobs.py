@@ -48,15 +48,7 @@ def test_single_frame_job_completes_with_a_kubo_identical_file_cid(
     assert Image.open(png).size == (32, 24)
 
 
-# The bpy 5.0.1 module case aborts in the core (free(): invalid pointer in
-# ~recursive_directory_iterator, native/src/ipfs/client.cpp content_bytes) when the result
-# is a directory; strict: this turns into a failure once the core is fixed, so the marker
-# gets removed then.
-THREE_FRAME_WORKERS = [WORKERS[0], pytest.param("bpy", marks=pytest.mark.xfail(
-    strict=True, reason="core aborts uploading a directory inside the bpy module process"))]
-
-
-@pytest.mark.parametrize("blender", THREE_FRAME_WORKERS)
+@pytest.mark.parametrize("blender", WORKERS)
 def test_three_frame_job_completes_with_a_kubo_identical_directory_cid(
         blender, coordinator, kubo, worker_factory, job_files, tmp_path):
     job = demo_farm.submit_job(coordinator, kubo, job_files["files"] / "plain.blend",
