@@ -181,3 +181,20 @@ def test_bad_arguments_are_rejected(ipfs, kubo, tmp_path):
                         filename="../escape")
     with pytest.raises(ipfs.IoError):
         client.download("QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH", tmp_path / "nodir")
+
+
+def test_download_releases_the_gil(ipfs, kubo, added, tmp_path):
+    """Another Python thread keeps running during a 45 MB download without a callback."""
+    import threading
+    _, v0, _ = added["174_chunks_plus_1"]
+    done = threading.Event()
+    worker = threading.Thread(
+        target=lambda: (ipfs.Client([kubo.api_url], []).download(v0, tmp_path), done.set()))
+    ticks = 0
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+        done.wait(0.001)
+    worker.join()
+    assert (tmp_path / v0).stat().st_size == 174 * 262144 + 1
+    assert ticks >= 10
