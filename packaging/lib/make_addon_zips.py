@@ -84,6 +84,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--platform", required=True)
     ap.add_argument("--addon", type=Path, required=True)
     ap.add_argument("--dist", type=Path, required=True)
+    ap.add_argument("--license", type=Path, help="licence text shipped as LICENSE in both zips")
     ap.add_argument("wheels", type=Path, nargs="+")
     args = ap.parse_args(argv)
 
@@ -100,6 +101,9 @@ def main(argv: list[str]) -> int:
                 print(f"make_addon_zips: {init}: {exc}", file=sys.stderr)
                 return 1
         files.append((rel, data, 0o644))
+    if args.license:
+        files = [f for f in files if f[0] != "LICENSE"]
+        files.append(("LICENSE", args.license.read_bytes(), 0o644))
 
     legacy = [(f"farmhand/{rel}", data, mode) for rel, data, mode in files]
     seen: dict[str, bytes] = {}

@@ -195,3 +195,17 @@ def test_wheels_that_disagree_on_a_shared_file_are_refused(built, tmp_path, caps
                       str(built.wheel), str(second)]) == 1
     assert "farmhand_core/__init__.py differs between wheels" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.zip"))
+
+
+def test_licence_text_is_shipped_as_license_in_both_zips(built, tmp_path):
+    zips = load("make_addon_zips")
+    licence = tmp_path / "COPYING"
+    licence.write_text("GNU GENERAL PUBLIC LICENSE\nVersion 3, 29 June 2007\n")
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    assert zips.main(["--version", VERSION, "--platform", "linux-x64", "--addon",
+                      str(REPO_ROOT / "addon" / "farmhand"), "--dist", str(dist),
+                      "--license", str(licence), str(built.wheel)]) == 0
+    for name, entry in ((built.extension_zip.name, "LICENSE"),
+                        (built.legacy_zip.name, "farmhand/LICENSE")):
+        assert zipfile.ZipFile(dist / name).read(entry) == licence.read_bytes()
