@@ -269,3 +269,27 @@ def test_stub_non_json_reply_is_malformed_response(farmhand_core, identity):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_stub_https_with_an_untrusted_certificate_is_refused(farmhand_core, identity, tmp_path):
+    # TLS verification is always on: a self-signed certificate (not in the system CA store)
+    # must fail the handshake, never be accepted silently.
+    import ssl
+    import subprocess
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubNotJsonHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = farmhand_core.BackendClient(f"https://127.0.0.1:{server.server_port}", identity)
+        with pytest.raises(farmhand_core.NetworkError, match="certificate"):
+            client.ensure_authenticated()
+    finally:
+        server.shutdown()
+        server.server_close()
