@@ -222,7 +222,9 @@ Response Client::perform(const Request& request) {
   bool has_expect = false;
   for (const auto& [name, value] : request.headers) {
     if (lower(name) == "expect") has_expect = true;
-    add_header(name + ": " + value);
+    std::string line = name;
+    line.append(": ").append(value);
+    add_header(line);
   }
   if (!has_expect) add_header("Expect:");  // no 100-continue round trip before bodies
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());

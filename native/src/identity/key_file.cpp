@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include "farmhand/error.hpp"
@@ -25,9 +26,10 @@ constexpr std::size_t kFileBytes = kKeyFilePrefix.size() + 2 * kSeedBytes + 1;  
   throw Error(ErrorKind::kKeyFile, "key file '" + path.string() + "': " + what);
 }
 
+// Thread-safe text of the current errno (strerror is not).
 std::string errno_text() {
-  return std::strerror(errno);
-}  // NOLINT(concurrency-mt-unsafe)
+  return std::error_code(errno, std::generic_category()).message();
+}
 
 class Fd {
  public:
