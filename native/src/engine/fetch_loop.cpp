@@ -132,7 +132,7 @@ class Fetcher {
                                        ? "worker crashed while rendering"
                                        : "worker crashed while uploading the result";
         s_->log.job(e.id, dir, reason + " (found in the crash journal): reporting /fail");
-        const std::string tail = file_tail(s_->workspace.worker_log(e.id), 64 * 1024);
+        const std::string tail = file_tail(s_->workspace.worker_log(e.id), std::size_t{64} * 1024);
         call_backend(*s_, *backend_, e.id, "/fail",
                      [&] { backend_->fail(e.id, reason, true, tail); });
         s_->workspace.mark_failed(e.id, reason);

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <system_error>
 
 #include "farmhand/error.hpp"
 
@@ -27,20 +27,20 @@ JournalState parse_state(const std::string& s, const std::filesystem::path& file
 
 void write_all_and_sync(const std::filesystem::path& tmp, const std::string& data) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) io_error(tmp, std::strerror(errno));
+  if (fd < 0) io_error(tmp, std::error_code(errno, std::generic_category()).message());
   std::size_t done = 0;
   while (done < data.size()) {
     const auto n = ::write(fd, data.data() + done, data.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string err = std::strerror(errno);
+      const std::string err = std::error_code(errno, std::generic_category()).message();
       ::close(fd);
       io_error(tmp, "write failed: " + err);
     }
     done += static_cast<std::size_t>(n);
   }
   if (::fsync(fd) != 0) {
-    const std::string err = std::strerror(errno);
+    const std::string err = std::error_code(errno, std::generic_category()).message();
     ::close(fd);
     io_error(tmp, "fsync failed: " + err);
   }

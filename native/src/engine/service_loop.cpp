@@ -181,8 +181,9 @@ class Service {
       try {
         const std::string got = storage().upload(result, api);
         if (got != cid) {
-          throw Error(ErrorKind::kCidMismatch,
-                      "IPFS API #" + std::to_string(api) + " stored " + got + ", expected " + cid);
+          std::string msg = "IPFS API #" + std::to_string(api) + " stored " + got;
+          msg += ", expected " + cid;
+          throw Error(ErrorKind::kCidMismatch, msg);
         }
         uploaded = true;
       } catch (const Error& e) {

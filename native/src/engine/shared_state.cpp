@@ -5,7 +5,8 @@
 namespace farmhand::engine {
 
 namespace {
-constexpr std::size_t kLogTailBytes = 64 * 1024;  // the backend keeps the last 65536 chars
+constexpr std::size_t kLogTailBytes =
+    std::size_t{64} * 1024;  // the backend keeps the last 65536 chars
 }
 
 void Shared::save_journal_locked() {
@@ -54,7 +55,10 @@ CallResult call_backend(Shared& s, Backend& backend, const std::string& id, cons
         return CallResult::kLeaseGone;
       }
       if (attempt >= 2) {
-        s.record_error("job " + id + ": " + what + " failed: " + e.what());
+        std::string msg = "job " + id;
+        msg += ": " + what;
+        msg += std::string(" failed: ") + e.what();
+        s.record_error(msg);
         return CallResult::kFailed;
       }
       s.log.job(id, s.workspace.job_dir(id), what + " failed, retrying once: " + e.what());

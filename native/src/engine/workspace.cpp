@@ -31,7 +31,7 @@ fs::path Workspace::prepare(const std::string& id) {
     throw Error(ErrorKind::kInvalidArgument,
                 "job id \"" + id + "\" is not a decimal number: refusing to use it in a path");
   }
-  const auto dir = job_dir(id);
+  auto dir = job_dir(id);
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir / "output", ec);
@@ -82,7 +82,7 @@ fs::path Workspace::assemble_result(const std::string& id, const std::vector<fs:
     }
   }
   if (outputs.size() == 1) return outputs.front();
-  const auto dir = job_dir(id) / "result";
+  auto dir = job_dir(id) / "result";
   std::error_code ec;
   fs::remove_all(dir, ec);
   fs::create_directories(dir, ec);
@@ -91,8 +91,10 @@ fs::path Workspace::assemble_result(const std::string& id, const std::vector<fs:
   for (const auto& p : outputs) {
     const auto name = p.filename().string();
     if (!names.insert(name).second) {
-      throw Error(ErrorKind::kInvalidArgument, "job " + id + ": two outputs are named " + name +
-                                                   "; frame files need unique names");
+      std::string msg = "job " + id;
+      msg += ": two outputs are named " + name;
+      msg += "; frame files need unique names";
+      throw Error(ErrorKind::kInvalidArgument, msg);
     }
     fs::copy_file(p, dir / name, fs::copy_options::overwrite_existing, ec);
     if (ec) {
