@@ -2,6 +2,7 @@
 #include "farmhand/http/backoff.hpp"
 
 #include <curl/curl.h>
+#include <sodium.h>
 
 #include <algorithm>
 #include <charconv>
@@ -21,9 +22,13 @@ std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, int retry, 
 }
 
 std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, int retry) {
-  thread_local std::mt19937_64 engine{std::random_device{}()};
-  std::uniform_real_distribution<double> dist(0.0, 1.0);
-  return backoff_delay(policy, retry, dist(engine));
+  // libsodium's generator (thread-safe, seeded by the OS) rather than std::random_device:
+  // a statically linked libstdc++ would make the module need glibc 2.36 for arc4random.
+  static const bool sodium_ready = sodium_init() >= 0;  // idempotent; -1 only if no entropy
+  if (!sodium_ready) return backoff_delay(policy, retry, 1.0);
+  constexpr uint32_t kSteps = 1U << 20;
+  const double unit = static_cast<double>(randombytes_uniform(kSteps)) / kSteps;
+  return backoff_delay(policy, retry, unit);
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <optional>
-#include <random>
 #include <string_view>
 
 namespace farmhand::http {
@@ -23,7 +22,7 @@ struct BackoffPolicy {
 /// `unit` is a number in [0, 1) (from a random source; fixed in tests).
 std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, int retry, double unit);
 
-/// Same, drawing `unit` from a per-thread random engine.
+/// Same, drawing `unit` from libsodium's CSPRNG (randombytes_uniform).
 std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, int retry);
 
 /// Parses a Retry-After value (RFC 9110 §10.2.3): delta-seconds ("120") or an HTTP-date
