@@ -4,6 +4,7 @@ test "renders" by writing output files and calling finish()."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -14,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import blend_bytes  # noqa: F401  (tests/engine/conftest.py)
-
-REPO = Path(__file__).resolve().parents[2]
+from engine_helpers import Farm, blend_bytes
 
 
 def test_single_job_completes_with_the_cid_kubo_computes(farm, farmhand_core, tmp_path):
@@ -93,7 +92,8 @@ def test_download_failure_fails_the_job_at_once_and_the_loop_goes_on(farm, farmh
     bad_cid = farm.kubo.only_hash(unserved)  # a valid CID nobody serves
     bad_id = farm.post_job(bad_cid)
     good_id = farm.post_job(farm.add_blend(blend_bytes()))
-    engine = farmhand_core.Engine(farm.config(tmp_path / "work"))
+    # prefetch 0: once the good job renders, nothing claims the requeued bad one again.
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", prefetch=0))
     engine.start()
     try:
         job = engine.next_job(40)
@@ -124,7 +124,6 @@ def test_newer_blender_header_is_failed_naming_both_versions(farm, farmhand_core
 
 
 def test_lease_lost_mid_render_cancels_the_job(coordinator_factory, kubo, farmhand_core, tmp_path):
-    from conftest import Farm
     farm = Farm(coordinator_factory("--lease-seconds", "2"), kubo, tmp_path)
     job_id = farm.post_job(farm.add_blend(blend_bytes()))
     # Heartbeats every 4 s cannot keep a 2 s lease: it expires, the next heartbeat gets 409.
@@ -192,7 +191,6 @@ time.sleep(600)
 
 def test_engine_killed_mid_render_reports_the_job_crashed_on_next_start(farm, farmhand_core,
                                                                         tmp_path):
-    import json
     job_id = farm.post_job(farm.add_blend(blend_bytes()))
     config = farm.config(tmp_path / "work")
     core_path = str(Path(farmhand_core.__file__).resolve().parents[1])
