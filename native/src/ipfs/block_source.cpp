@@ -116,6 +116,11 @@ std::string BlockFetcher::get(const Cid& cid) {
                         "): check the CID and that an IPFS node or gateway has it");
 }
 
+std::vector<BlockSource> BlockFetcher::remaining_sources() {
+  const std::lock_guard lock(mutex_);
+  return {sources_.begin() + static_cast<std::ptrdiff_t>(next_), sources_.end()};
+}
+
 std::string BlockFetcher::current_source() {
   const std::lock_guard lock(mutex_);
   return next_ < sources_.size() ? sources_[next_].label() : std::string();

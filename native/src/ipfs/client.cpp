@@ -6,6 +6,7 @@
 
 #include "farmhand/error.hpp"
 #include "farmhand/ipfs/block_source.hpp"
+#include "farmhand/ipfs/car_source.hpp"
 #include "farmhand/ipfs/dag_walker.hpp"
 #include "farmhand/ipfs/partial_file.hpp"
 #include "farmhand/ipfs/uploader.hpp"
@@ -56,8 +57,9 @@ std::filesystem::path Client::download(const Cid& cid, const std::filesystem::pa
     throw Error(ErrorKind::kIo, "download destination " + dest_dir.string() +
                                     " is not a directory: create it first");
   }
-  BlockFetcher fetcher(sources_in_order(options_.rpc_urls, options_.gateway_urls),
-                       options_.source_timeout, cancel);
+  // One CAR stream of the whole DAG, verified block by block; block by block on failure.
+  CarBlockProvider fetcher(sources_in_order(options_.rpc_urls, options_.gateway_urls),
+                           options_.source_timeout, cancel);
   PartialFile out(dest_dir, name);
   uint64_t total = 0;
   uint64_t done = 0;

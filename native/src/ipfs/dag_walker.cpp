@@ -1,5 +1,6 @@
 #include "farmhand/ipfs/dag_walker.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <future>
 #include <vector>
@@ -10,10 +11,6 @@
 
 namespace farmhand::ipfs {
 namespace {
-
-// Blocks requested ahead of the one being written, per DAG level (memory: this many
-// blocks of at most 2 MiB in flight per level).
-constexpr std::size_t kPrefetch = 16;
 
 [[noreturn]] void inconsistent(const Cid& cid, const std::string& why) {
   throw Error(ErrorKind::kBlockVerificationFailed,
@@ -60,7 +57,7 @@ FileNode decode_file_node(const Cid& cid, std::string_view block) {
 
 class Walker {
  public:
-  Walker(BlockFetcher& fetcher, const DataSink& sink) : fetcher_(fetcher), sink_(sink) {}
+  Walker(BlockProvider& fetcher, const DataSink& sink) : fetcher_(fetcher), sink_(sink) {}
 
   // Streams the subtree under `cid` whose block is `block`; returns the bytes it held.
   uint64_t emit(const Cid& cid, std::string_view block, int depth) {
@@ -82,19 +79,29 @@ class Walker {
       sink_(*f.unixfs.data);
       written += f.unixfs.data->size();
     }
-    // Children are fetched up to kPrefetch ahead on other threads and written in order.
+    // Children are fetched up to prefetch() ahead on other threads and written in order
+    // (prefetch() 0: fetched here, one by one, in DFS order, e.g. from a CAR stream).
     std::vector<Cid> children;
     children.reserve(f.node.links.size());
     for (const auto& link : f.node.links) children.push_back(Cid::from_bytes(link.hash));
+    fetcher_.expect(children);
     std::deque<std::future<std::string>> ahead;
     std::size_t launched = 0;
     for (std::size_t i = 0; i < children.size(); ++i) {
-      while (launched < children.size() && launched < i + kPrefetch) {
-        const Cid& c = children[launched++];
+      const std::size_t depth_ahead = fetcher_.prefetch();
+      while (launched < children.size() && launched < i + depth_ahead) {
+        const Cid& c = children[std::max(launched, i)];
+        launched = std::max(launched, i) + 1;
         ahead.push_back(std::async(std::launch::async, [this, &c] { return fetcher_.get(c); }));
       }
-      const std::string child_block = ahead.front().get();
-      ahead.pop_front();
+      std::string child_block;
+      if (!ahead.empty()) {
+        child_block = ahead.front().get();
+        ahead.pop_front();
+      } else {
+        child_block = fetcher_.get(children[i]);
+        launched = i + 1;
+      }
       const uint64_t got = emit(children[i], child_block, depth + 1);
       if (got != f.unixfs.blocksizes[i]) {
         inconsistent(cid, "child " + std::to_string(i) + " holds " + std::to_string(got) +
@@ -106,13 +113,13 @@ class Walker {
   }
 
  private:
-  BlockFetcher& fetcher_;
+  BlockProvider& fetcher_;
   const DataSink& sink_;
 };
 
 }  // namespace
 
-void read_file_dag(BlockFetcher& fetcher, const Cid& root, uint64_t max_bytes,
+void read_file_dag(BlockProvider& fetcher, const Cid& root, uint64_t max_bytes,
                    const std::function<void(uint64_t total)>& on_size, const DataSink& on_data) {
   const std::string block = fetcher.get(root);
   auto check_size = [&](uint64_t total) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "farmhand/http/client.hpp"
+#include "farmhand/ipfs/block_provider.hpp"
 #include "farmhand/ipfs/cid.hpp"
 
 namespace farmhand::ipfs {
@@ -41,19 +42,27 @@ struct BlockSource {
                                       std::chrono::milliseconds timeout,
                                       const std::atomic<bool>* cancel);
 
+/// Blocks requested ahead of the one being written, per DAG level, by the per-block path
+/// (memory: this many blocks of at most 2 MiB in flight per level).
+inline constexpr std::size_t kFetcherPrefetch = 16;
+
 /// Fetches blocks trying sources in order; a source that fails once (missing block, bad
 /// block, network error, timeout) is dropped for the rest of this fetcher's life and the
 /// same block is asked of the next one, so a lying source never stops a download that an
 /// honest source can serve. Thread-safe: get() may run on several threads at once (each
 /// borrows its own http::Client from a pool, so connections are reused).
-class BlockFetcher {
+class BlockFetcher : public BlockProvider {
  public:
   BlockFetcher(std::vector<BlockSource> sources, std::chrono::milliseconds per_source_timeout,
                const std::atomic<bool>* cancel);
   /// The verified bytes of `cid`. When every source has failed, throws
   /// kBlockVerificationFailed if some source served a wrong block, else kNotFound, with
   /// each source's reason in the message. kCancelled passes straight through.
-  [[nodiscard]] std::string get(const Cid& cid);
+  [[nodiscard]] std::string get(const Cid& cid) override;
+  /// kFetcherPrefetch: blocks per DAG level requested ahead on other threads.
+  [[nodiscard]] std::size_t prefetch() const override { return kFetcherPrefetch; }
+  /// Sources not yet dropped, in order.
+  [[nodiscard]] std::vector<BlockSource> remaining_sources();
   /// The source that served the last block ("" before the first).
   [[nodiscard]] std::string current_source();
 

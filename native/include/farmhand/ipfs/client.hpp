@@ -34,7 +34,8 @@ class Client {
   explicit Client(ClientOptions options);
 
   /// Verified download of the file `cid` into dest_dir/filename (filename "" = the CID
-  /// string). Sources: every RPC URL, then every gateway (BlockFetcher). Bytes go to a
+  /// string). Sources: every RPC URL, then every gateway: the root block alone, then the
+  /// whole DAG as one CAR stream, falling back to block by block (CarBlockProvider). Bytes go to a
   /// temp file in dest_dir, renamed into place only after the whole DAG verified; on any
   /// failure nothing is left behind. Throws kTooLarge (root filesize > max_bytes, before
   /// any leaf is fetched), kNotFound (no source serves a block; bounded by sources x

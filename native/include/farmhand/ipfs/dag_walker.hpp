@@ -2,7 +2,7 @@
 // section "File"): a node's content is its Data followed by each child's content in
 // link order. Works for any layout or chunker (balanced, trickle, size-N, raw or dag-pb
 // leaves). Checks, before using a node's bytes:
-//   - every block matches its CID (BlockFetcher),
+//   - every block matches its CID (the BlockProvider: BlockFetcher or CarBlockProvider),
 //   - a dag-pb node is File or Raw, links and blocksizes agree in number,
 //     len(Data) + sum(blocksizes) == filesize, and each child's content is exactly its
 //     blocksizes entry,
@@ -13,7 +13,7 @@
 #include <functional>
 #include <string_view>
 
-#include "farmhand/ipfs/block_source.hpp"
+#include "farmhand/ipfs/block_provider.hpp"
 #include "farmhand/ipfs/cid.hpp"
 
 namespace farmhand::ipfs {
@@ -24,8 +24,8 @@ using DataSink = std::function<void(std::string_view bytes)>;
 /// Streams the file `root` names to `on_data`. `on_size` is called once with the total
 /// size (bytes) declared by the root, after the max_bytes check and before any data.
 /// Throws kTooLarge, kBlockVerificationFailed (inconsistent DAG, not a file), kInvalidArgument
-/// (the CID names a directory), and whatever BlockFetcher::get throws.
-void read_file_dag(BlockFetcher& fetcher, const Cid& root, uint64_t max_bytes,
+/// (the CID names a directory), and whatever BlockProvider::get throws.
+void read_file_dag(BlockProvider& fetcher, const Cid& root, uint64_t max_bytes,
                    const std::function<void(uint64_t total)>& on_size, const DataSink& on_data);
 
 }  // namespace farmhand::ipfs

@@ -1,0 +1,94 @@
+// Verified download of a whole DAG in one streamed request: a CARv1 from the kubo RPC API
+// (`POST /api/v0/dag/export?arg=ROOT`, kubo docs "RPC API v0") or a trustless gateway
+// (`GET /ipfs/ROOT?format=car&order=dfs` with `Accept: application/vnd.ipld.car;
+// version=1; order=dfs`, ipfs/specs "Trustless Gateway", section "CAR Responses").
+// Every block is hashed against its CID by CarReader as it arrives; the walker still
+// applies every UnixFS rule (dag_walker), so this only changes where bytes come from.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "farmhand/ipfs/block_provider.hpp"
+#include "farmhand/ipfs/block_source.hpp"
+
+namespace farmhand::ipfs {
+
+/// Blocks that arrive before the one the walker needs (but belong to the DAG) are kept
+/// up to this many bytes / blocks; beyond that the stream is abandoned.
+inline constexpr std::size_t kCarReorderBytes = std::size_t{8} << 20;
+inline constexpr std::size_t kCarReorderBlocks = 32;
+/// Verified blocks queued between the HTTP thread and the walker, bytes.
+inline constexpr std::size_t kCarQueueBytes = std::size_t{8} << 20;
+
+class CarStream;
+
+/// BlockProvider for read_file_dag that
+///   1. fetches the root block alone, block by block (so the walker checks max_bytes
+///      before any leaf byte is requested), from `sources` in order (BlockFetcher);
+///   2. streams a CAR of the whole DAG from the first source that served it well, taking
+///      the blocks in the order the walker asks for them (depth first); a block that
+///      belongs to the DAG but comes early is held within kCarReorderBytes/Blocks, a
+///      duplicate of a block already delivered is dropped, a block no decoded node links
+///      to is a lie;
+///   3. when that stream fails or lies (bad block, truncated or malformed CAR, a foreign
+///      block, out of order beyond the bound, no block within `per_source_timeout`):
+///      if no block came from it yet, the next source's CAR is tried; otherwise, or when
+///      no source is left, the rest of the DAG is fetched block by block from the sources
+///      whose stream did not fail, then (last resort) those whose stream failed — each
+///      block is verified there too. Blocks already written stay: each was verified.
+/// A block the walker asks for again (identical chunks: a CAR holds each block once)
+/// comes from a small cache of recent blocks or, failing that, by one block request.
+class CarBlockProvider : public BlockProvider {
+ public:
+  CarBlockProvider(std::vector<BlockSource> sources, std::chrono::milliseconds per_source_timeout,
+                   const std::atomic<bool>* cancel);
+  ~CarBlockProvider() override;
+
+  /// Throws what BlockFetcher::get throws (when falling back or for the root), or
+  /// kCancelled. Stream failures are not thrown: they switch sources as described above.
+  [[nodiscard]] std::string get(const Cid& cid) override;
+  /// 0 while streaming a CAR; kFetcherPrefetch once fallen back to block by block.
+  [[nodiscard]] std::size_t prefetch() const override;
+  void expect(const std::vector<Cid>& children) override;
+
+  /// How the download went, for logs and tests, e.g. "car gateway http://...: 4121 blocks"
+  /// or "car rpc http://... failed after 3 blocks (...); block by block".
+  [[nodiscard]] std::string summary() const;
+  /// True once the per-block path took over.
+  [[nodiscard]] bool fell_back() const { return fell_back_.load(); }
+
+ private:
+  std::string deliver(const std::string& key, std::string data);
+  std::string fail_over(const std::string& why, const Cid& cid);
+  bool open_next_car(const Cid& root);
+
+  std::vector<BlockSource> sources_;
+  std::chrono::milliseconds timeout_;
+  const std::atomic<bool>* cancel_;
+  std::unique_ptr<BlockFetcher> blocks_;    // root and re-requested blocks
+  std::unique_ptr<BlockFetcher> fallback_;  // after the CAR path gave up
+  std::atomic<bool> fell_back_{false};
+  std::unique_ptr<CarStream> stream_;
+  std::vector<BlockSource> car_candidates_;  // sources whose CAR is still to be tried
+  std::vector<BlockSource> car_failed_;
+  std::optional<Cid> root_;
+  std::unordered_map<std::string, int> expected_;      // binary CID -> times still needed
+  std::unordered_set<std::string> seen_;               // binary CIDs delivered
+  std::unordered_map<std::string, std::string> held_;  // came early, binary CID -> block
+  std::size_t held_bytes_ = 0;
+  std::deque<std::pair<std::string, std::string>> recent_;  // last few delivered blocks
+  std::size_t from_stream_ = 0;  // blocks the current stream delivered to the walker
+  std::size_t total_from_car_ = 0;
+  std::string log_;
+};
+
+}  // namespace farmhand::ipfs

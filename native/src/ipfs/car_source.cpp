@@ -1,0 +1,257 @@
+#include "farmhand/ipfs/car_source.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "farmhand/error.hpp"
+#include "farmhand/http/client.hpp"
+#include "farmhand/ipfs/car_reader.hpp"
+
+namespace farmhand::ipfs {
+
+// One CAR request running on its own thread: curl pushes bytes into a CarReader, verified
+// blocks go into a bounded queue, the walker's thread pops them.
+class CarStream {
+ public:
+  CarStream(const BlockSource& source, const Cid& root, std::chrono::milliseconds timeout)
+      : label_(source.label()), timeout_(timeout) {
+    http::Request req;
+    const std::string text = root.to_string();
+    if (source.kind == BlockSource::Kind::kRpc) {
+      req.method = "POST";
+      req.url = source.base_url + "/api/v0/dag/export?arg=" + text + "&progress=false";
+    } else {
+      req.method = "GET";
+      req.url = source.base_url + "/ipfs/" + text + "?format=car&order=dfs";
+      req.headers.emplace_back("Accept", "application/vnd.ipld.car; version=1; order=dfs");
+    }
+    req.connect_timeout = std::min(timeout, std::chrono::milliseconds(10'000));
+    req.total_timeout = std::chrono::milliseconds(0);  // stalls are caught by pop()
+    req.cancel = &abort_;
+    thread_ = std::thread([this, req = std::move(req)]() mutable { run(std::move(req)); });
+  }
+
+  ~CarStream() {
+    abort_ = true;
+    cv_.notify_all();
+    thread_.join();
+  }
+  CarStream(const CarStream&) = delete;
+  CarStream& operator=(const CarStream&) = delete;
+
+  [[nodiscard]] const std::string& label() const { return label_; }
+
+  /// The next verified block; nullopt at the end of a well-formed stream. Throws the
+  /// stream's Error (after the blocks queued before it), kTimeout when no block came
+  /// within the timeout, kCancelled when `cancel` is set.
+  std::optional<CarBlock> pop(const std::atomic<bool>* cancel) {
+    std::unique_lock lock(mutex_);
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
+    for (;;) {
+      if (cancel != nullptr && cancel->load()) {
+        throw Error(ErrorKind::kCancelled, "download cancelled");
+      }
+      if (!queue_.empty()) {
+        CarBlock b = std::move(queue_.front());
+        queue_.pop_front();
+        queued_bytes_ -= b.data.size();
+        cv_.notify_all();
+        return b;
+      }
+      if (error_) std::rethrow_exception(error_);
+      if (done_) return std::nullopt;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw Error(ErrorKind::kTimeout, label_ + " sent no block of its CAR stream for " +
+                                             std::to_string(timeout_.count()) + " ms");
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+
+ private:
+  void run(http::Request req) {
+    CarReader reader(label_, kMaxBlockBytes);
+    req.on_body = [&](std::string_view chunk) {
+      reader.feed(chunk);
+      while (auto b = reader.next()) {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return abort_.load() || queued_bytes_ < kCarQueueBytes; });
+        if (abort_) return false;
+        queued_bytes_ += b->data.size();
+        queue_.push_back(std::move(*b));
+        cv_.notify_all();
+      }
+      return !abort_.load();
+    };
+    std::exception_ptr error;
+    try {
+      http::Client http;
+      const http::Response resp = http.perform(req);
+      if (resp.status != 200) {
+        throw Error(ErrorKind::kNotFound, label_ + " answered HTTP " + std::to_string(resp.status) +
+                                              " to the CAR request");
+      }
+      if (const std::string e = resp.header("x-stream-error"); !e.empty()) {
+        throw Error(ErrorKind::kNotFound, label_ + " broke off its CAR stream: " + e);
+      }
+      reader.finish();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const std::lock_guard lock(mutex_);
+    error_ = error;
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  std::string label_;
+  std::chrono::milliseconds timeout_;
+  std::atomic<bool> abort_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<CarBlock> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool done_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;
+};
+
+namespace {
+
+constexpr std::size_t kRecentBlocks = 4;
+
+}  // namespace
+
+CarBlockProvider::CarBlockProvider(std::vector<BlockSource> sources,
+                                   std::chrono::milliseconds per_source_timeout,
+                                   const std::atomic<bool>* cancel)
+    : sources_(std::move(sources)), timeout_(per_source_timeout), cancel_(cancel) {
+  blocks_ = std::make_unique<BlockFetcher>(sources_, timeout_, cancel_);
+}
+
+CarBlockProvider::~CarBlockProvider() = default;
+
+std::size_t CarBlockProvider::prefetch() const {
+  return fell_back_ ? kFetcherPrefetch : 0;
+}
+
+void CarBlockProvider::expect(const std::vector<Cid>& children) {
+  if (fell_back_) return;
+  for (const auto& c : children) ++expected_[c.bytes()];
+}
+
+std::string CarBlockProvider::summary() const {
+  return log_ + (fell_back_ ? "" : "; " + std::to_string(total_from_car_) + " blocks from CAR");
+}
+
+std::string CarBlockProvider::deliver(const std::string& key, std::string data) {
+  if (auto it = expected_.find(key); it != expected_.end() && --it->second <= 0) {
+    expected_.erase(it);
+  }
+  seen_.insert(key);
+  recent_.emplace_back(key, data);
+  if (recent_.size() > kRecentBlocks) recent_.pop_front();
+  return data;
+}
+
+bool CarBlockProvider::open_next_car(const Cid& root) {
+  stream_.reset();
+  if (car_candidates_.empty()) return false;
+  const BlockSource source = car_candidates_.front();
+  car_candidates_.erase(car_candidates_.begin());
+  stream_ = std::make_unique<CarStream>(source, root, timeout_);
+  from_stream_ = 0;
+  held_.clear();
+  held_bytes_ = 0;
+  log_ += (log_.empty() ? "" : "; ") + std::string("car ") + source.label();
+  return true;
+}
+
+std::string CarBlockProvider::fail_over(const std::string& why, const Cid& cid) {
+  log_ += " failed after " + std::to_string(from_stream_) + " blocks (" + why + ")";
+  for (const auto& s : sources_) {
+    if (s.label() == stream_->label()) car_failed_.push_back(s);
+  }
+  if (from_stream_ == 0 && open_next_car(*root_)) return get(cid);
+  stream_.reset();
+  // Block by block: first the sources whose stream did not fail, then those whose did.
+  std::vector<BlockSource> order;
+  for (const auto& s : blocks_->remaining_sources()) {
+    const bool failed = std::any_of(car_failed_.begin(), car_failed_.end(),
+                                    [&](const BlockSource& f) { return f.label() == s.label(); });
+    if (!failed) order.push_back(s);
+  }
+  for (const auto& s : car_failed_) order.push_back(s);
+  fallback_ = std::make_unique<BlockFetcher>(std::move(order), timeout_, cancel_);
+  held_.clear();
+  recent_.clear();
+  fell_back_ = true;
+  log_ += "; block by block";
+  return fallback_->get(cid);
+}
+
+std::string CarBlockProvider::get(const Cid& cid) {
+  if (fell_back_) return fallback_->get(cid);
+  const std::string key = cid.bytes();
+  if (!root_) {  // the root alone, so max_bytes is checked before any leaf is requested
+    root_ = cid;
+    std::string block = blocks_->get(cid);
+    car_candidates_ = blocks_->remaining_sources();
+    open_next_car(cid);
+    return deliver(key, std::move(block));
+  }
+  if (auto it = held_.find(key); it != held_.end()) {
+    std::string data = std::move(it->second);
+    held_bytes_ -= data.size();
+    held_.erase(it);
+    ++from_stream_;
+    ++total_from_car_;
+    return deliver(key, std::move(data));
+  }
+  for (const auto& [k, data] : recent_) {
+    if (k == key) return deliver(key, std::string(data));
+  }
+  if (seen_.count(key) != 0) return deliver(key, blocks_->get(cid));  // deduplicated in the CAR
+  if (!stream_) return fail_over("no CAR source left", cid);
+  for (;;) {
+    std::optional<CarBlock> b;
+    try {
+      b = stream_->pop(cancel_);
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::kCancelled) throw;
+      return fail_over(e.what(), cid);
+    }
+    if (!b) {
+      return fail_over(stream_->label() + " ended its CAR stream without block " + cid.to_string(),
+                       cid);
+    }
+    std::string bkey = b->cid.bytes();
+    if (bkey == key) {
+      ++from_stream_;
+      ++total_from_car_;
+      return deliver(key, std::move(b->data));
+    }
+    if (expected_.count(bkey) != 0) {
+      if (held_.count(bkey) != 0) continue;  // a duplicate of a block already held
+      held_bytes_ += b->data.size();
+      held_.emplace(std::move(bkey), std::move(b->data));
+      if (held_.size() > kCarReorderBlocks || held_bytes_ > kCarReorderBytes) {
+        return fail_over(stream_->label() + " sent blocks too far out of depth-first order (" +
+                             std::to_string(held_.size()) + " blocks ahead of " + cid.to_string() +
+                             ")",
+                         cid);
+      }
+      continue;
+    }
+    if (seen_.count(bkey) != 0) continue;  // a duplicate of a block already written
+    return fail_over(stream_->label() + " sent block " + b->cid.to_string() + " that no node of " +
+                         root_->to_string() + " read so far links to",
+                     cid);
+  }
+}
+
+}  // namespace farmhand::ipfs
