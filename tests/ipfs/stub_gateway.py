@@ -11,15 +11,86 @@ It forwards ``GET /ipfs/CID?format=raw`` to a real kubo gateway and then, depend
 - ``"blocks"``: serve only the blocks in ``blocks`` (CID text -> bytes), 404 for others:
   a hostile uploader's hand-made DAG.
 
+CAR modes: single blocks (``?format=raw``) are served honestly, only the CAR stream
+(``?format=car``) lies:
+
+- ``"car_flip"``: flip one bit in the last byte of the CAR's fourth block;
+- ``"car_truncate"``: cut the CAR 10 bytes before its end;
+- ``"car_foreign"``: insert ``other_block`` (as a raw CIDv1 section, correctly hashed)
+  after the CAR's fourth block: a valid block that is not part of the DAG;
+- ``"car_garbage"``: answer a CAR request with ``other_block`` (not a CAR at all);
+- ``"car_hang"``: never answer a CAR request within ``hang_s`` seconds.
+
+POST requests (the kubo RPC API) are forwarded to ``upstream`` unchanged and counted; give
+the RPC URL as ``upstream`` for that.
+
 A stub because a real gateway cannot be made to lie; every other part of these tests is real.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # 16 block requests connect at once; the default 5 drops SYNs
+    daemon_threads = True
+
+
+def _uvarint(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _read_uvarint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def car_sections(car: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the header and of each section, varint prefixes included."""
+    spans = []
+    pos = 0
+    while pos < len(car):
+        length, data = _read_uvarint(car, pos)
+        spans.append((pos, data + length))
+        pos = data + length
+    return spans
+
+
+def raw_section(block: bytes) -> bytes:
+    """A CAR section for `block` under its CIDv1 raw sha2-256 CID."""
+    cid = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(block).digest()
+    return _uvarint(len(cid) + len(block)) + cid + block
+
+
+def corrupt_car(car: bytes, mode: str, other_block: bytes) -> bytes:
+    spans = car_sections(car)  # [header, block 0, block 1, ...]
+    if mode == "car_flip":
+        end = spans[4][1]
+        return car[:end - 1] + bytes([car[end - 1] ^ 0x01]) + car[end:]
+    if mode == "car_truncate":
+        return car[:-10]
+    if mode == "car_foreign":
+        end = spans[4][1]
+        return car[:end] + raw_section(other_block) + car[end:]
+    if mode == "car_garbage":
+        return other_block
+    return car
 
 
 class StubGateway:
@@ -39,7 +110,8 @@ class StubGateway:
 
             def do_GET(self):  # noqa: N802 (http.server API)
                 stub.requests.append(self.path)
-                if stub.mode == "hang":
+                is_car = "format=car" in self.path
+                if stub.mode == "hang" or (stub.mode == "car_hang" and is_car):
                     time.sleep(stub.hang_s)
                     return
                 if stub.mode == "blocks":
@@ -67,13 +139,30 @@ class StubGateway:
                     body = body[:-1]
                 elif stub.mode == "other":
                     body = stub.other_block
+                elif is_car:
+                    body = corrupt_car(body, stub.mode, stub.other_block)
                 self.send_response(200)
-                self.send_header("Content-Type", "application/vnd.ipld.raw")
+                self.send_header("Content-Type", "application/vnd.ipld.car" if is_car
+                                 else "application/vnd.ipld.raw")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def do_POST(self):  # noqa: N802 (http.server API): the kubo RPC, forwarded
+                stub.requests.append(self.path)
+                req = urllib.request.Request(stub.upstream + self.path, data=b"", method="POST")
+                try:
+                    with urllib.request.urlopen(req, timeout=30) as resp:
+                        body = resp.read()
+                        status = resp.status
+                except urllib.error.HTTPError as err:
+                    body, status = err.read(), err.code
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -1,0 +1,153 @@
+"""Verified download through one CAR stream (kubo RPC `dag/export`, gateway `?format=car`),
+and its fallback to block-by-block when the stream lies (StubGateway's car_* modes, see
+stub_gateway.py: a stub because a real gateway cannot be made to lie)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import CHUNK, pseudo_random_bytes
+from stub_gateway import StubGateway
+
+FLAGS = {"default": [], "size-1000": ["--chunker=size-1000"], "raw-leaves": ["--raw-leaves"],
+         "cidv1": ["--cid-version=1"]}
+
+
+@pytest.fixture(scope="module")
+def file_20_chunks(tmp_path_factory):
+    path = tmp_path_factory.mktemp("car") / "20_chunks_plus_7.bin"
+    path.write_bytes(pseudo_random_bytes(20 * CHUNK + 7, seed=77))
+    return path
+
+
+def car_and_raw(requests: list[str]) -> tuple[list[str], list[str]]:
+    car = [r for r in requests if "format=car" in r or "dag/export" in r]
+    raw = [r for r in requests if "format=raw" in r or "block/get" in r]
+    return car, raw
+
+
+@pytest.mark.parametrize("flags", FLAGS.keys())
+def test_rpc_download_is_the_root_block_then_one_car_stream(ipfs, kubo, file_20_chunks,
+                                                            tmp_path, flags):
+    cid = kubo.add(file_20_chunks, *FLAGS[flags])
+    with StubGateway(kubo.api_url) as proxy:  # counts the RPC calls, forwards them unchanged
+        out = ipfs.Client([proxy.url], []).download(cid, tmp_path)
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    assert proxy.requests == [f"/api/v0/block/get?arg={cid}",
+                              f"/api/v0/dag/export?arg={cid}&progress=false"]
+
+
+@pytest.mark.parametrize("flags", FLAGS.keys())
+def test_gateway_download_is_the_root_block_then_one_car_stream(ipfs, kubo, file_20_chunks,
+                                                                tmp_path, flags):
+    cid = kubo.add(file_20_chunks, *FLAGS[flags])
+    with StubGateway(kubo.gateway_url) as proxy:
+        out = ipfs.Client([], [proxy.url]).download(cid, tmp_path, filename="scene.blend")
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    assert proxy.requests == [f"/ipfs/{cid}?format=raw", f"/ipfs/{cid}?format=car&order=dfs"]
+
+
+@pytest.mark.parametrize("flags", FLAGS.keys())
+def test_car_download_from_real_kubo_rpc_and_gateway(ipfs, kubo, file_20_chunks, tmp_path,
+                                                     flags):
+    cid = kubo.add(file_20_chunks, *FLAGS[flags])
+    seen = []
+    out = ipfs.Client([kubo.api_url], []).download(
+        cid, tmp_path, filename="rpc.bin", progress=lambda d, t: seen.append((d, t)))
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    size = file_20_chunks.stat().st_size
+    assert seen[0] == (0, size) and seen[-1] == (size, size)
+    out = ipfs.Client([], [kubo.gateway_url]).download(cid, tmp_path, filename="gw.bin")
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gw.bin", "rpc.bin"]
+
+
+def test_repeated_blocks_missing_from_a_deduplicated_car_still_download(ipfs, kubo, tmp_path):
+    """kubo's CAR holds each block once; a file of zeros names one leaf 12 times."""
+    path = tmp_path / "zeros.bin"
+    path.write_bytes(bytes(12 * CHUNK) + b"tail")
+    cid = kubo.add(path)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with StubGateway(kubo.api_url) as proxy:
+        out = ipfs.Client([proxy.url], []).download(cid, out_dir)
+    assert open(out, "rb").read() == path.read_bytes()
+    assert len(proxy.requests) == 2  # root + CAR: repeats came from the recent-block cache
+
+
+@pytest.mark.parametrize("mode", ["car_flip", "car_truncate", "car_foreign"])
+def test_lying_car_is_rejected_and_next_source_serves_block_by_block(ipfs, kubo,
+                                                                     file_20_chunks, tmp_path,
+                                                                     mode):
+    cid = kubo.add(file_20_chunks)
+    foreign = pseudo_random_bytes(1000, seed=5)
+    with StubGateway(kubo.gateway_url, mode, other_block=foreign) as stub, \
+            StubGateway(kubo.gateway_url) as honest:
+        out = ipfs.Client([], [stub.url, honest.url]).download(cid, tmp_path)
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    assert stub.requests == [f"/ipfs/{cid}?format=raw", f"/ipfs/{cid}?format=car&order=dfs"]
+    car, raw = car_and_raw(honest.requests)
+    assert car == []  # blocks had come from the stub's CAR: the rest block by block
+    assert 1 <= len(raw) <= 20  # the blocks not yet written, nothing twice
+
+
+@pytest.mark.parametrize("mode", ["car_flip", "car_truncate", "car_foreign"])
+def test_lying_car_as_only_source_falls_back_to_its_verified_blocks(ipfs, kubo,
+                                                                    file_20_chunks, tmp_path,
+                                                                    mode):
+    cid = kubo.add(file_20_chunks)
+    with StubGateway(kubo.gateway_url, mode, other_block=b"foreign") as stub:
+        out = ipfs.Client([], [stub.url]).download(cid, tmp_path)
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    car, raw = car_and_raw(stub.requests)
+    assert len(car) == 1 and len(raw) >= 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cid]
+
+
+def test_stream_failing_before_any_block_goes_to_the_next_source_car(ipfs, kubo,
+                                                                     file_20_chunks, tmp_path):
+    cid = kubo.add(file_20_chunks)
+    with StubGateway(kubo.gateway_url, "car_garbage", other_block=b"<html>nope</html>") as first, \
+            StubGateway(kubo.gateway_url) as second:
+        out = ipfs.Client([], [first.url, second.url]).download(cid, tmp_path)
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    assert first.requests == [f"/ipfs/{cid}?format=raw", f"/ipfs/{cid}?format=car&order=dfs"]
+    assert second.requests == [f"/ipfs/{cid}?format=car&order=dfs"]  # its CAR, no block
+
+
+def test_stalled_car_stream_times_out_and_falls_back(ipfs, kubo, file_20_chunks, tmp_path):
+    cid = kubo.add(file_20_chunks)
+    with StubGateway(kubo.gateway_url, "car_hang", hang_s=6) as stub:
+        start = time.monotonic()
+        out = ipfs.Client([], [stub.url], timeout_s=1).download(cid, tmp_path)
+        elapsed = time.monotonic() - start
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    car, raw = car_and_raw(stub.requests)
+    assert len(car) == 1 and len(raw) == 22  # the root, then its 21 children one by one
+    assert 0.9 < elapsed < 5
+
+
+def test_over_size_is_refused_before_the_car_is_requested(ipfs, kubo, file_20_chunks,
+                                                          tmp_path):
+    cid = kubo.add(file_20_chunks)
+    with StubGateway(kubo.api_url) as proxy:
+        with pytest.raises(ipfs.TooLarge):
+            ipfs.Client([proxy.url], [], max_bytes=20 * CHUNK).download(cid, tmp_path)
+    assert proxy.requests == [f"/api/v0/block/get?arg={cid}"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_during_car_stream_leaves_nothing(ipfs, kubo, file_20_chunks, tmp_path):
+    cid = kubo.add(file_20_chunks)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        return len(calls) < 5
+
+    with pytest.raises(ipfs.Cancelled):
+        ipfs.Client([kubo.api_url], []).download(cid, tmp_path, progress=progress)
+    assert len(calls) == 5
+    assert list(tmp_path.iterdir()) == []
