@@ -233,3 +233,53 @@ def test_engine_address_is_the_key_files(farm, farmhand_core, tmp_path):
     assert engine.worker_address.startswith("0x") and len(engine.worker_address) == 66
     assert (tmp_path / "worker.key").stat().st_mode & 0o077 == 0
     assert engine.status()["state"] == "stopped"
+
+
+def test_status_follows_the_rendering_job_and_its_progress(farm, farmhand_core, tmp_path):
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work"))
+    engine.start()
+    try:
+        job = engine.next_job(20)
+        engine.progress(job, 0.5, "frame 1/2")
+        status = engine.status()
+        assert status["state"] == "rendering" and status["job_id"] == job_id
+        assert status["progress"] == 0.5 and status["message"] == "frame 1/2"
+        size = len(Path(job.blend_path).read_bytes())
+        assert status["bytes_done"] == status["bytes_total"] == size
+        assert status["worker_address"] == engine.worker_address
+        # The heartbeat carries the progress to the coordinator.
+        farm.wait_job(job_id, lambda j: (j["progress"], j["progress_message"]) == (0.5, "frame 1/2"),
+                      timeout=10)
+        engine.release(job, "test over")
+        farm.wait_job(job_id, lambda j: j["status"] == "pending")
+    finally:
+        engine.stop()
+
+
+def test_upload_moves_on_to_the_next_ipfs_api_when_one_is_down(farm, farmhand_core, tmp_path):
+    from localfarm.paths import free_port
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work",
+                                              ipfs_rpc_urls=[dead, farm.kubo.api_url]))
+    engine.start()
+    try:
+        job = engine.next_job(20)
+        frame = Path(job.output_dir) / "frame_0001.png"
+        frame.write_bytes(os.urandom(5000))
+        keep = tmp_path / "expected.png"
+        shutil.copy(frame, keep)
+        engine.finish(job, [frame], 1.0)
+        done = farm.wait_job(job_id, lambda j: j["status"] == "completed")
+    finally:
+        engine.stop()
+    assert done["result_cid"] == farm.kubo.only_hash(keep)
+
+
+def test_key_file_readable_by_others_is_refused(farm, farmhand_core, tmp_path):
+    config = farm.config(tmp_path / "work")
+    farmhand_core.Engine(config)  # creates the key, 0600
+    os.chmod(config["key_file"], 0o644)
+    with pytest.raises(farmhand_core.KeyFileError):
+        farmhand_core.Engine(config)
