@@ -31,7 +31,8 @@ class Farm:
         path.write_bytes(data)
         return self.kubo.add(path)
 
-    def post_job(self, asset_cid: str, frames: list[int] | None = None, max_attempts: int = 3) -> str:
+    def post_job(self, asset_cid: str, frames: list[int] | None = None,
+                 max_attempts: int = 3) -> str:
         reply = self.http.post("/api/v1/jobs", json={
             "asset_cid": asset_cid, "frames": frames or [], "output_format": "PNG",
             "reward": "1.50", "max_attempts": max_attempts})

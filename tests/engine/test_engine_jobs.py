@@ -249,8 +249,8 @@ def test_status_follows_the_rendering_job_and_its_progress(farm, farmhand_core, 
         assert status["bytes_done"] == status["bytes_total"] == size
         assert status["worker_address"] == engine.worker_address
         # The heartbeat carries the progress to the coordinator.
-        farm.wait_job(job_id, lambda j: (j["progress"], j["progress_message"]) == (0.5, "frame 1/2"),
-                      timeout=10)
+        beat = (0.5, "frame 1/2")
+        farm.wait_job(job_id, lambda j: (j["progress"], j["progress_message"]) == beat, timeout=10)
         engine.release(job, "test over")
         farm.wait_job(job_id, lambda j: j["status"] == "pending")
     finally:
