@@ -1,8 +1,5 @@
 #include "farmhand/engine/real_ports.hpp"
 
-#include "farmhand/error.hpp"
-
-#if __has_include("farmhand/backend/client.hpp")
 #include "farmhand/backend/client.hpp"
 #include "farmhand/identity/identity.hpp"
 #include "farmhand/ipfs/client.hpp"
@@ -120,14 +117,3 @@ Ports make_real_ports(const Config& config) {
 }
 
 }  // namespace farmhand::engine
-
-#else  // the backend client has not landed in this tree yet
-
-namespace farmhand::engine {
-Ports make_real_ports(const Config& /*config*/) {
-  throw Error(ErrorKind::kInvalidArgument,
-              "farmhand_core was built without the backend client (farmhand/backend/client.hpp)");
-}
-}  // namespace farmhand::engine
-
-#endif
