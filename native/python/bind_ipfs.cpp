@@ -20,7 +20,7 @@ namespace farmhand::python {
 namespace {
 
 ipfs::Client make_client(std::vector<std::string> rpc_urls, std::vector<std::string> gateway_urls,
-                         uint64_t max_bytes, double timeout_s, int cid_version) {
+                         uint64_t max_bytes, double timeout_s, int cid_version, bool car) {
   if (!(timeout_s > 0)) throw Error(ErrorKind::kInvalidArgument, "timeout_s must be positive");
   ipfs::ClientOptions o;
   o.rpc_urls = std::move(rpc_urls);
@@ -28,6 +28,7 @@ ipfs::Client make_client(std::vector<std::string> rpc_urls, std::vector<std::str
   o.max_bytes = max_bytes;
   o.source_timeout = std::chrono::seconds(static_cast<int64_t>(std::ceil(timeout_s)));
   o.cid_version = cid_version;
+  o.stream_car = car;
   return ipfs::Client(std::move(o));
 }
 
@@ -113,10 +114,12 @@ void bind_ipfs(py::module_& parent) {
       .def(py::init(&make_client), py::arg("rpc_urls"),
            py::arg("gateway_urls") = std::vector<std::string>{},
            py::arg("max_bytes") = uint64_t{4} << 30, py::arg("timeout_s") = 60.0,
-           py::arg("cid_version") = 0,
+           py::arg("cid_version") = 0, py::arg("car") = true,
            "rpc_urls/gateway_urls: base URLs such as 'http://127.0.0.1:5001'; max_bytes: the\n"
            "largest file download() accepts; timeout_s: limit per block request per source\n"
-           "(seconds, rounded up); cid_version: 0 or 1 for upload().\n"
+           "(seconds, rounded up; a CAR stream fails over when no block came for that long);\n"
+           "cid_version: 0 or 1 for upload(); car: download the DAG as one verified CAR\n"
+           "stream (falling back to block by block), False = block by block only.\n"
            "Raises InvalidArgument if no URL is given or cid_version is not 0/1.")
       .def("download", &download, py::arg("cid"), py::arg("dest_dir"),
            py::arg("progress") = py::none(), py::arg("filename") = py::none(),

@@ -151,3 +151,12 @@ def test_cancel_during_car_stream_leaves_nothing(ipfs, kubo, file_20_chunks, tmp
         ipfs.Client([kubo.api_url], []).download(cid, tmp_path, progress=progress)
     assert len(calls) == 5
     assert list(tmp_path.iterdir()) == []
+
+
+def test_car_false_fetches_block_by_block(ipfs, kubo, file_20_chunks, tmp_path):
+    cid = kubo.add(file_20_chunks)
+    with StubGateway(kubo.gateway_url) as proxy:
+        out = ipfs.Client([], [proxy.url], car=False).download(cid, tmp_path)
+    assert open(out, "rb").read() == file_20_chunks.read_bytes()
+    car, raw = car_and_raw(proxy.requests)
+    assert car == [] and len(raw) == 22  # the root and its 21 leaves

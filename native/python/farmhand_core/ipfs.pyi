@@ -33,6 +33,7 @@ class Client:
         max_bytes: int = 4 << 30,
         timeout_s: float = 60.0,
         cid_version: int = 0,
+        car: bool = True,
     ) -> None: ...
     def download(
         self,

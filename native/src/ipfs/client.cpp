@@ -1,5 +1,6 @@
 #include "farmhand/ipfs/client.hpp"
 
+#include <memory>
 #include <optional>
 #include <thread>
 #include <utility>
@@ -58,13 +59,19 @@ std::filesystem::path Client::download(const Cid& cid, const std::filesystem::pa
                                     " is not a directory: create it first");
   }
   // One CAR stream of the whole DAG, verified block by block; block by block on failure.
-  CarBlockProvider fetcher(sources_in_order(options_.rpc_urls, options_.gateway_urls),
-                           options_.source_timeout, cancel);
+  auto sources = sources_in_order(options_.rpc_urls, options_.gateway_urls);
+  std::unique_ptr<BlockProvider> fetcher;
+  if (options_.stream_car) {
+    fetcher =
+        std::make_unique<CarBlockProvider>(std::move(sources), options_.source_timeout, cancel);
+  } else {
+    fetcher = std::make_unique<BlockFetcher>(std::move(sources), options_.source_timeout, cancel);
+  }
   PartialFile out(dest_dir, name);
   uint64_t total = 0;
   uint64_t done = 0;
   read_file_dag(
-      fetcher, cid, options_.max_bytes,
+      *fetcher, cid, options_.max_bytes,
       [&](uint64_t t) {
         total = t;
         if (progress) progress(0, total);

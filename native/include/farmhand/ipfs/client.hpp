@@ -23,6 +23,9 @@ struct ClientOptions {
   /// 8 MiB of content.
   std::chrono::seconds source_timeout{60};
   int cid_version = 0;  // for upload(): 0 = kubo defaults, 1 = raw leaves + CIDv1
+  /// download(): stream the DAG as one CAR (CarBlockProvider); false = block by block only
+  /// (BlockFetcher), e.g. for gateways known not to serve CARs.
+  bool stream_car = true;
 };
 
 /// (bytes written so far, total bytes of the file)
