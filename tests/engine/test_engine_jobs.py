@@ -252,9 +252,10 @@ def test_status_follows_the_rendering_job_and_its_progress(farm, farmhand_core, 
         beat = (0.5, "frame 1/2")
         farm.wait_job(job_id, lambda j: (j["progress"], j["progress_message"]) == beat, timeout=10)
         engine.release(job, "test over")
-        farm.wait_job(job_id, lambda j: j["status"] == "pending")
     finally:
-        engine.stop()
+        engine.stop()  # also releases a re-claim of the job (prefetch) made meanwhile
+    released = farm.job(job_id)
+    assert (released["status"], released["attempts"]) == ("pending", 0)
 
 
 def test_upload_moves_on_to_the_next_ipfs_api_when_one_is_down(farm, farmhand_core, tmp_path):
