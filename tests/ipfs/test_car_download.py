@@ -160,3 +160,19 @@ def test_car_false_fetches_block_by_block(ipfs, kubo, file_20_chunks, tmp_path):
     assert open(out, "rb").read() == file_20_chunks.read_bytes()
     car, raw = car_and_raw(proxy.requests)
     assert car == [] and len(raw) == 22  # the root and its 21 leaves
+
+
+def test_large_subtrees_stream_as_parallel_cars_one_per_child(ipfs, kubo, tmp_path):
+    """2 x 174 chunks + 1: the root has two 45.6 MB subtrees and a 1-byte leaf; each
+    child gets its own CAR (the root's block came alone first)."""
+    path = tmp_path / "two_subtrees.bin"
+    path.write_bytes(pseudo_random_bytes(2 * 174 * CHUNK + 1, seed=9))
+    cid = kubo.add(path, "--raw-leaves")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with StubGateway(kubo.gateway_url) as proxy:
+        out = ipfs.Client([], [proxy.url]).download(cid, out_dir)
+    assert open(out, "rb").read() == path.read_bytes()
+    car, raw = car_and_raw(proxy.requests)
+    assert raw == [f"/ipfs/{cid}?format=raw"]
+    assert len(car) == 3 and f"/ipfs/{cid}?format=car&order=dfs" not in car

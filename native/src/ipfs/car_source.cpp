@@ -36,9 +36,13 @@ class CarStream {
   }
 
   ~CarStream() {
+    abort();
+    thread_.join();
+  }
+  /// Stops the transfer soon (the thread ends within about a second).
+  void abort() {
     abort_ = true;
     cv_.notify_all();
-    thread_.join();
   }
   CarStream(const CarStream&) = delete;
   CarStream& operator=(const CarStream&) = delete;
@@ -133,19 +137,60 @@ CarBlockProvider::CarBlockProvider(std::vector<BlockSource> sources,
   blocks_ = std::make_unique<BlockFetcher>(sources_, timeout_, cancel_);
 }
 
-CarBlockProvider::~CarBlockProvider() = default;
+CarBlockProvider::~CarBlockProvider() {
+  for (auto& [i, s] : streams_) s->abort();
+  for (auto& s : retired_) s->abort();
+}
 
 std::size_t CarBlockProvider::prefetch() const {
   return fell_back_ ? kFetcherPrefetch : 0;
 }
 
-void CarBlockProvider::expect(const std::vector<Cid>& children) {
+void CarBlockProvider::expect(const std::vector<Cid>& children,
+                              const std::vector<uint64_t>& sizes) {
   if (fell_back_) return;
   for (const auto& c : children) ++expected_[c.bytes()];
+  if (root_ && plan_.empty() && !children.empty()) {  // the root's children: plan the CARs
+    // Split when every child but the last holds at least kCarSplitBytes.
+    const bool split =
+        children.size() >= 2 && sizes.size() == children.size() &&
+        std::all_of(sizes.begin(), sizes.end() - 1, [](uint64_t s) { return s >= kCarSplitBytes; });
+    plan_ = split ? children : std::vector<Cid>{*root_};
+    active_ = 0;
+    started_ = !split;  // the root's own CAR serves the walk from its first child on
+    open_streams();
+  }
 }
 
 std::string CarBlockProvider::summary() const {
   return log_ + (fell_back_ ? "" : "; " + std::to_string(total_from_car_) + " blocks from CAR");
+}
+
+bool CarBlockProvider::next_car_source() {
+  car_source_.reset();
+  if (car_candidates_.empty()) return false;
+  car_source_ = car_candidates_.front();
+  car_candidates_.erase(car_candidates_.begin());
+  log_ += (log_.empty() ? "" : "; ") + std::string("car ") + car_source_->label();
+  return true;
+}
+
+void CarBlockProvider::open_streams() {
+  if (!car_source_) return;
+  const std::size_t end = std::min(plan_.size(), active_ + kCarParallelStreams);
+  for (std::size_t i = active_; i < end; ++i) {
+    if (streams_.count(i) == 0) {
+      streams_[i] = std::make_unique<CarStream>(*car_source_, plan_[i], timeout_);
+    }
+  }
+}
+
+void CarBlockProvider::retire(std::size_t index) {
+  auto it = streams_.find(index);
+  if (it == streams_.end()) return;
+  it->second->abort();
+  retired_.push_back(std::move(it->second));
+  streams_.erase(it);
 }
 
 std::string CarBlockProvider::deliver(const std::string& key, std::string data) {
@@ -153,31 +198,27 @@ std::string CarBlockProvider::deliver(const std::string& key, std::string data) 
     expected_.erase(it);
   }
   seen_.insert(key);
-  recent_.emplace_back(key, data);
-  if (recent_.size() > kRecentBlocks) recent_.pop_front();
+  const bool cached =
+      std::any_of(recent_.begin(), recent_.end(), [&](const auto& r) { return r.first == key; });
+  if (!cached) {
+    recent_.emplace_back(key, data);
+    if (recent_.size() > kRecentBlocks) recent_.pop_front();
+  }
   return data;
 }
 
-bool CarBlockProvider::open_next_car(const Cid& root) {
-  stream_.reset();
-  if (car_candidates_.empty()) return false;
-  const BlockSource source = car_candidates_.front();
-  car_candidates_.erase(car_candidates_.begin());
-  stream_ = std::make_unique<CarStream>(source, root, timeout_);
-  from_stream_ = 0;
+std::string CarBlockProvider::fail_over(const std::string& why, const Cid& cid) {
+  log_ += " failed (" + why + ")";
+  if (car_source_) car_failed_.push_back(*car_source_);
+  std::vector<std::size_t> open;
+  for (const auto& [i, s] : streams_) open.push_back(i);
+  for (std::size_t i : open) retire(i);
   held_.clear();
   held_bytes_ = 0;
-  log_ += (log_.empty() ? "" : "; ") + std::string("car ") + source.label();
-  return true;
-}
-
-std::string CarBlockProvider::fail_over(const std::string& why, const Cid& cid) {
-  log_ += " failed after " + std::to_string(from_stream_) + " blocks (" + why + ")";
-  for (const auto& s : sources_) {
-    if (s.label() == stream_->label()) car_failed_.push_back(s);
+  if (total_from_car_ == 0 && next_car_source()) {
+    open_streams();
+    return get(cid);
   }
-  if (from_stream_ == 0 && open_next_car(*root_)) return get(cid);
-  stream_.reset();
   // Block by block: first the sources whose stream did not fail, then those whose did.
   std::vector<BlockSource> order;
   for (const auto& s : blocks_->remaining_sources()) {
@@ -187,10 +228,9 @@ std::string CarBlockProvider::fail_over(const std::string& why, const Cid& cid) 
   }
   for (const auto& s : car_failed_) order.push_back(s);
   fallback_ = std::make_unique<BlockFetcher>(std::move(order), timeout_, cancel_);
-  held_.clear();
   recent_.clear();
   fell_back_ = true;
-  log_ += "; block by block";
+  log_ += "; block by block after " + std::to_string(total_from_car_) + " blocks from CAR";
   return fallback_->get(cid);
 }
 
@@ -201,14 +241,21 @@ std::string CarBlockProvider::get(const Cid& cid) {
     root_ = cid;
     std::string block = blocks_->get(cid);
     car_candidates_ = blocks_->remaining_sources();
-    open_next_car(cid);
+    next_car_source();
     return deliver(key, std::move(block));
+  }
+  // The walker reached the next planned CAR's root: read that stream from now on.
+  const std::size_t next = started_ ? active_ + 1 : active_;
+  if (next < plan_.size() && plan_[next] == cid) {
+    if (next != active_) retire(active_);
+    active_ = next;
+    started_ = true;
+    open_streams();
   }
   if (auto it = held_.find(key); it != held_.end()) {
     std::string data = std::move(it->second);
     held_bytes_ -= data.size();
     held_.erase(it);
-    ++from_stream_;
     ++total_from_car_;
     return deliver(key, std::move(data));
   }
@@ -216,22 +263,23 @@ std::string CarBlockProvider::get(const Cid& cid) {
     if (k == key) return deliver(key, std::string(data));
   }
   if (seen_.count(key) != 0) return deliver(key, blocks_->get(cid));  // deduplicated in the CAR
-  if (!stream_) return fail_over("no CAR source left", cid);
+  auto stream_it = streams_.find(active_);
+  if (plan_.empty() || stream_it == streams_.end()) return fail_over("no CAR source left", cid);
+  CarStream& stream = *stream_it->second;
   for (;;) {
     std::optional<CarBlock> b;
     try {
-      b = stream_->pop(cancel_);
+      b = stream.pop(cancel_);
     } catch (const Error& e) {
       if (e.kind() == ErrorKind::kCancelled) throw;
       return fail_over(e.what(), cid);
     }
     if (!b) {
-      return fail_over(stream_->label() + " ended its CAR stream without block " + cid.to_string(),
+      return fail_over(stream.label() + " ended its CAR stream without block " + cid.to_string(),
                        cid);
     }
     std::string bkey = b->cid.bytes();
     if (bkey == key) {
-      ++from_stream_;
       ++total_from_car_;
       return deliver(key, std::move(b->data));
     }
@@ -240,7 +288,7 @@ std::string CarBlockProvider::get(const Cid& cid) {
       held_bytes_ += b->data.size();
       held_.emplace(std::move(bkey), std::move(b->data));
       if (held_.size() > kCarReorderBlocks || held_bytes_ > kCarReorderBytes) {
-        return fail_over(stream_->label() + " sent blocks too far out of depth-first order (" +
+        return fail_over(stream.label() + " sent blocks too far out of depth-first order (" +
                              std::to_string(held_.size()) + " blocks ahead of " + cid.to_string() +
                              ")",
                          cid);
@@ -248,7 +296,7 @@ std::string CarBlockProvider::get(const Cid& cid) {
       continue;
     }
     if (seen_.count(bkey) != 0) continue;  // a duplicate of a block already written
-    return fail_over(stream_->label() + " sent block " + b->cid.to_string() + " that no node of " +
+    return fail_over(stream.label() + " sent block " + b->cid.to_string() + " that no node of " +
                          root_->to_string() + " read so far links to",
                      cid);
   }

@@ -84,7 +84,7 @@ class Walker {
     std::vector<Cid> children;
     children.reserve(f.node.links.size());
     for (const auto& link : f.node.links) children.push_back(Cid::from_bytes(link.hash));
-    fetcher_.expect(children);
+    fetcher_.expect(children, f.unixfs.blocksizes);
     std::deque<std::future<std::string>> ahead;
     std::size_t launched = 0;
     for (std::size_t i = 0; i < children.size(); ++i) {

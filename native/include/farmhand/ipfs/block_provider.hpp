@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,10 @@ class BlockProvider {
   /// 0 = get() only on the walker's thread, in DFS order. May change during a walk.
   [[nodiscard]] virtual std::size_t prefetch() const = 0;
 
-  /// Told each node's children (link order) before any of them is requested.
-  virtual void expect(const std::vector<Cid>& /*children*/) {}
+  /// Told each node's children (link order) and the content bytes each holds (the
+  /// node's blocksizes) before any of them is requested.
+  virtual void expect(const std::vector<Cid>& /*children*/,
+                      const std::vector<uint64_t>& /*sizes*/) {}
 };
 
 }  // namespace farmhand::ipfs

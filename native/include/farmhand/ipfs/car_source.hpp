@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -26,25 +27,33 @@ namespace farmhand::ipfs {
 /// up to this many bytes / blocks; beyond that the stream is abandoned.
 inline constexpr std::size_t kCarReorderBytes = std::size_t{8} << 20;
 inline constexpr std::size_t kCarReorderBlocks = 32;
-/// Verified blocks queued between the HTTP thread and the walker, bytes.
-inline constexpr std::size_t kCarQueueBytes = std::size_t{8} << 20;
+/// Verified blocks queued between one stream's HTTP thread and the walker, bytes.
+inline constexpr std::size_t kCarQueueBytes = std::size_t{4} << 20;
 
 class CarStream;
+
+/// Top-level subtrees at least this large (bytes) are streamed as separate CARs, up to
+/// kCarParallelStreams at once: kubo builds each CAR on one thread, so one stream per
+/// subtree is faster than one for the whole DAG. Smaller ones share one CAR of the root.
+inline constexpr uint64_t kCarSplitBytes = uint64_t{4} << 20;
+inline constexpr std::size_t kCarParallelStreams = 4;
 
 /// BlockProvider for read_file_dag that
 ///   1. fetches the root block alone, block by block (so the walker checks max_bytes
 ///      before any leaf byte is requested), from `sources` in order (BlockFetcher);
-///   2. streams a CAR of the whole DAG from the first source that served it well, taking
-///      the blocks in the order the walker asks for them (depth first); a block that
-///      belongs to the DAG but comes early is held within kCarReorderBytes/Blocks, a
-///      duplicate of a block already delivered is dropped, a block no decoded node links
-///      to is a lie;
-///   3. when that stream fails or lies (bad block, truncated or malformed CAR, a foreign
+///      a single-block file needs nothing more;
+///   2. streams CARs from the first source that served the root: one CAR of the root, or,
+///      when every child of the root but the last holds >= kCarSplitBytes, one CAR per child with
+///      kCarParallelStreams in flight. Blocks are taken in the order the walker asks for
+///      them (depth first); a block that belongs to the DAG but comes early is held within
+///      kCarReorderBytes/Blocks, a duplicate of a block already delivered is dropped, a
+///      block no decoded node links to is a lie;
+///   3. when a stream fails or lies (bad block, truncated or malformed CAR, a foreign
 ///      block, out of order beyond the bound, no block within `per_source_timeout`):
-///      if no block came from it yet, the next source's CAR is tried; otherwise, or when
-///      no source is left, the rest of the DAG is fetched block by block from the sources
-///      whose stream did not fail, then (last resort) those whose stream failed — each
-///      block is verified there too. Blocks already written stay: each was verified.
+///      if no block came from a CAR yet, the next source's CARs are tried; otherwise, or
+///      when no source is left, the rest of the DAG is fetched block by block from the
+///      sources whose stream did not fail, then (last resort) those whose stream failed —
+///      each block is verified there too. Blocks already written stay: each was verified.
 /// A block the walker asks for again (identical chunks: a CAR holds each block once)
 /// comes from a small cache of recent blocks or, failing that, by one block request.
 class CarBlockProvider : public BlockProvider {
@@ -58,7 +67,7 @@ class CarBlockProvider : public BlockProvider {
   [[nodiscard]] std::string get(const Cid& cid) override;
   /// 0 while streaming a CAR; kFetcherPrefetch once fallen back to block by block.
   [[nodiscard]] std::size_t prefetch() const override;
-  void expect(const std::vector<Cid>& children) override;
+  void expect(const std::vector<Cid>& children, const std::vector<uint64_t>& sizes) override;
 
   /// How the download went, for logs and tests, e.g. "car gateway http://...: 4121 blocks"
   /// or "car rpc http://... failed after 3 blocks (...); block by block".
@@ -69,7 +78,9 @@ class CarBlockProvider : public BlockProvider {
  private:
   std::string deliver(const std::string& key, std::string data);
   std::string fail_over(const std::string& why, const Cid& cid);
-  bool open_next_car(const Cid& root);
+  void open_streams();  // opens plan_[active_ .. active_ + kCarParallelStreams)
+  bool next_car_source();
+  void retire(std::size_t index);
 
   std::vector<BlockSource> sources_;
   std::chrono::milliseconds timeout_;
@@ -77,16 +88,20 @@ class CarBlockProvider : public BlockProvider {
   std::unique_ptr<BlockFetcher> blocks_;    // root and re-requested blocks
   std::unique_ptr<BlockFetcher> fallback_;  // after the CAR path gave up
   std::atomic<bool> fell_back_{false};
-  std::unique_ptr<CarStream> stream_;
-  std::vector<BlockSource> car_candidates_;  // sources whose CAR is still to be tried
+  std::vector<BlockSource> car_candidates_;  // sources whose CARs are still to be tried
+  std::optional<BlockSource> car_source_;    // the source streaming now
   std::vector<BlockSource> car_failed_;
   std::optional<Cid> root_;
+  std::vector<Cid> plan_;   // the CIDs whose CARs are streamed, in walk order
+  std::size_t active_ = 0;  // index in plan_ of the stream the walker reads now
+  bool started_ = false;    // the walker has asked for plan_[active_]
+  std::unordered_map<std::size_t, std::unique_ptr<CarStream>> streams_;  // by plan index
+  std::vector<std::unique_ptr<CarStream>> retired_;    // done or aborted; joined at the end
   std::unordered_map<std::string, int> expected_;      // binary CID -> times still needed
   std::unordered_set<std::string> seen_;               // binary CIDs delivered
   std::unordered_map<std::string, std::string> held_;  // came early, binary CID -> block
   std::size_t held_bytes_ = 0;
   std::deque<std::pair<std::string, std::string>> recent_;  // last few delivered blocks
-  std::size_t from_stream_ = 0;  // blocks the current stream delivered to the walker
   std::size_t total_from_car_ = 0;
   std::string log_;
 };
