@@ -1,13 +1,11 @@
 #include "farmhand/engine/workspace.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
-#include <array>
 #include <fstream>
 #include <set>
 
 #include "farmhand/error.hpp"
+#include "farmhand/ipfs/sha256.hpp"
 
 namespace farmhand::engine {
 namespace fs = std::filesystem;
@@ -108,32 +106,7 @@ fs::path Workspace::assemble_result(const std::string& id, const std::vector<fs:
 std::string sha256_concat_hex(std::vector<fs::path> files) {
   std::sort(files.begin(), files.end(),
             [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
-    throw Error(ErrorKind::kIo, "OpenSSL could not start a SHA-256 digest");
-  }
-  std::array<char, 1 << 16> buf{};
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) throw Error(ErrorKind::kIo, "cannot read " + f.string() + " to hash it");
-    while (in) {
-      in.read(buf.data(), buf.size());
-      if (in.gcount() > 0) {
-        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
-      }
-    }
-    if (in.bad()) throw Error(ErrorKind::kIo, "read error while hashing " + f.string());
-  }
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += kHex[md[i] >> 4];
-    hex += kHex[md[i] & 0xf];
-  }
-  return hex;
+  return ipfs::sha256_files_hex(files);
 }
 
 std::uint64_t total_bytes(const std::vector<fs::path>& files) noexcept {

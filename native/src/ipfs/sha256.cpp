@@ -49,17 +49,23 @@ std::string to_hex(const Digest& digest) {
 }
 
 std::string sha256_file_hex(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw Error(ErrorKind::kIo, "cannot open " + file.string() + " to hash it: check it exists");
-  }
+  return sha256_files_hex({file});
+}
+
+std::string sha256_files_hex(const std::vector<std::filesystem::path>& files) {
   Sha256 h;
   std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    h.update({buf.data(), static_cast<std::size_t>(in.gcount())});
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      throw Error(ErrorKind::kIo, "cannot open " + file.string() + " to hash it: check it exists");
+    }
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      h.update({buf.data(), static_cast<std::size_t>(in.gcount())});
+    }
+    if (in.bad()) throw Error(ErrorKind::kIo, "read error while hashing " + file.string());
   }
-  if (in.bad()) throw Error(ErrorKind::kIo, "read error while hashing " + file.string());
   return to_hex(h.finish());
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 using EVP_MD_CTX = struct evp_md_ctx_st;
 
@@ -38,5 +39,9 @@ class Sha256 {
 /// Lower-case hex SHA-256 of the file's bytes, read in 1 MiB pieces.
 /// Throws Error kIo if the file cannot be opened or read.
 [[nodiscard]] std::string sha256_file_hex(const std::filesystem::path& file);
+
+/// Lower-case hex SHA-256 of the files' bytes concatenated in the given order (the
+/// `sha256` of a multi-frame result, docs/protocol.md). Throws Error kIo as above.
+[[nodiscard]] std::string sha256_files_hex(const std::vector<std::filesystem::path>& files);
 
 }  // namespace farmhand::ipfs
