@@ -162,17 +162,49 @@ def test_car_false_fetches_block_by_block(ipfs, kubo, file_20_chunks, tmp_path):
     assert car == [] and len(raw) == 22  # the root and its 21 leaves
 
 
-def test_large_subtrees_stream_as_parallel_cars_one_per_child(ipfs, kubo, tmp_path):
-    """2 x 174 chunks + 1: the root has two 45.6 MB subtrees and a 1-byte leaf; each
-    child gets its own CAR (the root's block came alone first)."""
-    path = tmp_path / "two_subtrees.bin"
+@pytest.fixture(scope="module")
+def two_subtrees(kubo, tmp_path_factory):
+    """2 x 174 chunks + 1 with raw leaves: the root has two 45.6 MB subtrees and a 1-byte
+    leaf."""
+    path = tmp_path_factory.mktemp("car2") / "two_subtrees.bin"
     path.write_bytes(pseudo_random_bytes(2 * 174 * CHUNK + 1, seed=9))
-    cid = kubo.add(path, "--raw-leaves")
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    with StubGateway(kubo.gateway_url) as proxy:
-        out = ipfs.Client([], [proxy.url]).download(cid, out_dir)
+    return path, kubo.add(path, "--raw-leaves")
+
+
+def test_rpc_streams_large_subtrees_as_parallel_cars_one_per_child(ipfs, kubo, two_subtrees,
+                                                                   tmp_path):
+    path, cid = two_subtrees
+    with StubGateway(kubo.api_url) as proxy:
+        out = ipfs.Client([proxy.url], []).download(cid, tmp_path)
     assert open(out, "rb").read() == path.read_bytes()
     car, raw = car_and_raw(proxy.requests)
+    assert raw == [f"/api/v0/block/get?arg={cid}"]
+    assert len(car) == 3 and all(cid not in r for r in car)  # one per child, not the root
+
+
+def test_gateway_streams_a_large_file_as_parallel_byte_range_cars(ipfs, kubo, two_subtrees,
+                                                                  tmp_path):
+    path, cid = two_subtrees
+    size = path.stat().st_size
+    seen = []
+    with StubGateway(kubo.gateway_url) as proxy:
+        out = ipfs.Client([], [proxy.url]).download(
+            cid, tmp_path, progress=lambda d, t: seen.append(d))
+    assert open(out, "rb").read() == path.read_bytes()
+    assert seen == sorted(seen) and seen[-1] == size
+    car, raw = car_and_raw(proxy.requests)
     assert raw == [f"/ipfs/{cid}?format=raw"]
-    assert len(car) == 3 and f"/ipfs/{cid}?format=car&order=dfs" not in car
+    step = 4 << 20
+    want = [f"/ipfs/{cid}?format=car&order=dfs&dag-scope=entity&entity-bytes={a}:"
+            f"{min(a + step, size) - 1}" for a in range(0, size, step)]
+    assert sorted(car) == sorted(want) and len(want) == 22
+
+
+def test_lying_range_car_falls_back_block_by_block(ipfs, kubo, two_subtrees, tmp_path):
+    path, cid = two_subtrees
+    with StubGateway(kubo.gateway_url, "car_flip") as stub, \
+            StubGateway(kubo.gateway_url) as honest:
+        out = ipfs.Client([], [stub.url, honest.url]).download(cid, tmp_path)
+    assert open(out, "rb").read() == path.read_bytes()
+    car, raw = car_and_raw(honest.requests)
+    assert car == [] and len(raw) >= 1

@@ -17,16 +17,20 @@ namespace farmhand::ipfs {
 // blocks go into a bounded queue, the walker's thread pops them.
 class CarStream {
  public:
-  CarStream(const BlockSource& source, const Cid& root, std::chrono::milliseconds timeout)
+  CarStream(const BlockSource& source, const CarPart& part, std::chrono::milliseconds timeout)
       : label_(source.label()), timeout_(timeout) {
     http::Request req;
-    const std::string text = root.to_string();
+    const std::string text = part.cid.to_string();
     if (source.kind == BlockSource::Kind::kRpc) {
       req.method = "POST";
       req.url = source.base_url + "/api/v0/dag/export?arg=" + text + "&progress=false";
     } else {
       req.method = "GET";
       req.url = source.base_url + "/ipfs/" + text + "?format=car&order=dfs";
+      if (part.range) {
+        req.url += "&dag-scope=entity&entity-bytes=" + std::to_string(part.range->first) + ":" +
+                   std::to_string(part.range->second);
+      }
       req.headers.emplace_back("Accept", "application/vnd.ipld.car; version=1; order=dfs");
     }
     req.connect_timeout = std::min(timeout, std::chrono::milliseconds(10'000));
@@ -138,7 +142,7 @@ CarBlockProvider::CarBlockProvider(std::vector<BlockSource> sources,
 }
 
 CarBlockProvider::~CarBlockProvider() {
-  for (auto& [i, s] : streams_) s->abort();
+  for (auto& entry : streams_) entry.second->abort();
   for (auto& s : retired_) s->abort();
 }
 
@@ -150,16 +154,35 @@ void CarBlockProvider::expect(const std::vector<Cid>& children,
                               const std::vector<uint64_t>& sizes) {
   if (fell_back_) return;
   for (const auto& c : children) ++expected_[c.bytes()];
-  if (root_ && plan_.empty() && !children.empty()) {  // the root's children: plan the CARs
-    // Split when every child but the last holds at least kCarSplitBytes.
-    const bool split =
-        children.size() >= 2 && sizes.size() == children.size() &&
-        std::all_of(sizes.begin(), sizes.end() - 1, [](uint64_t s) { return s >= kCarSplitBytes; });
-    plan_ = split ? children : std::vector<Cid>{*root_};
-    active_ = 0;
-    started_ = !split;  // the root's own CAR serves the walk from its first child on
+  if (root_ && root_children_.empty() && !children.empty()) {  // the root's children
+    root_children_ = children;
+    root_sizes_ = sizes;
+    make_plan();
     open_streams();
   }
+}
+
+void CarBlockProvider::make_plan() {
+  plan_.clear();
+  active_ = 0;
+  if (!car_source_ || root_children_.empty()) return;
+  uint64_t total = 0;
+  for (uint64_t s : root_sizes_) total += s;
+  if (car_source_->kind == BlockSource::Kind::kGateway && total > 2 * kCarRangeBytes) {
+    for (uint64_t from = 0; from < total; from += kCarRangeBytes) {
+      plan_.push_back({*root_, std::make_pair(from, std::min(from + kCarRangeBytes, total) - 1)});
+    }
+    return;
+  }
+  // Split when every child but the last holds at least kCarSplitBytes.
+  const bool split = root_children_.size() >= 2 && root_sizes_.size() == root_children_.size() &&
+                     std::all_of(root_sizes_.begin(), root_sizes_.end() - 1,
+                                 [](uint64_t s) { return s >= kCarSplitBytes; });
+  if (!split) {
+    plan_.push_back({*root_, std::nullopt});
+    return;
+  }
+  for (const auto& c : root_children_) plan_.push_back({c, std::nullopt});
 }
 
 std::string CarBlockProvider::summary() const {
@@ -194,13 +217,18 @@ void CarBlockProvider::retire(std::size_t index) {
 }
 
 std::string CarBlockProvider::deliver(const std::string& key, std::string data) {
-  if (auto it = expected_.find(key); it != expected_.end() && --it->second <= 0) {
-    expected_.erase(it);
+  bool again = false;  // a link read so far names this block once more: keep a copy
+  if (auto it = expected_.find(key); it != expected_.end()) {
+    if (--it->second <= 0) {
+      expected_.erase(it);
+    } else {
+      again = true;
+    }
   }
   seen_.insert(key);
   const bool cached =
       std::any_of(recent_.begin(), recent_.end(), [&](const auto& r) { return r.first == key; });
-  if (!cached) {
+  if (again && !cached) {
     recent_.emplace_back(key, data);
     if (recent_.size() > kRecentBlocks) recent_.pop_front();
   }
@@ -211,11 +239,13 @@ std::string CarBlockProvider::fail_over(const std::string& why, const Cid& cid) 
   log_ += " failed (" + why + ")";
   if (car_source_) car_failed_.push_back(*car_source_);
   std::vector<std::size_t> open;
-  for (const auto& [i, s] : streams_) open.push_back(i);
+  for (const auto& entry : streams_) open.push_back(entry.first);
   for (std::size_t i : open) retire(i);
   held_.clear();
   held_bytes_ = 0;
   if (total_from_car_ == 0 && next_car_source()) {
+    retired_.clear();  // joins the aborted streams (about a second at most)
+    make_plan();
     open_streams();
     return get(cid);
   }
@@ -244,14 +274,6 @@ std::string CarBlockProvider::get(const Cid& cid) {
     next_car_source();
     return deliver(key, std::move(block));
   }
-  // The walker reached the next planned CAR's root: read that stream from now on.
-  const std::size_t next = started_ ? active_ + 1 : active_;
-  if (next < plan_.size() && plan_[next] == cid) {
-    if (next != active_) retire(active_);
-    active_ = next;
-    started_ = true;
-    open_streams();
-  }
   if (auto it = held_.find(key); it != held_.end()) {
     std::string data = std::move(it->second);
     held_bytes_ -= data.size();
@@ -274,7 +296,13 @@ std::string CarBlockProvider::get(const Cid& cid) {
       if (e.kind() == ErrorKind::kCancelled) throw;
       return fail_over(e.what(), cid);
     }
-    if (!b) {
+    if (!b) {  // this CAR is complete: the next planned one continues the walk
+      if (active_ + 1 < plan_.size()) {
+        retire(active_);
+        ++active_;
+        open_streams();
+        return get(cid);
+      }
       return fail_over(stream.label() + " ended its CAR stream without block " + cid.to_string(),
                        cid);
     }

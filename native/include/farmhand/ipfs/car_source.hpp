@@ -28,13 +28,25 @@ namespace farmhand::ipfs {
 inline constexpr std::size_t kCarReorderBytes = std::size_t{8} << 20;
 inline constexpr std::size_t kCarReorderBlocks = 32;
 /// Verified blocks queued between one stream's HTTP thread and the walker, bytes.
-inline constexpr std::size_t kCarQueueBytes = std::size_t{4} << 20;
+inline constexpr std::size_t kCarQueueBytes = std::size_t{8} << 20;
 
 class CarStream;
 
-/// Top-level subtrees at least this large (bytes) are streamed as separate CARs, up to
-/// kCarParallelStreams at once: kubo builds each CAR on one thread, so one stream per
-/// subtree is faster than one for the whole DAG. Smaller ones share one CAR of the root.
+/// One planned CAR request: the DAG under `cid`, or (range) only the blocks for content
+/// bytes first..last (inclusive) of the file `cid`.
+struct CarPart {
+  Cid cid;
+  std::optional<std::pair<uint64_t, uint64_t>> range;
+};
+
+/// kubo builds each CAR on one thread, reading blocks one after another, so a large file
+/// is streamed as several CARs, kCarParallelStreams at once, read in order:
+///   - from a gateway, byte ranges of kCarRangeBytes (`dag-scope=entity&entity-bytes=A:B`,
+///     Trustless Gateway spec; each CAR holds the path from the root to its leaves);
+///   - from an RPC API (no ranges), one CAR per child of the root when every child but
+///     the last holds at least kCarSplitBytes.
+/// Smaller files: one CAR of the root.
+inline constexpr uint64_t kCarRangeBytes = uint64_t{4} << 20;
 inline constexpr uint64_t kCarSplitBytes = uint64_t{4} << 20;
 inline constexpr std::size_t kCarParallelStreams = 4;
 
@@ -42,9 +54,8 @@ inline constexpr std::size_t kCarParallelStreams = 4;
 ///   1. fetches the root block alone, block by block (so the walker checks max_bytes
 ///      before any leaf byte is requested), from `sources` in order (BlockFetcher);
 ///      a single-block file needs nothing more;
-///   2. streams CARs from the first source that served the root: one CAR of the root, or,
-///      when every child of the root but the last holds >= kCarSplitBytes, one CAR per child with
-///      kCarParallelStreams in flight. Blocks are taken in the order the walker asks for
+///   2. streams CARs from the first source that served the root (see kCarRangeBytes),
+///      reading them one after another. Blocks are taken in the order the walker asks for
 ///      them (depth first); a block that belongs to the DAG but comes early is held within
 ///      kCarReorderBytes/Blocks, a duplicate of a block already delivered is dropped, a
 ///      block no decoded node links to is a lie;
@@ -55,7 +66,8 @@ inline constexpr std::size_t kCarParallelStreams = 4;
 ///      sources whose stream did not fail, then (last resort) those whose stream failed —
 ///      each block is verified there too. Blocks already written stay: each was verified.
 /// A block the walker asks for again (identical chunks: a CAR holds each block once)
-/// comes from a small cache of recent blocks or, failing that, by one block request.
+/// comes from a small cache (the last few blocks that links read so far name more than
+/// once) or, failing that, by one block request.
 class CarBlockProvider : public BlockProvider {
  public:
   CarBlockProvider(std::vector<BlockSource> sources, std::chrono::milliseconds per_source_timeout,
@@ -78,6 +90,7 @@ class CarBlockProvider : public BlockProvider {
  private:
   std::string deliver(const std::string& key, std::string data);
   std::string fail_over(const std::string& why, const Cid& cid);
+  void make_plan();     // plan_ for car_source_ from the root's children
   void open_streams();  // opens plan_[active_ .. active_ + kCarParallelStreams)
   bool next_car_source();
   void retire(std::size_t index);
@@ -92,16 +105,17 @@ class CarBlockProvider : public BlockProvider {
   std::optional<BlockSource> car_source_;    // the source streaming now
   std::vector<BlockSource> car_failed_;
   std::optional<Cid> root_;
-  std::vector<Cid> plan_;   // the CIDs whose CARs are streamed, in walk order
-  std::size_t active_ = 0;  // index in plan_ of the stream the walker reads now
-  bool started_ = false;    // the walker has asked for plan_[active_]
+  std::vector<Cid> root_children_;
+  std::vector<uint64_t> root_sizes_;
+  std::vector<CarPart> plan_;  // the CARs streamed, in walk order
+  std::size_t active_ = 0;     // index in plan_ of the stream the walker reads now
   std::unordered_map<std::size_t, std::unique_ptr<CarStream>> streams_;  // by plan index
   std::vector<std::unique_ptr<CarStream>> retired_;    // done or aborted; joined at the end
   std::unordered_map<std::string, int> expected_;      // binary CID -> times still needed
   std::unordered_set<std::string> seen_;               // binary CIDs delivered
   std::unordered_map<std::string, std::string> held_;  // came early, binary CID -> block
   std::size_t held_bytes_ = 0;
-  std::deque<std::pair<std::string, std::string>> recent_;  // last few delivered blocks
+  std::deque<std::pair<std::string, std::string>> recent_;  // blocks named again, newest last
   std::size_t total_from_car_ = 0;
   std::string log_;
 };
