@@ -24,9 +24,8 @@ std::array<PyObject*, 16> g_classes{};
 
 PyObject* make_class(py::module_& m, const char* name, PyObject* base, PyObject* extra_base,
                      const char* doc) {
-  py::tuple bases = extra_base != nullptr
-                        ? py::make_tuple(py::handle(base), py::handle(extra_base))
-                        : py::make_tuple(py::handle(base));
+  py::tuple bases = extra_base != nullptr ? py::make_tuple(py::handle(base), py::handle(extra_base))
+                                          : py::make_tuple(py::handle(base));
   py::dict ns;
   ns["__doc__"] = doc;
   ns["__module__"] = "farmhand_core";

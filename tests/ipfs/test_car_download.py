@@ -5,6 +5,7 @@ stub_gateway.py: a stub because a real gateway cannot be made to lie)."""
 from __future__ import annotations
 
 import time
+import urllib.request
 
 import pytest
 
@@ -208,3 +209,17 @@ def test_lying_range_car_falls_back_block_by_block(ipfs, kubo, two_subtrees, tmp
     assert open(out, "rb").read() == path.read_bytes()
     car, raw = car_and_raw(honest.requests)
     assert car == [] and len(raw) >= 1
+
+
+def test_failure_after_falling_back_names_the_car_failure_too(ipfs, kubo, file_20_chunks,
+                                                              tmp_path):
+    """A stub that has only the root block and answers the CAR request with that block
+    (not a CAR): the CAR is refused, block by block then finds no child either."""
+    cid = kubo.add(file_20_chunks)
+    root = urllib.request.urlopen(urllib.request.Request(
+        f"{kubo.api_url}/api/v0/block/get?arg={cid}", method="POST")).read()
+    with StubGateway(kubo.gateway_url, "blocks", blocks={cid: root}) as stub:
+        with pytest.raises(ipfs.NotFound, match=r"before that: car gateway .*CAR header is not"):
+            ipfs.Client([], [stub.url], timeout_s=2).download(cid, tmp_path)
+    assert f"/ipfs/{cid}?format=car&order=dfs" in stub.requests
+    assert list(tmp_path.iterdir()) == []

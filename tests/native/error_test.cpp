@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "farmhand/error.hpp"
+
+#include <gtest/gtest.h>
 
 namespace farmhand {
 namespace {

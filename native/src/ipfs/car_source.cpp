@@ -185,10 +185,6 @@ void CarBlockProvider::make_plan() {
   for (const auto& c : root_children_) plan_.push_back({c, std::nullopt});
 }
 
-std::string CarBlockProvider::summary() const {
-  return log_ + (fell_back_ ? "" : "; " + std::to_string(total_from_car_) + " blocks from CAR");
-}
-
 bool CarBlockProvider::next_car_source() {
   car_source_.reset();
   if (car_candidates_.empty()) return false;
@@ -259,13 +255,22 @@ std::string CarBlockProvider::fail_over(const std::string& why, const Cid& cid) 
   for (const auto& s : car_failed_) order.push_back(s);
   fallback_ = std::make_unique<BlockFetcher>(std::move(order), timeout_, cancel_);
   recent_.clear();
-  fell_back_ = true;
-  log_ += "; block by block after " + std::to_string(total_from_car_) + " blocks from CAR";
-  return fallback_->get(cid);
+  log_ += "; then block by block after " + std::to_string(total_from_car_) + " blocks from CAR";
+  fell_back_ = true;  // log_ is read-only from here on (get() may run on several threads)
+  return fallback_get(cid);
+}
+
+std::string CarBlockProvider::fallback_get(const Cid& cid) {
+  try {
+    return fallback_->get(cid);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kCancelled) throw;
+    throw Error(e.kind(), std::string(e.what()) + " [before that: " + log_ + "]");
+  }
 }
 
 std::string CarBlockProvider::get(const Cid& cid) {
-  if (fell_back_) return fallback_->get(cid);
+  if (fell_back_) return fallback_get(cid);
   const std::string key = cid.bytes();
   if (!root_) {  // the root alone, so max_bytes is checked before any leaf is requested
     root_ = cid;

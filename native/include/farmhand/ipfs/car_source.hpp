@@ -74,22 +74,21 @@ class CarBlockProvider : public BlockProvider {
                    const std::atomic<bool>* cancel);
   ~CarBlockProvider() override;
 
-  /// Throws what BlockFetcher::get throws (when falling back or for the root), or
-  /// kCancelled. Stream failures are not thrown: they switch sources as described above.
+  /// Throws what BlockFetcher::get throws (for the root; after falling back, with the
+  /// CAR failures appended to the message), or kCancelled. Stream failures are not
+  /// thrown: they switch sources as described above.
   [[nodiscard]] std::string get(const Cid& cid) override;
   /// 0 while streaming a CAR; kFetcherPrefetch once fallen back to block by block.
   [[nodiscard]] std::size_t prefetch() const override;
   void expect(const std::vector<Cid>& children, const std::vector<uint64_t>& sizes) override;
 
-  /// How the download went, for logs and tests, e.g. "car gateway http://...: 4121 blocks"
-  /// or "car rpc http://... failed after 3 blocks (...); block by block".
-  [[nodiscard]] std::string summary() const;
   /// True once the per-block path took over.
   [[nodiscard]] bool fell_back() const { return fell_back_.load(); }
 
  private:
   std::string deliver(const std::string& key, std::string data);
   std::string fail_over(const std::string& why, const Cid& cid);
+  std::string fallback_get(const Cid& cid);
   void make_plan();     // plan_ for car_source_ from the root's children
   void open_streams();  // opens plan_[active_ .. active_ + kCarParallelStreams)
   bool next_car_source();
