@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::size_t step = 1 + (data[0] % 64) * 37;
   const std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-  farmhand::ipfs::CarReader reader("fuzz", 64 * 1024);
+  farmhand::ipfs::CarReader reader("fuzz", std::size_t{64} * 1024);
   try {
     for (std::size_t i = 0; i < input.size(); i += step) {
       reader.feed(input.substr(i, std::min(step, input.size() - i)));

@@ -17,7 +17,7 @@
 namespace farmhand::ipfs {
 
 /// Largest CARv1 header accepted, bytes (kubo's is about 60).
-inline constexpr std::size_t kMaxCarHeaderBytes = 64 * 1024;
+inline constexpr std::size_t kMaxCarHeaderBytes = std::size_t{64} * 1024;
 
 /// One verified section of a CAR: `data` hashes to `cid`.
 struct CarBlock {
@@ -29,7 +29,8 @@ class CarReader {
  public:
   /// `label` names the stream in error messages (e.g. "gateway http://127.0.0.1:8080").
   /// `max_block_bytes`: largest block accepted (default kMaxBlockBytes, 2 MiB).
-  explicit CarReader(std::string label = "CAR stream", std::size_t max_block_bytes = 2u << 20);
+  explicit CarReader(std::string label = "CAR stream",
+                     std::size_t max_block_bytes = std::size_t{2} << 20);
 
   /// Appends the next bytes of the stream (any split).
   void feed(std::string_view bytes);
