@@ -92,7 +92,11 @@ if [ "$SERVICE" = 0 ]; then
     scripts=${XDG_CONFIG_HOME:-$HOME/.config}/blender/$ver/scripts
   fi
   install_addon "$scripts"
-  echo "install.sh: run the worker with: $BLENDER_BIN -b --python-expr \"import farmhand; farmhand.run_headless()\""
+  # Blender finds the add-on only in the scripts dir it was installed to: name it in the
+  # command when it is not Blender's default (BLENDER_USER_SCRIPTS was set).
+  prefix=
+  [ -n "${BLENDER_USER_SCRIPTS:-}" ] && prefix="BLENDER_USER_SCRIPTS=$scripts "
+  echo "install.sh: run the worker with: $prefix$BLENDER_BIN -b --python-expr \"import farmhand; farmhand.run_headless()\" -- --backend URL"
   exit 0
 fi
 
