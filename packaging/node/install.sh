@@ -120,7 +120,7 @@ install -d -m 0755 "$DEST/etc/farmhand" "$DEST/etc/systemd/system"
 if [ ! -f "$DEST/etc/farmhand/worker.env" ]; then
   install -m 0640 "$HERE/worker.env" "$DEST/etc/farmhand/worker.env"
   [ -z "$DEST" ] && chown root:farmhand /etc/farmhand/worker.env
-  echo "install.sh: wrote $DEST/etc/farmhand/worker.env: set FARMHAND_COORDINATOR_URL there"
+  echo "install.sh: wrote $DEST/etc/farmhand/worker.env: set FARMHAND_BACKEND_URL (and FARMHAND_DEVICE) there"
 else
   echo "install.sh: kept existing $DEST/etc/farmhand/worker.env"
 fi
