@@ -15,6 +15,7 @@ ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
 HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 REWARD_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 MAX_FRAME = 1048574     # Blender's MAXFRAME
 MAX_FRAMES = 10000
 OutputFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
@@ -25,6 +26,13 @@ def check_address(value: str) -> str:
     if not ADDRESS_RE.match(value):
         raise ValueError("address must be '0x' followed by 64 hex digits (an Ed25519 public key)")
     return value.lower()
+
+
+def _text(value: str) -> str:
+    """Free text from a worker, made storable: a lone UTF-16 surrogate (JSON allows the escape
+    ``"\\ud800"``, UTF-8 cannot encode it, so SQLite would raise UnicodeEncodeError: a 500)
+    becomes U+FFFD (one per surrogate), the way a UTF-8 decoder treats bytes it cannot read."""
+    return SURROGATE_RE.sub("\ufffd", value)
 
 
 def _check_frames(frames: list[int]) -> list[int]:
@@ -108,7 +116,7 @@ class HeartbeatRequest(_Body):
     @field_validator("message")
     @classmethod
     def _message(cls, v: Optional[str]) -> Optional[str]:
-        return None if v is None else v[:1000]
+        return None if v is None else _text(v[:1000])
 
 
 class CompleteRequest(_Body):
@@ -148,12 +156,12 @@ class FailRequest(_Body):
     @field_validator("error")
     @classmethod
     def _error(cls, v: str) -> str:
-        return v[:4000] if v.strip() else "(the worker gave no error message)"
+        return _text(v[:4000]) if v.strip() else "(the worker gave no error message)"
 
     @field_validator("log_tail")
     @classmethod
     def _tail(cls, v: Optional[str]) -> Optional[str]:
-        return None if v is None else v[-65536:]
+        return None if v is None else _text(v[-65536:])
 
 
 class ReleaseRequest(_Body):
@@ -162,4 +170,4 @@ class ReleaseRequest(_Body):
     @field_validator("reason")
     @classmethod
     def _reason(cls, v: Optional[str]) -> Optional[str]:
-        return None if v is None else v[:1000]
+        return None if v is None else _text(v[:1000])
