@@ -46,8 +46,7 @@ async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return error_response(400, "invalid_json", "the request body is not valid JSON; send a "
-                              "JSON object with Content-Type: application/json")
+        return error_response(400, "invalid_json", _NOT_JSON)
     details = [{"field": _field(e.get("loc", ())), "reason": str(e.get("msg", "invalid"))}
                for e in errors]
     summary = "; ".join(f"{d['field']}: {d['reason']}" for d in details)
@@ -55,7 +54,17 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
                           details=details)
 
 
+_NOT_JSON = ("the request body is not valid JSON; send a JSON object with Content-Type: "
+             "application/json")
+# FastAPI's detail when the body could not be decoded at all by other means than a
+# JSONDecodeError: bytes that are not UTF-8, nesting past Python's recursion limit, an integer
+# of more than 4300 digits. The protocol calls all of these 400 invalid_json.
+_BODY_PARSE_DETAIL = "There was an error parsing the body"
+
+
 async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and exc.detail == _BODY_PARSE_DETAIL:
+        return error_response(400, "invalid_json", _NOT_JSON)
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
     message = str(exc.detail) if exc.detail else "request failed"

@@ -1,12 +1,13 @@
-"""Hostile free text from a worker: JSON may carry a lone UTF-16 surrogate escape ("\\ud800")
+"""Hostile request bodies from a worker: JSON may carry a lone UTF-16 surrogate escape ("\\ud800")
 that UTF-8 (and so SQLite) cannot store. The coordinator must keep the report with U+FFFD in
 its place, never answer 500."""
 
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from coord_helpers import create_job, get_job
+from coord_helpers import create_job, error_code, get_job
 
 LONE = b"\\ud800"  # JSON escape of a lone high surrogate
 
@@ -57,3 +58,18 @@ def test_release_reason_with_a_lone_surrogate_releases_the_job(coordinator, make
     assert get_job(coordinator.url, job["id"])["status"] == "pending"
     events = httpx.get(f"{coordinator.url}/api/v1/jobs/{job['id']}/events").json()["events"]
     assert events[-1]["type"] == "released" and events[-1]["detail"] == "bye \ufffd"
+
+
+@pytest.mark.parametrize("body", [
+    b'{"progress": 0.5, "message": "\xff\xfe"}',         # not UTF-8
+    b"[" * 100000 + b"]" * 100000,                        # nested past the recursion limit
+    b'{"progress": ' + b"9" * 5000 + b"}",                # integer over Python's 4300 digits
+], ids=["not-utf8", "deep-nesting", "5000-digit-int"])
+def test_body_json_cannot_decode_is_400_invalid_json(coordinator, make_worker, body):
+    job = create_job(coordinator.url)
+    worker = make_worker(coordinator.url)
+    assert worker.assign(job["id"]).status_code == 200
+    resp = post_raw(worker, f"/api/v1/jobs/{job['id']}/heartbeat", body)
+    assert resp.status_code == 400
+    assert error_code(resp) == "invalid_json"
+    assert worker.heartbeat(job["id"]).status_code == 200
