@@ -92,7 +92,9 @@ def configure_cycles(scene, device_type: str) -> list[str]:
         optix_ok = scene.cycles.device == "GPU" and device_type == "OPTIX"
         # read the denoiser only with OptiX: Debian's 3.4 warns on its (OIDN) enum value
         denoiser = getattr(scene.cycles, "denoiser", "") if optix_ok else ""
-        uses_denoise = scene.cycles.use_denoising or any(
+        # Cycles denoises a final render only when the scene's switch and a view layer's
+        # are both on (scene.cycles.use_denoising is the master switch since 2.90).
+        uses_denoise = scene.cycles.use_denoising and any(
             getattr(getattr(vl, "cycles", None), "use_denoising", False)
             for vl in scene.view_layers)
         if uses_denoise and not (optix_ok and denoiser == "OPTIX"):

@@ -89,6 +89,18 @@ def test_debian_blender_without_oidn_renders_with_denoising_off(job_files, tmp_p
     assert _frames(result) == ["frame_0001.png"]
 
 
+@pytest.mark.blender
+@pytest.mark.skipif(BLENDERS[0].marks[1].args[0], reason="Debian's blender is not installed")
+def test_scene_with_denoising_off_gets_no_oidn_note(job_files, tmp_path):
+    # plain.blend: scene.cycles.use_denoising off (the master switch), view layer's on:
+    # Cycles would not denoise, so there is nothing to turn off and nothing to say.
+    result = render_with_harness("blender34", tmp_path, job_files["files"] / "plain.blend",
+                                 frames=[1])
+    assert "error" not in result, result.get("traceback")
+    assert not any("OpenImageDenoise" in n for n in result["notes"]), result["notes"]
+    assert _frames(result) == ["frame_0001.png"]
+
+
 @pytest.mark.parametrize("kind", BLENDERS)
 @pytest.mark.parametrize("strategy", ["opened", "appended"])
 @pytest.mark.parametrize("name", ["autorun.blend", "driver.blend"])
