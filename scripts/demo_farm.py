@@ -185,13 +185,16 @@ def _demo(kubo, coord, run_dir, args, frames) -> int:
     print(f"demo: job {job['id']} completed in {time.monotonic() - started:.1f} s "
           f"(render {job['render_seconds']:.2f} s) by {job['worker_address']}")
     print(f"result CID:  {job['result_cid']}")
-    print(f"page:        {coord.url}/" + ("" if args.keep else
-          "  (stops with the demo; scripts/demo --keep keeps it up)"))
+    print(f"page:        {coord.url}/")
     if result.is_dir():
         names = ", ".join(sorted(p.name for p in result.iterdir()))
-        print(f"rendered:    {result}/ ({names})")
+        print(f"rendered:    {result}")
+        print(f"frames:      {names}")
     else:
         print(f"rendered:    {result}")
+    if not args.keep:
+        print("demo: stopping kubo and the coordinator (the page goes with them; "
+              "scripts/demo --keep keeps them up)")
     if args.keep:
         print("demo: kubo and the coordinator keep running; Ctrl-C to stop")
         try:
