@@ -89,6 +89,21 @@ class WorkerSettings:
             raise SettingsError("max jobs and prefetch must be >= 0, max job bytes > 0")
         if self.cid_version not in (0, 1):
             raise SettingsError(f"CID version {self.cid_version} must be 0 or 1")
+        # The engine's own ranges (docs/engine.md), checked here so a bad value is a bad
+        # setting (exit 2 naming it), not an engine that cannot start (exit 5).
+        if self.prefetch > 8:
+            raise SettingsError(f"prefetch {self.prefetch} must be 0 to 8 jobs")
+        if not 0 <= self.poll_wait_s <= 300:
+            raise SettingsError(f"poll wait {self.poll_wait_s} must be 0 to 300 seconds")
+        if not 0.1 <= self.heartbeat_interval_s <= 3600:  # also refuses nan and inf
+            raise SettingsError(f"heartbeat interval {self.heartbeat_interval_s} must be "
+                                "0.1 to 3600 seconds")
+        if self.max_job_bytes > 2 ** 63 - 1:
+            raise SettingsError(f"max job bytes {self.max_job_bytes} must be below 2^63")
+        for name, path in (("key file", self.key_file), ("work dir", self.work_dir),
+                           ("log file", self.log_file or "")):
+            if "\0" in path:
+                raise SettingsError(f"{name} path {path!r} contains a NUL character")
 
     def engine_config(self, blender_version: tuple) -> dict:
         """The dict for ``farmhand_core.Engine(config)``."""

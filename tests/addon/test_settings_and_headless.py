@@ -42,6 +42,16 @@ def test_arguments_override_environment_and_build_the_engine_config(tmp_path):
     ({}, ["--backend", "ftp://127.0.0.1"], "must start with http://"),
     ({}, ["--cid-version", "2"], "CID version 2"),
     ({}, ["--frobnicate"], "unknown argument(s) --frobnicate"),
+    # Values in the right type but outside the engine's ranges: refused here (exit 2), not
+    # passed on to fail at engine start (exit 5).
+    ({"FARMHAND_PREFETCH": "9"}, [], "prefetch 9 must be 0 to 8"),
+    ({"FARMHAND_POLL_WAIT": "-5"}, [], "poll wait -5 must be 0 to 300"),
+    ({}, ["--poll-wait", "301"], "poll wait 301 must be 0 to 300"),
+    ({"FARMHAND_HEARTBEAT": "nan"}, [], "heartbeat interval nan must be 0.1 to 3600"),
+    ({"FARMHAND_HEARTBEAT": "inf"}, [], "heartbeat interval inf must be 0.1 to 3600"),
+    ({}, ["--heartbeat", "0"], "heartbeat interval 0.0 must be 0.1 to 3600"),
+    ({"FARMHAND_MAX_JOB_BYTES": str(2 ** 64)}, [], "must be below 2^63"),
+    ({"FARMHAND_KEY_FILE": "/tmp/a\0b"}, [], "key file path"),
 ])
 def test_bad_settings_are_refused_with_the_name_of_the_setting(env, args, needle):
     with pytest.raises(fs.SettingsError) as err:
