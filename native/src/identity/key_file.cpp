@@ -49,7 +49,10 @@ class Fd {
 }  // namespace
 
 SecureBuffer read_key_file(const std::filesystem::path& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears (a
+  // hang); with it the open returns and fstat below refuses the FIFO. Reads of a regular file
+  // ignore O_NONBLOCK.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) fail(path, "cannot open: " + errno_text());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) fail(path, "cannot stat: " + errno_text());
