@@ -41,3 +41,30 @@ except fc.KeyFileError as e:
     assert "KeyFileError:" in result.stdout
     assert "not a regular file" in result.stdout
     assert str(fifo) in result.stdout
+
+
+def test_sha256_of_a_fifo_is_refused_not_waited_on(farmhand_core, tmp_path):
+    fifo = tmp_path / "frame.png"
+    os.mkfifo(fifo, 0o600)
+    result = run_core(farmhand_core, f"""
+try:
+    fc.ipfs.sha256_file_hex({str(fifo)!r})
+except fc.IoError as e:
+    print("IoError:", e)
+""")
+    assert result.returncode == 0, result.stderr
+    assert "IoError:" in result.stdout
+    assert "not a regular file" in result.stdout
+
+
+def test_sha256_of_a_directory_is_refused(farmhand_core, tmp_path):
+    with pytest.raises(farmhand_core.IoError, match="not a regular file"):
+        farmhand_core.ipfs.sha256_file_hex(tmp_path)
+
+
+def test_sha256_of_a_regular_file_is_its_digest(farmhand_core, tmp_path):
+    import hashlib
+    data = os.urandom(3 << 20)  # 3 MiB: crosses the 1 MiB read size
+    path = tmp_path / "frame.png"
+    path.write_bytes(data)
+    assert farmhand_core.ipfs.sha256_file_hex(path) == hashlib.sha256(data).hexdigest()

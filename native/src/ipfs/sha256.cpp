@@ -1,8 +1,11 @@
 #include "farmhand/ipfs/sha256.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
 #include <vector>
 
 #include "farmhand/error.hpp"
@@ -56,15 +59,30 @@ std::string sha256_files_hex(const std::vector<std::filesystem::path>& files) {
   Sha256 h;
   std::vector<char> buf(1 << 20);
   for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    // O_NONBLOCK so a FIFO does not block the open (waiting for a writer); fstat on the open
+    // descriptor then refuses anything but a regular file (no check-then-open race). Reads of
+    // a regular file ignore O_NONBLOCK.
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
       throw Error(ErrorKind::kIo, "cannot open " + file.string() + " to hash it: check it exists");
     }
-    while (in) {
-      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      h.update({buf.data(), static_cast<std::size_t>(in.gcount())});
+    struct FdCloser {
+      int fd;
+      ~FdCloser() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      throw Error(ErrorKind::kIo, "cannot hash " + file.string() +
+                                      ": not a regular file (a FIFO, device or "
+                                      "directory); only files' bytes are hashed");
     }
-    if (in.bad()) throw Error(ErrorKind::kIo, "read error while hashing " + file.string());
+    for (;;) {
+      const ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error(ErrorKind::kIo, "read error while hashing " + file.string());
+      if (n == 0) break;
+      h.update({buf.data(), static_cast<std::size_t>(n)});
+    }
   }
   return to_hex(h.finish());
 }

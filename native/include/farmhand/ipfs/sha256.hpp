@@ -37,7 +37,8 @@ class Sha256 {
 [[nodiscard]] std::string to_hex(const Digest& digest);
 
 /// Lower-case hex SHA-256 of the file's bytes, read in 1 MiB pieces.
-/// Throws Error kIo if the file cannot be opened or read.
+/// Throws Error kIo if the file cannot be opened or read, or is not a regular file (a FIFO,
+/// device or directory: refused at once instead of blocking or reading forever).
 [[nodiscard]] std::string sha256_file_hex(const std::filesystem::path& file);
 
 /// Lower-case hex SHA-256 of the files' bytes concatenated in the given order (the
