@@ -56,7 +56,8 @@ std::chrono::milliseconds effective_lifetime(std::int64_t expires_in,
   if (exp_unix.has_value() && *exp_unix > now_unix) {
     seconds = std::min(seconds, *exp_unix - now_unix);
   }
-  return std::chrono::seconds(std::max<std::int64_t>(seconds, 0));
+  seconds = std::clamp<std::int64_t>(seconds, 0, kMaxTokenLifetime.count());
+  return std::chrono::seconds(seconds);
 }
 
 std::chrono::milliseconds refresh_margin(std::chrono::milliseconds lifetime) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "farmhand/error.hpp"
 #include "jwt_helpers.hpp"
 
@@ -61,6 +63,20 @@ TEST(TokenTest, LifetimeIsTheEarlierOfExpiresInAndExp) {
   EXPECT_EQ(effective_lifetime(3600, now + 120, now), seconds(120));  // exp sooner
   EXPECT_EQ(effective_lifetime(60, now + 3600, now), seconds(60));    // expires_in sooner
   EXPECT_EQ(effective_lifetime(3600, std::nullopt, now), seconds(3600));
+}
+
+TEST(TokenTest, HugeExpiresInIsCappedAt30DaysAndStillValidAnHourLater) {
+  // A hostile or buggy backend's expires_in of 2^63-1 s used to overflow the millisecond count
+  // (and steady_clock's nanoseconds), giving a token that always "needed refresh".
+  const std::int64_t now = 1'800'000'000;
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(effective_lifetime(huge, std::nullopt, now), kMaxTokenLifetime);
+  EXPECT_EQ(effective_lifetime(huge, huge, now), kMaxTokenLifetime);
+  EXPECT_EQ(effective_lifetime(20'000'000'000, std::nullopt, now), kMaxTokenLifetime);
+  const auto t0 = std::chrono::steady_clock::now();
+  AuthToken token{"jwt", t0, effective_lifetime(huge, std::nullopt, now)};
+  EXPECT_FALSE(token.needs_refresh(t0 + std::chrono::hours(1)));
+  EXPECT_TRUE(token.needs_refresh(t0 + kMaxTokenLifetime));
 }
 
 TEST(TokenTest, ExpInThePastIsTreatedAsClockSkew) {

@@ -14,6 +14,10 @@
 
 namespace farmhand::backend {
 
+/// The longest a token is used before authenticating again (30 days), whatever the backend
+/// says: refreshing early is harmless, an overflowing expiry time is not.
+inline constexpr std::chrono::seconds kMaxTokenLifetime{30LL * 24 * 3600};
+
 /// The `exp` claim (seconds since the Unix epoch) of a JWT in compact form
 /// "header.payload.signature" (RFC 7519 §7.2: the payload is base64url JSON). nullopt when the
 /// payload has no `exp`. Throws kMalformedResponse when the token is not three base64url parts,
@@ -23,6 +27,8 @@ std::optional<std::int64_t> jwt_exp_claim(std::string_view jwt);
 /// How long the token may be used, from `expires_in` (seconds, > 0) and the JWT's `exp`
 /// (if any), both measured from `now_unix`: the smaller of the two. An `exp` already in the
 /// past by our clock is taken as clock skew and ignored (expires_in alone then decides).
+/// Capped at kMaxTokenLifetime: a backend's huge expires_in (up to 2^63-1 s) would otherwise
+/// overflow the millisecond count and the steady_clock arithmetic of refresh_at().
 std::chrono::milliseconds effective_lifetime(std::int64_t expires_in,
                                              std::optional<std::int64_t> exp_unix,
                                              std::int64_t now_unix);
