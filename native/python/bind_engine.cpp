@@ -23,7 +23,15 @@ using engine::Job;
 nlohmann::json to_json(const py::handle& v, const std::string& key) {
   if (v.is_none()) return nullptr;
   if (py::isinstance<py::bool_>(v)) return v.cast<bool>();
-  if (py::isinstance<py::int_>(v)) return v.cast<std::int64_t>();
+  if (py::isinstance<py::int_>(v)) {
+    try {
+      return v.cast<std::int64_t>();
+    } catch (const py::cast_error&) {  // beyond 64 bits: Config would refuse it anyway
+      throw Error(ErrorKind::kInvalidArgument, "engine config: '" + key + "' holds " +
+                                                   py::str(v).cast<std::string>() +
+                                                   ", an integer out of range (more than 64 bits)");
+    }
+  }
   if (py::isinstance<py::float_>(v)) return v.cast<double>();
   if (py::isinstance<py::str>(v)) return v.cast<std::string>();
   if (py::hasattr(v, "__fspath__")) {

@@ -1,5 +1,6 @@
 #include "farmhand/engine/config.hpp"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -10,6 +11,9 @@ namespace {
 
 using nlohmann::json;
 
+// Upper bound of the engine's intervals and retry waits, seconds (an hour).
+constexpr double kMaxSeconds = 3600.0;
+
 [[noreturn]] void bad(const std::string& key, const std::string& why) {
   throw Error(ErrorKind::kInvalidArgument, "engine config: '" + key + "' " + why);
 }
@@ -19,15 +23,25 @@ std::string get_string(const json& v, const std::string& key) {
   return v.get<std::string>();
 }
 
-double get_number(const json& v, const std::string& key, double min) {
+// A duration in seconds within [min, max]. The upper bound keeps the value convertible to
+// steady_clock ticks: an inf or 1e300 would overflow duration_cast (undefined behaviour; in
+// practice a time in the past, so a heartbeat or retry on every loop turn).
+double get_number(const json& v, const std::string& key, double min, double max) {
   if (!v.is_number()) bad(key, "must be a number, got " + std::string(v.type_name()));
   const double d = v.get<double>();
   if (!(d >= min)) bad(key, "must be >= " + std::to_string(min) + ", got " + v.dump());
+  if (!(d <= max)) bad(key, "must be <= " + std::to_string(max) + " seconds, got " + v.dump());
   return d;
 }
 
 std::int64_t get_int(const json& v, const std::string& key, std::int64_t min, std::int64_t max) {
   if (!v.is_number_integer()) bad(key, "must be an integer, got " + v.dump());
+  if (v.is_number_unsigned() &&
+      v.get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    bad(key,
+        "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " + v.dump());
+  }
   const auto i = v.get<std::int64_t>();
   if (i < min || i > max) {
     bad(key, "must be in [" + std::to_string(min) + ", " + std::to_string(max) + "], got " +
@@ -99,15 +113,16 @@ Config Config::from_json(const json& object) {
     c.poll_wait_s = static_cast<int>(get_int(*v, "poll_wait_s", 0, 300));
   }
   if (const auto* v = opt("heartbeat_interval_s")) {
-    c.heartbeat_interval_s = get_number(*v, "heartbeat_interval_s", 0.1);
+    c.heartbeat_interval_s = get_number(*v, "heartbeat_interval_s", 0.1, kMaxSeconds);
   }
   if (const auto* v = opt("keep_failed")) {
     c.keep_failed = static_cast<int>(get_int(*v, "keep_failed", 0, 10000));
   }
   if (const auto* v = opt("log_file")) c.log_file = get_string(*v, "log_file");
-  if (const auto* v = opt("auth_retry_s")) c.auth_retry_s = get_number(*v, "auth_retry_s", 0);
+  if (const auto* v = opt("auth_retry_s"))
+    c.auth_retry_s = get_number(*v, "auth_retry_s", 0, kMaxSeconds);
   if (const auto* v = opt("network_retry_s")) {
-    c.network_retry_s = get_number(*v, "network_retry_s", 0);
+    c.network_retry_s = get_number(*v, "network_retry_s", 0, kMaxSeconds);
   }
   if (const auto* v = opt("source_timeout_s")) {
     c.source_timeout_s = static_cast<int>(get_int(*v, "source_timeout_s", 1, 3600));

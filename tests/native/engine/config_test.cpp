@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "farmhand/error.hpp"
@@ -101,6 +102,29 @@ TEST(EngineConfigTest, WrongTypesAndRangesAreRefused) {
   j["heartbeat_interval_s"] = 0;
   EXPECT_NE(refusal(j).find("'heartbeat_interval_s' must be >="), std::string::npos);
   EXPECT_NE(refusal(nlohmann::json::array()).find("must be a dict"), std::string::npos);
+}
+
+TEST(EngineConfigTest, HugeOrInfiniteSecondsAreRefusedNotOverflowed) {
+  // inf / 1e300 used to be accepted, then overflowed duration_cast to steady_clock ticks (a
+  // heartbeat due in the past: one on every loop turn).
+  for (const char* key : {"heartbeat_interval_s", "auth_retry_s", "network_retry_s"}) {
+    for (const double value : {std::numeric_limits<double>::infinity(), 1e300, 3600.5}) {
+      auto j = minimal();
+      j[key] = value;
+      const std::string msg = refusal(j);
+      EXPECT_NE(msg.find(std::string("'") + key + "' must be <= 3600"), std::string::npos) << msg;
+    }
+    auto j = minimal();
+    j[key] = 3600;
+    EXPECT_NO_THROW((void)Config::from_json(j)) << key;
+  }
+}
+
+TEST(EngineConfigTest, UnsignedIntegerAbove64BitSignedIsRefusedNotWrapped) {
+  auto j = minimal();
+  j["max_job_bytes"] = std::uint64_t{1} << 63;  // would wrap to a negative int64
+  const std::string msg = refusal(j);
+  EXPECT_NE(msg.find("got 9223372036854775808"), std::string::npos) << msg;
 }
 
 }  // namespace
