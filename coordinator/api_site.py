@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, StreamingResponse
@@ -40,9 +41,18 @@ async def page(svc: Services = Depends(services)) -> HTMLResponse:
                                  "X-Content-Type-Options": "nosniff"})
 
 
+_EVENT_ID_RE = re.compile(r"[0-9]{1,19}")
+_SQLITE_MAX_INT = 2 ** 63 - 1
+
+
 def _last_event_id(request: Request) -> int | None:
+    """``Last-Event-ID`` as an event id, or None (new events only) when it is absent or not
+    1 to 19 ASCII digits up to SQLite's largest integer. str.isdigit() alone let through
+    "\u00b2" (int() then raised: a 500) and 10^22 (SQLite OverflowError: the stream died)."""
     raw = request.headers.get("last-event-id", "").strip()
-    return int(raw) if raw.isdigit() else None
+    if not _EVENT_ID_RE.fullmatch(raw) or int(raw) > _SQLITE_MAX_INT:
+        return None
+    return int(raw)
 
 
 @router.get("/api/v1/events/stream")
