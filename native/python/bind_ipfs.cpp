@@ -21,7 +21,12 @@ namespace {
 
 ipfs::Client make_client(std::vector<std::string> rpc_urls, std::vector<std::string> gateway_urls,
                          uint64_t max_bytes, double timeout_s, int cid_version, bool car) {
-  if (!(timeout_s > 0)) throw Error(ErrorKind::kInvalidArgument, "timeout_s must be positive");
+  // Bounded above so the cast to whole seconds is defined (inf or 1e300 would overflow it).
+  if (!(timeout_s > 0 && timeout_s <= 86400)) {
+    throw Error(
+        ErrorKind::kInvalidArgument,
+        "timeout_s must be positive and at most 86400 (a day), got " + std::to_string(timeout_s));
+  }
   ipfs::ClientOptions o;
   o.rpc_urls = std::move(rpc_urls);
   o.gateway_urls = std::move(gateway_urls);
@@ -120,7 +125,8 @@ void bind_ipfs(py::module_& parent) {
            "(seconds, rounded up; a CAR stream fails over when no block came for that long);\n"
            "cid_version: 0 or 1 for upload(); car: download the DAG as one verified CAR\n"
            "stream (falling back to block by block), False = block by block only.\n"
-           "Raises InvalidArgument if no URL is given or cid_version is not 0/1.")
+           "Raises InvalidArgument if no URL is given, a URL is not http(s)://,\n"
+           "timeout_s is not in (0, 86400] or cid_version is not 0/1.")
       .def("download", &download, py::arg("cid"), py::arg("dest_dir"),
            py::arg("progress") = py::none(), py::arg("filename") = py::none(),
            "Downloads the file `cid` into dest_dir/filename (default: the CID), verifying\n"

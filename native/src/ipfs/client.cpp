@@ -40,6 +40,17 @@ Client::Client(ClientOptions options) : options_(std::move(options)) {
     throw Error(ErrorKind::kInvalidArgument,
                 "no IPFS source configured: give at least one RPC API or gateway URL");
   }
+  // A URL the HTTP layer would refuse on every request ("", file://, ftp://) is a
+  // configuration error: say so now, not as a NotFound "no source served" on first download.
+  for (const auto* urls : {&options_.rpc_urls, &options_.gateway_urls}) {
+    for (const auto& url : *urls) {
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+        throw Error(ErrorKind::kInvalidArgument,
+                    "IPFS source URL \"" + url +
+                        "\" must start with http:// or https:// (e.g. http://127.0.0.1:5001)");
+      }
+    }
+  }
   if (options_.cid_version != 0 && options_.cid_version != 1) {
     throw Error(ErrorKind::kInvalidArgument,
                 "cid_version must be 0 or 1, not " + std::to_string(options_.cid_version));

@@ -33,7 +33,8 @@ using Progress = std::function<void(uint64_t done_bytes, uint64_t total_bytes)>;
 
 class Client {
  public:
-  /// Throws kInvalidArgument if no source is configured or cid_version is not 0/1.
+  /// Throws kInvalidArgument if no source is configured, a source URL does not start with
+  /// http:// or https://, or cid_version is not 0/1.
   explicit Client(ClientOptions options);
 
   /// Verified download of the file `cid` into dest_dir/filename (filename "" = the CID
