@@ -35,22 +35,6 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string url_encode_path_segment(const std::string& s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xF]);
-    }
-  }
-  return out;
-}
-
 // "HTTP 409 lease_lost: job 7 is no longer leased ..." from a reply, for error messages.
 std::string status_text(const http::Response& r) {
   const ErrorReply e = parse_error_reply(r.body);
@@ -239,7 +223,7 @@ struct Client::Impl {
 
   std::string job_path(const std::string& id, const char* action) const {
     if (id.empty()) throw Error(ErrorKind::kInvalidArgument, "job id is empty");
-    return "/api/v1/jobs/" + url_encode_path_segment(id) + "/" + action;
+    return "/api/v1/jobs/" + http::percent_encode(id) + "/" + action;
   }
 
   Sent job_post(const std::string& job_id, const char* action, const json& body) {

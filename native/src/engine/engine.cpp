@@ -99,20 +99,7 @@ void Engine::finish(const std::string& job_id, std::vector<std::filesystem::path
   c.id = job_id;
   c.outputs = std::move(outputs);
   c.render_seconds = render_seconds;
-  bool cancelled = false;
-  {
-    const std::lock_guard lock(s_->mu);
-    auto* h = held_or_throw(*s_, job_id, "finish()");
-    if (h == nullptr) return;
-    cancelled = h->cancelled;
-    if (!cancelled) {
-      h->stage = Stage::kFinishing;
-      s_->commands.push_back(std::move(c));
-      s_->save_journal_locked();
-      s_->cv.notify_all();
-    }
-  }
-  if (cancelled) drop_job(*s_, job_id, "finished after its lease was lost; result discarded");
+  hand_over(std::move(c), "finish()", "finished after its lease was lost; result discarded");
 }
 
 void Engine::fail(const std::string& job_id, const std::string& error, const std::string& log_tail,
@@ -123,20 +110,7 @@ void Engine::fail(const std::string& job_id, const std::string& error, const std
   c.text = "render failed: " + error;
   c.log_tail = log_tail;
   c.retryable = retryable;
-  bool cancelled = false;
-  {
-    const std::lock_guard lock(s_->mu);
-    auto* h = held_or_throw(*s_, job_id, "fail()");
-    if (h == nullptr) return;
-    cancelled = h->cancelled;
-    if (!cancelled) {
-      h->stage = Stage::kFinishing;
-      s_->commands.push_back(std::move(c));
-      s_->save_journal_locked();
-      s_->cv.notify_all();
-    }
-  }
-  if (cancelled) drop_job(*s_, job_id, "failed after its lease was lost: " + error);
+  hand_over(std::move(c), "fail()", "failed after its lease was lost: " + error);
 }
 
 void Engine::release(const std::string& job_id, const std::string& reason) {
@@ -144,20 +118,25 @@ void Engine::release(const std::string& job_id, const std::string& reason) {
   c.kind = Command::Kind::kRelease;
   c.id = job_id;
   c.text = reason;
+  hand_over(std::move(c), "release()", "released after its lease was lost");
+}
+
+void Engine::hand_over(Command command, const char* what, const std::string& drop_reason) {
+  const std::string job_id = command.id;
   bool cancelled = false;
   {
     const std::lock_guard lock(s_->mu);
-    auto* h = held_or_throw(*s_, job_id, "release()");
+    auto* h = held_or_throw(*s_, job_id, what);
     if (h == nullptr) return;
     cancelled = h->cancelled;
     if (!cancelled) {
       h->stage = Stage::kFinishing;
-      s_->commands.push_back(std::move(c));
+      s_->commands.push_back(std::move(command));
       s_->save_journal_locked();
       s_->cv.notify_all();
     }
   }
-  if (cancelled) drop_job(*s_, job_id, "released after its lease was lost");
+  if (cancelled) drop_job(*s_, job_id, drop_reason);
 }
 
 bool Engine::job_cancelled(const std::string& job_id) const {

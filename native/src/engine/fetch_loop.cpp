@@ -1,6 +1,5 @@
 // The fetch thread: authenticate, report what a crashed run left behind, then long-poll,
 // claim, download + verify and validate jobs until stopped (engine.hpp).
-#include <cstdio>
 
 #include "farmhand/blend/validate.hpp"
 #include "farmhand/engine/error_policy.hpp"
@@ -9,16 +8,6 @@
 
 namespace farmhand::engine {
 namespace {
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string fmt_seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f s", s);
-  return buf;
-}
 
 class Fetcher {
  public:

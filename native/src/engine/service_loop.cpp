@@ -1,7 +1,6 @@
 // The service thread: heartbeats for every held job, and the results Blender hands over
 // (finish -> upload + /complete, fail -> /fail, release -> /release). At stop it finishes
 // (graceful) or hands back (not graceful) what is pending, then releases every held job.
-#include <cstdio>
 
 #include "farmhand/engine/error_policy.hpp"
 #include "farmhand/error.hpp"
@@ -9,16 +8,6 @@
 
 namespace farmhand::engine {
 namespace {
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-std::string fmt_seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f s", s);
-  return buf;
-}
 
 struct Beat {
   std::string id;

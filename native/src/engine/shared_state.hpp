@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -25,6 +26,18 @@
 namespace farmhand::engine {
 
 using Clock = std::chrono::steady_clock;
+
+/// Seconds elapsed since `t0`.
+inline double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+/// "1.25 s": a duration in seconds for log lines.
+inline std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
 
 /// Where a held job is.
 enum class Stage {

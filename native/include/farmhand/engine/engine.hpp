@@ -39,7 +39,8 @@ struct Status {
   std::string lease_lost_job_id;  // the last job whose lease was lost, "" if none
 };
 
-struct Shared;  // state shared by the threads (engine/shared_state.hpp)
+struct Shared;   // state shared by the threads (engine/shared_state.hpp)
+struct Command;  // a finish/fail/release for the service thread (same file)
 
 class Engine {
  public:
@@ -80,6 +81,10 @@ class Engine {
   void stop(bool graceful, double timeout_s);
 
  private:
+  // Queues `command` for the service thread if its job is being rendered here; for a job
+  // dropped after its lease was lost, logs `drop_reason` instead. Throws as finish() does.
+  void hand_over(Command command, const char* what, const std::string& drop_reason);
+
   std::shared_ptr<Shared> s_;
   std::thread fetch_;
   std::thread service_;

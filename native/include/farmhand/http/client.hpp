@@ -22,6 +22,10 @@ namespace farmhand::http {
 /// "farmhand/<version>", e.g. "farmhand/0.1.0" (version from the VERSION file).
 std::string default_user_agent();
 
+/// Percent-encodes every byte except RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~), for a
+/// URL path segment, query value or multipart filename.
+std::string percent_encode(std::string_view s);
+
 /// One part of a multipart/form-data body (RFC 7578), as kubo's /api/v0/add expects.
 struct MultipartPart {
   std::string name = "file";   // form field name
