@@ -1,7 +1,10 @@
 """Engine(config) with hostile values: every one is refused with InvalidArgument naming the
-key, before any thread starts (no services needed: the refusal comes first)."""
+key (IoError for a log file that cannot be used), before any thread starts (no services
+needed: the refusal comes first)."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -29,3 +32,30 @@ def test_integer_beyond_64_bits_is_invalid_argument_naming_the_key(farmhand_core
 def test_infinite_or_huge_seconds_are_refused(farmhand_core, tmp_path, key, value):
     with pytest.raises(farmhand_core.InvalidArgument, match=f"'{key}' must be <= 3600"):
         farmhand_core.Engine(config(tmp_path, **{key: value}))
+
+
+def test_log_file_that_is_a_fifo_is_io_error_not_a_blocked_engine(farmhand_core, tmp_path):
+    # Appending to a FIFO without a reader blocks: Engine.start() used to hang on its first
+    # log line, holding the log lock every thread needs.
+    fifo = tmp_path / "worker.log"
+    os.mkfifo(fifo)
+    with pytest.raises(farmhand_core.IoError, match="not a regular file"):
+        farmhand_core.Engine(config(tmp_path, log_file=str(fifo)))
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-parent"])
+def test_log_file_that_cannot_be_opened_is_io_error_naming_it(farmhand_core, tmp_path, where):
+    path = tmp_path if where == "dir" else tmp_path / "no" / "such" / "worker.log"
+    with pytest.raises(farmhand_core.IoError, match="log_file") as err:
+        farmhand_core.Engine(config(tmp_path, log_file=str(path)))
+    assert str(path) in str(err.value)
+
+
+def test_log_file_is_created_and_gets_the_engine_lines(farmhand_core, tmp_path):
+    log = tmp_path / "worker.log"
+    engine = farmhand_core.Engine(config(tmp_path, log_file=str(log), auth_retry_s=0.2,
+                                         network_retry_s=0.2))
+    assert log.is_file()
+    engine.start()
+    engine.stop()
+    assert "farmhand: engine starting: worker 0x" in log.read_text()

@@ -1,10 +1,18 @@
 #include "farmhand/engine/job_log.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <system_error>
+
+#include "farmhand/error.hpp"
 
 namespace farmhand::engine {
 
@@ -38,7 +46,51 @@ std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes) 
   return text;
 }
 
-JobLog::JobLog(std::optional<std::filesystem::path> log_file) : log_file_(std::move(log_file)) {}
+namespace {
+
+// Appends `text` to `file` if it is (or is created as) a regular file; returns 0 or the errno
+// of the failure, or -1 for a file that is not regular. O_NONBLOCK makes opening a FIFO
+// without a reader fail at once (ENXIO) instead of blocking; fstat refuses any other FIFO or
+// device.
+int append_regular(const std::filesystem::path& file, const std::string& text) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  struct stat st {};
+  int rc = 0;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    rc = -1;
+  } else {
+    std::size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        rc = errno;
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  ::close(fd);
+  return rc;
+}
+
+}  // namespace
+
+JobLog::JobLog(std::optional<std::filesystem::path> log_file) : log_file_(std::move(log_file)) {
+  if (!log_file_) return;
+  const int rc = append_regular(*log_file_, "");
+  if (rc == -1 || rc == ENXIO) {
+    throw Error(ErrorKind::kIo, "log_file " + log_file_->string() +
+                                    " is not a regular file (a FIFO, device or socket); point "
+                                    "it at a file");
+  }
+  if (rc != 0) {
+    throw Error(ErrorKind::kIo, "cannot open log_file " + log_file_->string() + ": " +
+                                    std::generic_category().message(rc) +
+                                    "; check the path and that its directory exists");
+  }
+}
 
 void JobLog::line(const std::string& text) {
   write(utc_timestamp() + " farmhand: " + text + "\n", nullptr);
@@ -54,8 +106,9 @@ void JobLog::job(const std::string& id, const std::filesystem::path& job_dir,
 void JobLog::write(const std::string& full, const std::filesystem::path* job_log) {
   const std::lock_guard lock(mu_);
   std::cerr << full << std::flush;
-  if (log_file_) std::ofstream(*log_file_, std::ios::app) << full;
-  if (job_log != nullptr) std::ofstream(*job_log, std::ios::app) << full;
+  // Best effort (a log line must never stop the engine), and never blocking.
+  if (log_file_) (void)append_regular(*log_file_, full);
+  if (job_log != nullptr) (void)append_regular(*job_log, full);
 }
 
 }  // namespace farmhand::engine

@@ -15,6 +15,9 @@ namespace farmhand::engine {
 
 class JobLog {
  public:
+  /// Opens log_file (if given) once to check it: created if missing (mode 0644), and it must
+  /// be a regular file. Throws Error kIo naming it otherwise (a directory, a missing parent
+  /// directory, a FIFO: appending to a FIFO without a reader would block every logging thread).
   explicit JobLog(std::optional<std::filesystem::path> log_file);
 
   /// An engine-wide line.
