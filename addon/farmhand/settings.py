@@ -151,7 +151,8 @@ def from_env_and_args(environ=None, argv=None) -> WorkerSettings:
     parser.add_argument("--online", action="store_true")
     args, unknown = parser.parse_known_args(argv or [])
     if unknown:
-        raise SettingsError(f"unknown argument(s) {' '.join(unknown)}; see docs/addon.md")
+        raise SettingsError(f"unknown argument(s) {' '.join(unknown)}; "
+                            "see the Configuration table in Farmhand's README")
     for arg, env, attr, conv in _OPTIONS:
         raw = getattr(args, attr)
         source = arg

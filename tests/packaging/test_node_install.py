@@ -39,8 +39,9 @@ def test_unit_declares_user_restart_sigterm_and_a_long_stop_timeout():
     assert unit["KillSignal"] == ["SIGTERM"]
     assert unit["TimeoutStopSec"] == ["15min"]
     assert unit["EnvironmentFile"] == ["/etc/farmhand/worker.env"]
-    assert unit["ExecStart"] == ['/usr/bin/blender -b --python-expr "import farmhand; '
-                                 'farmhand.run_headless()"']
+    # --python-exit-code 3: a missing add-on exits non-zero, so systemd restarts it.
+    assert unit["ExecStart"] == ['/usr/bin/blender -b --python-exit-code 3 --python-expr '
+                                 '"import farmhand; farmhand.run_headless()"']
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")

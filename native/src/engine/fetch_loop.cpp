@@ -184,7 +184,9 @@ class Fetcher {
     }
     s_->log.job(id, dir,
                 "claimed (asset " + offer.asset_cid + ", reward " + offer.reward + ", " +
-                    std::to_string(offer.frames.size()) + " frame(s), " + job.output_format + ")");
+                    (offer.frames.empty() ? std::string("the scene's current frame")
+                                          : std::to_string(offer.frames.size()) + " frame(s)") +
+                    ", " + job.output_format + ")");
 
     const auto t0 = Clock::now();
     try {
