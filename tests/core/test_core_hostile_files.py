@@ -68,3 +68,14 @@ def test_sha256_of_a_regular_file_is_its_digest(farmhand_core, tmp_path):
     path = tmp_path / "frame.png"
     path.write_bytes(data)
     assert farmhand_core.ipfs.sha256_file_hex(path) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("path", ["", "keys/"], ids=["empty", "trailing-slash"])
+def test_key_path_naming_no_file_is_key_file_error_saying_so(farmhand_core, tmp_path, path,
+                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keys").mkdir()
+    with pytest.raises(farmhand_core.KeyFileError, match="names no file"):
+        farmhand_core.Identity.load_or_create(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys"]
+    assert list((tmp_path / "keys").iterdir()) == []

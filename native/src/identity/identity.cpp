@@ -34,6 +34,12 @@ Identity Identity::from_seed(const SecureBuffer& seed) {
 }
 
 Identity Identity::load_or_create(const std::filesystem::path& key_file) {
+  if (key_file.empty() || !key_file.has_filename()) {
+    // "" used to end in "cannot move the new key file into place"; "dir/" likewise.
+    throw Error(ErrorKind::kKeyFile, "key file path '" + key_file.string() +
+                                         "' names no file; give a file path such as "
+                                         "~/.config/farmhand/worker.key");
+  }
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::symlink_status(key_file, ec));
   if (ec && ec != std::errc::no_such_file_or_directory) {
