@@ -1,6 +1,8 @@
 // JSON mapping of coordinator replies (nlohmann::json, parsed without exceptions).
 #include "farmhand/backend/replies.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -91,6 +93,14 @@ TokenReply parse_token_reply(std::string_view body) {
   TokenReply reply;
   const char* name = j.contains("token") ? "token" : "access_token";
   reply.token = require_string(j, name);
+  // The token goes verbatim into an Authorization header: only the characters a JWT can
+  // hold (RFC 7515 base64url segments and dots), so a hostile reply cannot inject headers.
+  const bool header_safe =
+      !reply.token.empty() && reply.token.size() <= 8192 &&
+      std::all_of(reply.token.begin(), reply.token.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '=';
+      });
+  if (!header_safe) malformed("has a token that is not a JWT (base64url and dots, <= 8 KiB)");
   const json& ttl = require(j, "expires_in");
   if (!ttl.is_number_integer() || ttl.get<std::int64_t>() <= 0) {
     malformed("has \"expires_in\" that is not a positive integer");

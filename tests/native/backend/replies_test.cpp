@@ -52,7 +52,8 @@ TEST(RepliesTest, TokenReplyMalformedVariants) {
        {"{}", R"({"token": "a.b.c"})", R"({"token": "a.b.c", "expires_in": "3600"})",
         R"({"token": "a.b.c", "expires_in": 0})", R"({"token": "a.b.c", "expires_in": -5})",
         R"({"token": "a.b.c", "expires_in": 1.5})", R"({"token": 12, "expires_in": 60})",
-        R"({"expires_in": 60})"}) {
+        R"({"expires_in": 60})", R"({"token": "a.b\r\nX-Evil: 1", "expires_in": 60})",
+        R"({"token": "", "expires_in": 60})", R"({"token": "a b.c", "expires_in": 60})"}) {
     malformed_message([&] { (void)parse_token_reply(body); });
   }
 }
