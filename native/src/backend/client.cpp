@@ -142,17 +142,21 @@ struct Client::Impl {
 
   // --- auth -----------------------------------------------------------------------------------
 
+  // 401/403/422 on the auth endpoints mean the backend refused us (protocol.md "Auth");
+  // anything else is an unexpected status.
+  static ErrorKind auth_error_kind(int status) {
+    return status == 401 || status == 403 || status == 422 ? ErrorKind::kAuthRejected
+                                                           : ErrorKind::kHttpStatus;
+  }
+
   void authenticate_locked() {
     const std::string address = id->address();
     const Sent c =
         send(make_request("POST", "/api/v1/auth/challenge", dump(json{{"address", address}}), ""),
              Retry::kYes);
     if (c.response.status != 200) {
-      const ErrorKind kind =
-          c.response.status == 401 || c.response.status == 403 || c.response.status == 422
-              ? ErrorKind::kAuthRejected
-              : ErrorKind::kHttpStatus;
-      throw_status(kind, "requesting an auth challenge for " + address, c.response,
+      throw_status(auth_error_kind(c.response.status),
+                   "requesting an auth challenge for " + address, c.response,
                    "check the backend URL; retry in " + std::to_string(kAuthRetrySeconds) + " s");
     }
     const std::string challenge = parse_challenge(c.response.body);
@@ -167,11 +171,7 @@ struct Client::Impl {
             ""),
         Retry::kNo);
     if (a.response.status != 200) {
-      const ErrorKind kind =
-          a.response.status == 401 || a.response.status == 403 || a.response.status == 422
-              ? ErrorKind::kAuthRejected
-              : ErrorKind::kHttpStatus;
-      throw_status(kind, "authenticating " + address, a.response,
+      throw_status(auth_error_kind(a.response.status), "authenticating " + address, a.response,
                    "the backend refused this worker's signature; retry in " +
                        std::to_string(kAuthRetrySeconds) + " s");
     }

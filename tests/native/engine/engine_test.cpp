@@ -8,8 +8,10 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "farmhand/engine/journal.hpp"
 #include "farmhand/error.hpp"
@@ -180,6 +182,16 @@ class EngineTest : public ::testing::Test {
     return std::make_unique<Engine>(config_, std::move(p));
   }
 
+  // Posts job `id`, starts an engine and waits up to 5 s for the job to reach Blender
+  // (the returned optional is empty if it never did).
+  std::pair<std::unique_ptr<Engine>, std::optional<Job>> start_with_job(const std::string& id) {
+    farm_->post(id, "QmGood");
+    auto engine = make();
+    engine->start();
+    auto job = engine->next_job(5);
+    return {std::move(engine), std::move(job)};
+  }
+
   // Polls `pred` for up to 5 s.
   template <typename Pred>
   static bool eventually(Pred pred) {
@@ -219,10 +231,9 @@ TEST_F(EngineTest, JobFlowsFromOfferToCompleteWithResultCidAndHash) {
 }
 
 TEST_F(EngineTest, QueuedAndRenderingJobsAreHeartbeatedWithProgress) {
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   engine->progress(job->id, 0.25, "frame 1/4");
   ASSERT_TRUE(eventually([&] {
@@ -269,10 +280,9 @@ TEST_F(EngineTest, NewerBlenderFileIsFailedNotRetryableNamingBothVersions) {
 }
 
 TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded) {
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   EXPECT_FALSE(engine->job_cancelled("7"));
   {
@@ -291,10 +301,9 @@ TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded
 
 TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
   config_.prefetch = 0;
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   {
     const std::lock_guard lock(farm_->mu);
@@ -315,10 +324,9 @@ TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
 
 TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
   farm_->broken_apis = {0};
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "x";
   engine->finish("7", {job->output_dir / "f.png"}, 1);
@@ -329,10 +337,9 @@ TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
 
 TEST_F(EngineTest, UploadFailingOnEveryApiFailsTheJobRetryably) {
   farm_->broken_apis = {0, 1};
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "x";
   engine->finish("7", {job->output_dir / "f.png"}, 1);
@@ -345,10 +352,9 @@ TEST_F(EngineTest, UploadFailingOnEveryApiFailsTheJobRetryably) {
 
 TEST_F(EngineTest, SubmissionFailingOnceIsRetriedOnce) {
   farm_->complete_failures = 1;
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "x";
   engine->finish("7", {job->output_dir / "f.png"}, 1);
@@ -360,10 +366,9 @@ TEST_F(EngineTest, SubmissionFailingOnceIsRetriedOnce) {
 
 TEST_F(EngineTest, SubmissionFailingTwiceFailsTheJob) {
   farm_->complete_failures = 2;
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "x";
   engine->finish("7", {job->output_dir / "f.png"}, 1);
@@ -372,10 +377,9 @@ TEST_F(EngineTest, SubmissionFailingTwiceFailsTheJob) {
 }
 
 TEST_F(EngineTest, RenderFailureFromPythonIsReportedWithItsLogTail) {
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   engine->fail("7", "CUDA out of memory", "Traceback: ...", true);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
@@ -419,10 +423,9 @@ TEST_F(EngineTest, PrefetchZeroClaimsNothingWhileAJobRenders) {
 }
 
 TEST_F(EngineTest, GracefulStopCompletesAPendingUpload) {
-  farm_->post("7", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "x";
   engine->finish("7", {job->output_dir / "f.png"}, 1);
