@@ -6,7 +6,14 @@ log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 configure_and_build() {
   local name=$1; shift
   local dir="build/$name"
-  cmake -S . -B "$dir" -G Ninja \
+  # ccache (when installed) makes rebuilds in fresh clones and worktrees cheap; paths are
+  # rewritten relative to the checkout so two checkouts share one cache.
+  local launcher=()
+  if command -v ccache >/dev/null 2>&1; then
+    export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S . -B "$dir" -G Ninja "${launcher[@]}" \
     -DPython_EXECUTABLE="$PWD/.venv/bin/python" \
     -Dpybind11_DIR="$(.venv/bin/python -m pybind11 --cmakedir)" "$@" >/dev/null
   cmake --build "$dir" -j "$(nproc)"
