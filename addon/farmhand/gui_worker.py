@@ -12,7 +12,7 @@ from __future__ import annotations
 import bpy
 
 from .core_loader import load_core
-from .headless import process_job
+from .handover import process_job
 from .jobrun import render_appended
 from .log import log
 

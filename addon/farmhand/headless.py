@@ -24,16 +24,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 import traceback
 
 import bpy
 
+from . import handover
 from .core_loader import CoreMissing, load_core
 from .jobrun import render_opened
-from .log import TailBuffer, log, setup_stream_logging
-from .render import RenderFailed
-from .safety import JobRejected
+from .log import log, setup_stream_logging
 from .settings import SettingsError, from_env_and_args
 
 EXIT_OK, EXIT_ERROR, EXIT_SETTINGS, EXIT_NO_CORE, EXIT_OFFLINE, EXIT_ENGINE = 0, 1, 2, 3, 4, 5
@@ -89,51 +87,10 @@ def _ensure_online(settings) -> bool:
 
 
 def process_job(engine, job, device: str, stop, strategy=render_opened) -> str:
-    """Render one job with ``strategy`` (jobrun.render_opened or render_appended) and
-    report it to the engine; ``stop`` is truthy once the worker should stop. Returns the
-    outcome: 'finished', 'failed', 'released' or 'cancelled'."""
-    tail = TailBuffer()
-    log.addHandler(tail)
-    started = time.monotonic()
-    size = os.path.getsize(job.blend_path) if os.path.exists(job.blend_path) else -1
-    log.info("job %s: rendering %s (%d bytes), frames %s, format %s", job.id, job.asset_cid,
-             size, list(job.frames) or "current", job.output_format or "PNG")
-
-    def on_frame(done, total, seconds):
-        engine.progress(job, done / total, f"frame {done}/{total} rendered in {seconds:.2f} s")
-
-    def should_stop():
-        return bool(stop) or engine.job_cancelled(job)
-
-    try:
-        result = strategy(job, device, on_frame=on_frame, should_stop=should_stop)
-        if engine.job_cancelled(job):
-            log.warning("job %s: lease lost or job cancelled; result dropped", job.id)
-            return "cancelled"
-        if result.interrupted:
-            engine.release(job, f"worker stopping ({getattr(stop, 'signal', 'stop')}) after "
-                           f"{len(result.paths)} frame(s)")
-            log.info("job %s: handed back (release) after %d frame(s)", job.id,
-                     len(result.paths))
-            return "released"
-        if result.notes:
-            engine.progress(job, 1.0, "; ".join(result.notes))
-        engine.finish(job, result.paths, result.seconds)
-        log.info("job %s: rendered %d frame(s) in %.2f s (%.2f s wall); uploading", job.id,
-                 len(result.paths), result.seconds, time.monotonic() - started)
-        return "finished"
-    except JobRejected as exc:
-        log.error("job %s: refused: %s", job.id, exc)
-        engine.fail(job, str(exc), tail.text(), False)
-    except (RenderFailed, RuntimeError) as exc:
-        log.error("job %s: render failed: %s\n%s", job.id, exc, traceback.format_exc())
-        engine.fail(job, str(exc), tail.text(), True)
-    except Exception as exc:  # any other bug must still hand the job back at once
-        log.error("job %s: unexpected error: %s\n%s", job.id, exc, traceback.format_exc())
-        engine.fail(job, f"worker error: {type(exc).__name__}: {exc}", tail.text(), True)
-    finally:
-        log.removeHandler(tail)
-    return "failed"
+    """Render one job (blocking, ``strategy`` defaults to opening the job file) and hand it
+    over; see handover.process_job. Returns 'finished', 'failed', 'released' or
+    'cancelled'."""
+    return handover.process_job(engine, job, device, stop, strategy)
 
 
 def run(argv=None) -> int:
