@@ -8,7 +8,7 @@ import logging
 
 from fastapi import FastAPI
 
-from . import __version__, api_auth, api_jobs, api_site
+from . import __version__, api_auth, api_jobs, api_site, api_workers
 from .auth import Authenticator
 from .config import Settings, load_jwt_secret
 from .db import Database
@@ -112,5 +112,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_site.router)
     app.include_router(api_auth.router)
     app.include_router(api_jobs.router)
+    app.include_router(api_workers.router)
     app.add_middleware(BodyLimit)
     return app
