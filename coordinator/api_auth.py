@@ -23,5 +23,7 @@ async def challenge(body: ChallengeRequest, svc: Services = Depends(services)) -
 async def authenticate(body: AuthenticateRequest, svc: Services = Depends(services)) -> dict:
     token, expires = await svc.call(svc.auth.authenticate, body.address, body.challenge,
                                     body.signature)
-    return {"token": token, "token_type": "Bearer", "expires_in": svc.auth.token_ttl,
+    # access_token: the seed's name (docs/protocol.md "Seed-literal backends"); token: the
+    # same value for workers that read the older name.
+    return {"access_token": token, "token": token, "token_type": "Bearer", "expires_in": svc.auth.token_ttl,
             "expires_at": iso(expires), "address": body.address}

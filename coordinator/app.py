@@ -91,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     auth = Authenticator(db, load_jwt_secret(settings), settings.token_ttl_seconds,
                          settings.challenge_ttl_seconds)
     svc = Services(settings=settings, store=store, auth=auth)
+    store.extend_held_leases()
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import sqlite3
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from .errors import ApiError
 from .timefmt import iso, now
 
 log = logging.getLogger("coordinator")
+OFFER_WINDOW = 8  # available(): offers are drawn from the oldest OFFER_WINDOW * limit jobs
+_random = random.SystemRandom()
 
 
 def job_json(row: sqlite3.Row) -> dict:
@@ -147,12 +150,30 @@ class JobStore:
             return [job_json(r) for r in rows]
 
     def available(self, limit: int) -> list[dict]:
-        """Pending jobs, oldest (by pending_since) first."""
+        """Up to ``limit`` pending jobs drawn at random from the oldest ``OFFER_WINDOW *
+        limit`` (by pending_since), in random order: each poll gets a different slice, so
+        workers polling together rarely race for the same job (protocol.md)."""
         with self._tx() as conn:
             self._expire(conn, now())
             rows = conn.execute("SELECT * FROM jobs WHERE status='pending' "
-                                "ORDER BY pending_since, id LIMIT ?", (limit,)).fetchall()
-            return [job_json(r) for r in rows]
+                                "ORDER BY pending_since, id LIMIT ?",
+                                (OFFER_WINDOW * limit,)).fetchall()
+        picked = _random.sample(rows, min(limit, len(rows)))
+        return [job_json(r) for r in picked]
+
+    def extend_held_leases(self) -> int:
+        """At start: every lease still held lasts at least lease_seconds from now (while the
+        coordinator was down nobody could heartbeat or complete). Returns how many."""
+        ts = now()
+        with self.db.transaction() as conn:
+            cur = conn.execute("UPDATE jobs SET lease_expires_at=?, updated_at=? "
+                               "WHERE status='assigned' AND lease_expires_at < ?",
+                               (ts + self.lease_seconds, ts, ts + self.lease_seconds))
+            count = cur.rowcount
+        if count:
+            log.info("%d lease(s) held at start extended to %.0f s from now", count,
+                     self.lease_seconds)
+        return count
 
     def events(self, job_id: int) -> list[dict]:
         with self.db.reader() as conn:

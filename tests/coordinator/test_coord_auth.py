@@ -33,7 +33,8 @@ def test_signed_challenge_yields_token_whose_sub_and_exp_match(coordinator_facto
     assert reply["expires_in"] == 120
     assert reply["token_type"] == "Bearer"
     assert reply["address"] == worker.address
-    claims = jwt.decode(reply["token"], options={"verify_signature": False})
+    assert reply["access_token"] == reply["token"]  # the seed's name and the older one
+    claims = jwt.decode(reply["access_token"], options={"verify_signature": False})
     assert claims["sub"] == worker.address
     assert before + 120 <= claims["exp"] <= int(time.time()) + 121
     assert claims["exp"] - claims["iat"] in (120, 121)

@@ -55,7 +55,8 @@ def test_kill_9_mid_run_and_restart_loses_nothing(coordinator, make_worker):
             assert after["result_cid"] == state["result_cid"]
             assert after["attempts"] == state["attempts"]
             assert after["worker_address"] == state["worker_address"]
-            assert after["lease_expires_at"] == state["lease_expires_at"]
+            # Held leases are extended at start (protocol.md "Leases"), never shortened.
+            assert (after["lease_expires_at"] or "") >= (state["lease_expires_at"] or "")
         for job_id in acknowledged:     # every acknowledged write survived
             assert get_job(restarted.url, job_id)["status"] == "pending"
         # Events are consistent with jobs: every job has exactly one 'created' event.
@@ -66,5 +67,25 @@ def test_kill_9_mid_run_and_restart_loses_nothing(coordinator, make_worker):
         # The old token still works (the dev secret persisted) and the lease is still held.
         assert worker.heartbeat(jobs[1]["id"]).status_code == 200
         assert worker.complete(jobs[1]["id"]).status_code == 200
+    finally:
+        restarted.stop()
+
+
+def test_a_lease_held_across_an_outage_longer_than_it_survives_the_restart(coordinator_factory,
+                                                                           make_worker):
+    """Down for 3 s with 2 s leases: at start the held lease is extended (protocol.md), so
+    the worker's finished result is still accepted; a pending job is untouched."""
+    coord = coordinator_factory("--lease-seconds", "2")
+    held, other = create_job(coord.url), create_job(coord.url)
+    worker = make_worker(coord.url)
+    assert worker.assign(held["id"]).status_code == 200
+    coord.kill()
+    time.sleep(3.0)
+    restarted = coord.restart()
+    try:
+        state = get_job(restarted.url, held["id"])
+        assert (state["status"], state["attempts"]) == ("assigned", 0)
+        assert worker.complete(held["id"]).status_code == 200
+        assert get_job(restarted.url, other["id"])["status"] == "pending"
     finally:
         restarted.stop()

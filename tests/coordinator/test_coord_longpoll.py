@@ -67,15 +67,32 @@ def test_wait_is_capped_at_max_wait_seconds(coordinator_factory, make_worker):
     assert time.monotonic() - start < 2.0
 
 
-def test_available_lists_pending_oldest_first_and_skips_assigned(coordinator, make_worker):
+def test_available_lists_pending_only_and_skips_assigned(coordinator, make_worker):
     ids = [create_job(coordinator.url)["id"] for _ in range(3)]
     worker = make_worker(coordinator.url)
     worker.assign(ids[1])
     resp = worker.get("/api/v1/jobs/available", status="pending")
-    assert [j["id"] for j in resp.json()["jobs"]] == [ids[0], ids[2]]
-    worker.release(ids[1])           # released jobs queue behind the others
+    assert sorted(j["id"] for j in resp.json()["jobs"]) == [ids[0], ids[2]]
+    worker.release(ids[1])
     resp = worker.get("/api/v1/jobs/available", limit=2)
-    assert [j["id"] for j in resp.json()["jobs"]] == [ids[0], ids[2]]
+    assert len(resp.json()["jobs"]) == 2
+    assert {j["id"] for j in resp.json()["jobs"]} <= set(ids)
+
+
+def test_available_offers_a_different_slice_of_the_oldest_window_per_poll(coordinator,
+                                                                          make_worker):
+    """protocol.md: offers are drawn at random from the oldest 8 x limit pending jobs, so
+    workers polling together are offered different jobs (no claim storm)."""
+    ids = [create_job(coordinator.url)["id"] for _ in range(30)]
+    worker = make_worker(coordinator.url)
+    firsts, seen = set(), set()
+    for _ in range(20):
+        jobs = worker.get("/api/v1/jobs/available", limit=2).json()["jobs"]
+        assert len(jobs) == 2 and jobs[0]["id"] != jobs[1]["id"]
+        firsts.add(jobs[0]["id"])
+        seen.update(j["id"] for j in jobs)
+    assert seen <= set(ids[:16]), "offers come from the oldest 8 x limit jobs only"
+    assert len(firsts) >= 5, f"20 polls offered only {sorted(firsts)} first"
 
 
 def test_available_rejects_other_status_and_negative_wait(coordinator, make_worker):
