@@ -65,6 +65,11 @@ class Fetcher {
   // Logs the error and waits (seed table: auth -> auth_retry_s, else network_retry_s).
   // Returns true when stopping.
   bool back_off(const std::string& what, const Error& e) {
+    if (e.kind() == ErrorKind::kCancelled) {
+      // stop() cancels the request in flight: that is the stop, not an error to report.
+      const std::lock_guard lock(s_->mu);
+      if (s_->stopping) return true;
+    }
     if (e.kind() == ErrorKind::kAuthRejected) authed_ = false;
     const double wait = retry_wait_s(e.kind(), s_->config);
     s_->record_error(what + ": " + e.what() + " (retrying in " + fmt_seconds(wait) + ")");
@@ -90,7 +95,35 @@ class Fetcher {
     return true;
   }
 
-  // Reports every job of a previous run's journal before taking new work.
+  // Splits a loaded journal: entries of this coordinator (or of unknown origin, from an old
+  // journal) are returned to be reported now; entries of another coordinator stay in the
+  // journal (Shared::foreign) until the worker talks to that coordinator again, or are
+  // dropped once older than kForeignJournalEntryTtlS.
+  std::vector<JournalEntry> keep_foreign(std::vector<JournalEntry> entries) {
+    std::vector<JournalEntry> mine;
+    std::vector<JournalEntry> kept;
+    const std::int64_t now = unix_now_s();
+    for (auto& e : entries) {
+      if (e.coordinator.empty() || e.coordinator == s_->config.backend_url) {
+        mine.push_back(std::move(e));
+      } else if (e.recorded_at > 0 && now - e.recorded_at > kForeignJournalEntryTtlS) {
+        s_->log.line("job " + e.id + " of " + e.coordinator +
+                     ": crash journal entry older than 7 days dropped (never reported)");
+      } else {
+        s_->log.line("job " + e.id + " of " + e.coordinator +
+                     ": crash journal entry kept for that coordinator (this run reports to " +
+                     s_->config.backend_url + ")");
+        kept.push_back(std::move(e));
+      }
+    }
+    const std::lock_guard lock(s_->mu);
+    s_->foreign = std::move(kept);
+    if (mine.empty()) s_->save_journal_locked();
+    return mine;
+  }
+
+  // Reports every job of a previous run's journal (for this coordinator) before taking new
+  // work.
   void recover() {
     std::vector<JournalEntry> entries;
     try {
@@ -103,6 +136,7 @@ class Fetcher {
       std::filesystem::rename(s_->journal.file(), aside, ec);
       return;
     }
+    entries = keep_foreign(std::move(entries));
     if (entries.empty()) return;
     set_state("recovering");
     {

@@ -79,6 +79,8 @@ std::vector<JournalEntry> Journal::load() const {
       e.id = j.at("id").get<std::string>();
       e.asset_cid = j.value("asset_cid", "");
       e.state = parse_state(j.at("state").get<std::string>(), file_);
+      e.coordinator = j.value("coordinator", "");
+      e.recorded_at = j.value("recorded_at", std::int64_t{0});
       out.push_back(std::move(e));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -90,7 +92,11 @@ std::vector<JournalEntry> Journal::load() const {
 void Journal::save(const std::vector<JournalEntry>& entries) const {
   nlohmann::json jobs = nlohmann::json::array();
   for (const auto& e : entries) {
-    jobs.push_back({{"id", e.id}, {"asset_cid", e.asset_cid}, {"state", to_string(e.state)}});
+    jobs.push_back({{"id", e.id},
+                    {"asset_cid", e.asset_cid},
+                    {"state", to_string(e.state)},
+                    {"coordinator", e.coordinator},
+                    {"recorded_at", e.recorded_at}});
   }
   const nlohmann::json doc = {{"version", 1}, {"jobs", jobs}};
   auto tmp = file_;

@@ -9,10 +9,18 @@ constexpr std::size_t kLogTailBytes =
     std::size_t{64} * 1024;  // the backend keeps the last 65536 chars
 }
 
+std::int64_t unix_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void Shared::save_journal_locked() {
-  std::vector<JournalEntry> entries = recovering;
+  std::vector<JournalEntry> entries = foreign;
+  entries.insert(entries.end(), recovering.begin(), recovering.end());
+  const std::int64_t now = unix_now_s();
   for (const auto& [id, h] : held) {
-    JournalEntry e{id, h.job.asset_cid, JournalState::kClaimed};
+    JournalEntry e{id, h.job.asset_cid, JournalState::kClaimed, config.backend_url, now};
     if (h.stage == Stage::kRendering) e.state = JournalState::kHanded;
     if (h.stage == Stage::kFinishing) e.state = JournalState::kFinishing;
     entries.push_back(std::move(e));

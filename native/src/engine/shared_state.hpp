@@ -28,6 +28,9 @@ namespace farmhand::engine {
 using Clock = std::chrono::steady_clock;
 
 /// Seconds elapsed since `t0`.
+/// Seconds since the Unix epoch (wall clock), for journal timestamps.
+std::int64_t unix_now_s();
+
 inline double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -90,6 +93,7 @@ struct Shared {
   std::deque<std::string> ready;         // kQueued ids, oldest first
   std::deque<Command> commands;          // for the service thread
   std::vector<JournalEntry> recovering;  // entries of a previous run not yet reported
+  std::vector<JournalEntry> foreign;     // entries for another coordinator: kept, not reported
   std::set<std::string> lost;            // ids dropped after their lease was lost
 
   bool started = false;
@@ -119,7 +123,8 @@ struct Shared {
     for (const auto& [id, h] : held) n += h.stage != Stage::kFinishing && !h.cancelled ? 1 : 0;
     return n;
   }
-  /// Rewrites journal.json from `recovering` + `held`. Caller holds mu. Logs on failure.
+  /// Rewrites journal.json from `foreign` + `recovering` + `held` (held entries stamped with
+  /// config.backend_url and the current time). Caller holds mu. Logs on failure.
   void save_journal_locked();
   /// Sets last_error and logs. Caller must not hold mu.
   void record_error(const std::string& text);

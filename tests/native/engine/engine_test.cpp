@@ -59,7 +59,8 @@ struct StubFarm {
 
 class StubBackend : public Backend {
  public:
-  explicit StubBackend(std::shared_ptr<StubFarm> f) : f_(std::move(f)) {}
+  explicit StubBackend(std::shared_ptr<StubFarm> f, const std::atomic<bool>* cancel = nullptr)
+      : f_(std::move(f)), cancel_(cancel) {}
   void authenticate() override {
     const std::lock_guard lock(f_->mu);
     f_->auth_calls += 1;
@@ -70,6 +71,9 @@ class StubBackend : public Backend {
   }
   std::vector<Offer> available(int wait_s) override {
     for (int i = 0; i < std::max(wait_s, 1) * 20; ++i) {
+      // Like the real client: stop() cancels a long-poll in flight.
+      if (cancel_ != nullptr && cancel_->load())
+        throw Error(ErrorKind::kCancelled, "stub: cancelled");
       {
         const std::lock_guard lock(f_->mu);
         if (!f_->pending.empty()) return f_->pending;
@@ -115,6 +119,7 @@ class StubBackend : public Backend {
 
  private:
   std::shared_ptr<StubFarm> f_;
+  const std::atomic<bool>* cancel_;
 };
 
 class StubStorage : public Storage {
@@ -175,8 +180,8 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> make() {
     Ports p;
     p.worker_address = "0x" + std::string(64, 'a');
-    p.make_backend = [f = farm_](const std::atomic<bool>*) {
-      return std::make_unique<StubBackend>(f);
+    p.make_backend = [f = farm_](const std::atomic<bool>* cancel) {
+      return std::make_unique<StubBackend>(f, cancel);
     };
     p.make_storage = [f = farm_] { return std::make_unique<StubStorage>(f); };
     return std::make_unique<Engine>(config_, std::move(p));
@@ -452,6 +457,57 @@ TEST_F(EngineTest, CrashJournalReportsHandedJobsFailedAndReleasesClaimedOnes) {
       eventually([&] { return Journal(config_.work_dir / "journal.json").load().empty(); }));
   EXPECT_TRUE(fs::exists(config_.work_dir / "job-5" / "FAILED"));
   engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, CrashJournalEntriesOfAnotherCoordinatorAreKeptNotReportedHere) {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  fs::create_directories(config_.work_dir);
+  Journal(config_.work_dir / "journal.json")
+      .save({{"3", "QmGood", JournalState::kHanded, "http://other.example:8000", now - 60},
+             {"4", "QmGood", JournalState::kHanded, "http://old.example:8000",
+              now - kForeignJournalEntryTtlS - 60},
+             {"5", "QmGood", JournalState::kHanded, config_.backend_url, now - 60}});
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  ASSERT_TRUE(
+      eventually([&] { return Journal(config_.work_dir / "journal.json").load().size() == 1; }));
+  engine->stop(false, 5);
+  const auto fails = farm_->calls_of("fail");
+  ASSERT_EQ(fails.size(), 1U);  // job 3 belongs to another coordinator: not reported here
+  EXPECT_EQ(fails.at(0).id, "5");
+  const auto left = Journal(config_.work_dir / "journal.json").load();
+  ASSERT_EQ(left.size(), 1U);  // job 4's entry was older than 7 days: dropped
+  EXPECT_EQ(left.at(0).id, "3");
+  EXPECT_EQ(left.at(0).coordinator, "http://other.example:8000");
+  EXPECT_EQ(left.at(0).recorded_at, now - 60);
+}
+
+TEST_F(EngineTest, CrashJournalRecordsTheCoordinatorOfEachHeldJob) {
+  auto started = start_with_job("7");
+  ASSERT_TRUE(started.second.has_value());
+  const auto entries = Journal(config_.work_dir / "journal.json").load();
+  ASSERT_EQ(entries.size(), 1U);
+  EXPECT_EQ(entries.at(0).coordinator, config_.backend_url);
+  EXPECT_GT(entries.at(0).recorded_at, 1700000000);
+  started.first->stop(false, 5);
+}
+
+TEST_F(EngineTest, GracefulStopDuringALongPollRecordsNoError) {
+  config_.poll_wait_s = 20;
+  config_.log_file = dir_ / "engine.log";
+  fs::create_directories(dir_);
+  auto engine = make();
+  engine->start();
+  std::this_thread::sleep_for(300ms);
+  engine->stop(true, 5);
+  EXPECT_EQ(engine->status().last_error, "");
+  std::ifstream in(*config_.log_file);
+  const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("authenticated"), std::string::npos);
+  EXPECT_EQ(log.find("polling for jobs failed"), std::string::npos) << log;
 }
 
 TEST_F(EngineTest, AuthFailureIsRetriedAfterAuthRetry) {

@@ -28,6 +28,23 @@ TEST_F(JournalTest, MissingFileMeansNoJobs) {
   EXPECT_TRUE(Journal(dir_ / "journal.json").load().empty());
 }
 
+TEST_F(JournalTest, RoundTripKeepsTheCoordinatorAndTime) {
+  const Journal j(dir_ / "journal.json");
+  j.save({{"7", "QmA", JournalState::kHanded, "http://127.0.0.1:8000", 1764748800}});
+  const auto back = j.load();
+  ASSERT_EQ(back.size(), 1U);
+  EXPECT_EQ(back[0].coordinator, "http://127.0.0.1:8000");
+  EXPECT_EQ(back[0].recorded_at, 1764748800);
+}
+
+TEST_F(JournalTest, AnOldJournalWithoutCoordinatorLoadsWithAnEmptyOne) {
+  std::ofstream(dir_ / "journal.json") << R"({"version":1,"jobs":[{"id":"7","state":"handed"}]})";
+  const auto back = Journal(dir_ / "journal.json").load();
+  ASSERT_EQ(back.size(), 1U);
+  EXPECT_EQ(back[0].coordinator, "");
+  EXPECT_EQ(back[0].recorded_at, 0);
+}
+
 TEST_F(JournalTest, RoundTripKeepsIdsCidsAndStates) {
   const Journal j(dir_ / "journal.json");
   j.save({{"7", "QmA", JournalState::kClaimed},

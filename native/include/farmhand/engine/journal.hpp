@@ -2,9 +2,13 @@
 // it got, written atomically (temporary file, fsync, rename), so that after a crash the next
 // start can tell the backend what happened to each.
 //
-// Format: {"version": 1, "jobs": [{"id": "7", "asset_cid": "Qm...", "state": "handed"}]}
+// Format: {"version": 1, "jobs": [{"id": "7", "asset_cid": "Qm...", "state": "handed",
+//          "coordinator": "http://127.0.0.1:8000", "recorded_at": 1764748800}]}
+// ("coordinator" and "recorded_at" are absent from journals written before they existed:
+// such entries load with an empty coordinator and recorded_at 0.)
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -24,7 +28,17 @@ struct JournalEntry {
   std::string id;
   std::string asset_cid;
   JournalState state = JournalState::kClaimed;
+  /// The backend URL (config.backend_url) the job was claimed from: recovery reports an
+  /// entry only to that coordinator. "" = unknown (an old journal): the current one.
+  std::string coordinator{};
+  /// Unix time (seconds) the entry was last written; 0 = unknown. Entries for another
+  /// coordinator are dropped once older than kForeignJournalEntryTtlS.
+  std::int64_t recorded_at = 0;
 };
+
+/// How long a journal entry for another coordinator is kept (7 days) waiting for the
+/// worker to talk to that coordinator again; then it is dropped with a log line.
+inline constexpr std::int64_t kForeignJournalEntryTtlS = std::int64_t{7} * 24 * 3600;
 
 class Journal {
  public:
