@@ -8,9 +8,10 @@ import logging
 
 from fastapi import FastAPI
 
-from . import __version__, api_auth, api_jobs, api_site, api_workers
+from . import __version__, api_auth, api_creators, api_jobs, api_site, api_workers
 from .auth import Authenticator
 from .config import Settings, load_jwt_secret
+from .creators import CrossSiteGuard
 from .db import Database
 from .errors import install_handlers
 from .services import Services
@@ -22,14 +23,19 @@ MAX_BODY_BYTES = 1 << 20
 
 class BodyLimit:
     """ASGI middleware: read request bodies up front and refuse those over ``limit`` bytes
-    with 413 ``body_too_large`` (whether or not Content-Length was sent)."""
+    with 413 ``body_too_large`` (whether or not Content-Length was sent). Paths in
+    ``streamed`` (the .blend upload) pass through untouched: their route streams the body
+    and enforces its own limit."""
 
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+    def __init__(self, app, limit: int = MAX_BODY_BYTES,
+                 streamed: frozenset[str] = frozenset({api_creators.UPLOAD_PATH})):
         self.app = app
         self.limit = limit
+        self.streamed = streamed
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD") or \
+                scope["path"] in self.streamed:
             await self.app(scope, receive, send)
             return
         chunks, size, more = [], 0, True
@@ -114,5 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_auth.router)
     app.include_router(api_jobs.router)
     app.include_router(api_workers.router)
+    app.include_router(api_creators.router)
     app.add_middleware(BodyLimit)
+    app.add_middleware(CrossSiteGuard)
     return app

@@ -32,6 +32,14 @@ def parse_frames(text: str) -> list[int]:
     return frames
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of bytes")
+    return value
+
+
 def _serve(args) -> int:
     import uvicorn
 
@@ -43,7 +51,7 @@ def _serve(args) -> int:
         admin_token=args.admin_token or os.environ.get("FARMHAND_ADMIN_TOKEN") or None,
         jwt_secret_file=Path(args.jwt_secret_file) if args.jwt_secret_file else None,
         gateway_url=args.gateway_url, ipfs_api=args.ipfs_api,
-        max_wait_seconds=args.max_wait_seconds)
+        max_wait_seconds=args.max_wait_seconds, max_upload_bytes=args.max_upload_bytes)
     try:
         app = create_app(settings)
     except ConfigError as exc:
@@ -112,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ipfs-api", default="http://127.0.0.1:5001")
     s.add_argument("--max-wait-seconds", type=float, default=30.0,
                    help="longest long-poll wait granted")
+    s.add_argument("--max-upload-bytes", type=_positive_int, default=2 << 30,
+                   help="largest .blend accepted by POST /api/v1/uploads (default 2 GiB)")
     s.set_defaults(func=_serve)
 
     m = sub.add_parser("submit", help="add a .blend to IPFS and create a job")

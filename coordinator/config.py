@@ -31,6 +31,7 @@ class Settings:
     ipfs_api: str = "http://127.0.0.1:5001"
     max_wait_seconds: float = 30.0        # long-poll cap
     sweep_interval_seconds: float = 0.5   # background lease-expiry sweep
+    max_upload_bytes: int = 2 << 30       # largest .blend POST /api/v1/uploads accepts
 
 
 def _read_secret(path: Path) -> bytes:
