@@ -1,9 +1,5 @@
 #include "farmhand/engine/job_log.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +9,8 @@
 #include <system_error>
 
 #include "farmhand/error.hpp"
+#include "farmhand/platform/file.hpp"
+#include "farmhand/platform/time.hpp"
 
 namespace farmhand::engine {
 
@@ -21,8 +19,7 @@ std::string utc_timestamp() {
   const auto t = std::chrono::system_clock::to_time_t(now);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  const std::tm tm = platform::utc_tm(t);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
@@ -49,30 +46,13 @@ std::string file_tail(const std::filesystem::path& file, std::size_t max_bytes) 
 namespace {
 
 // Appends `text` to `file` if it is (or is created as) a regular file; returns 0 or the errno
-// of the failure, or -1 for a file that is not regular. O_NONBLOCK makes opening a FIFO
-// without a reader fail at once (ENXIO) instead of blocking; fstat refuses any other FIFO or
-// device.
+// of the failure, or -1 for a file that is not regular. Never blocks: a FIFO without a reader
+// fails at once (ENXIO); any other FIFO or device is refused (platform::open_regular).
 int append_regular(const std::filesystem::path& file, const std::string& text) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
-  if (fd < 0) return errno;
-  struct stat st {};
-  int rc = 0;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    rc = -1;
-  } else {
-    std::size_t done = 0;
-    while (done < text.size()) {
-      const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        rc = errno;
-        break;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-  }
-  ::close(fd);
-  return rc;
+  auto opened = platform::open_regular(file, platform::OpenFor::kAppend);
+  if (opened.not_regular) return -1;
+  if (!opened.ok()) return opened.error;
+  return platform::write_all(opened.file, text);
 }
 
 }  // namespace

@@ -1,14 +1,11 @@
 #include "farmhand/ipfs/sha256.hpp"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <vector>
 
 #include "farmhand/error.hpp"
+#include "farmhand/platform/file.hpp"
 
 namespace farmhand::ipfs {
 
@@ -59,26 +56,19 @@ std::string sha256_files_hex(const std::vector<std::filesystem::path>& files) {
   Sha256 h;
   std::vector<char> buf(1 << 20);
   for (const auto& file : files) {
-    // O_NONBLOCK so a FIFO does not block the open (waiting for a writer); fstat on the open
-    // descriptor then refuses anything but a regular file (no check-then-open race). Reads of
-    // a regular file ignore O_NONBLOCK.
-    const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      throw Error(ErrorKind::kIo, "cannot open " + file.string() + " to hash it: check it exists");
-    }
-    struct FdCloser {
-      int fd;
-      ~FdCloser() { ::close(fd); }
-    } closer{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    // A FIFO never blocks the open, and anything but a regular file is refused on the open
+    // descriptor (no check-then-open race): platform::open_regular.
+    auto opened = platform::open_regular(file, platform::OpenFor::kRead);
+    if (opened.not_regular) {
       throw Error(ErrorKind::kIo, "cannot hash " + file.string() +
                                       ": not a regular file (a FIFO, device or "
                                       "directory); only files' bytes are hashed");
     }
+    if (!opened.ok()) {
+      throw Error(ErrorKind::kIo, "cannot open " + file.string() + " to hash it: check it exists");
+    }
     for (;;) {
-      const ssize_t n = ::read(fd, buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
+      const long n = platform::read_some(opened.file, buf);
       if (n < 0) throw Error(ErrorKind::kIo, "read error while hashing " + file.string());
       if (n == 0) break;
       h.update({buf.data(), static_cast<std::size_t>(n)});
