@@ -43,16 +43,24 @@ void bind_blend(py::module_& m) {
   sub.def(
       "validate",
       [](const std::filesystem::path& path, std::uint64_t max_bytes, int running_version) {
-        blend::Header h;
+        blend::Validated v;
         {
           py::gil_scoped_release release;
-          h = blend::validate_file(path, max_bytes, running_version);
+          v = blend::validate_structure(path, max_bytes, running_version);
         }
-        return to_dict(h);
+        py::dict d = to_dict(v.header);
+        d["blocks"] = v.blocks.blocks;
+        d["decompressed_bytes"] = v.blocks.decompressed_bytes;
+        d["sdna_structs"] = v.blocks.sdna_structs;
+        return d;
       },
       py::arg("path"), py::arg("max_bytes"), py::arg("running_version"),
       "inspect(), then raises BlendInvalid naming both versions if the file was saved by a "
-      "Blender newer than running_version (e.g. 304 for 3.4).");
+      "Blender newer than running_version (e.g. 304 for 3.4), then decompresses the whole file "
+      "as a stream (at most max_bytes) and walks its block structure: raises BlendInvalid if "
+      "it decompresses to more than max_bytes, if its blocks or SDNA do not parse, or if it "
+      "links libraries (LI blocks). Returns inspect()'s dict plus blocks (int), "
+      "decompressed_bytes (int) and sdna_structs (int).");
 }
 
 }  // namespace farmhand::python

@@ -5,6 +5,7 @@ tests/engine/conftest.py)."""
 from __future__ import annotations
 
 import os
+import struct
 import time
 from pathlib import Path
 
@@ -12,9 +13,22 @@ import httpx
 
 
 def blend_bytes(header: bytes = b"BLENDER-v304", size: int = 4096) -> bytes:
-    """A file with a valid .blend header and random payload (enough for the engine: no
-    Blender runs in these tests)."""
-    return header + os.urandom(size)
+    """A structurally valid .blend (docs/engine.md, "`.blend` validation"): ``header``, one
+    raw DATA block of ``size`` random bytes, a one-struct SDNA, ENDB. Enough for the engine's
+    checks; no Blender runs in these tests. Little-endian, 8-byte pointers."""
+    large = len(header) == 17
+
+    def block(code: bytes, data: bytes) -> bytes:
+        if large:  # code, SDNAnr, old, len, nr
+            return code + struct.pack("<iQqq", 0, 0x1000, len(data), 1) + data
+        return code + struct.pack("<iQii", len(data), 0x1000, 0, 1) + data
+
+    sdna = (b"SDNANAME" + struct.pack("<i", 2) + b"*next\0*prev\0"
+            + b"TYPE" + struct.pack("<i", 1) + b"Link\0\0\0\0"
+            + b"TLEN" + struct.pack("<h", 16) + b"\0\0"
+            + b"STRC" + struct.pack("<i", 1) + struct.pack("<6h", 0, 2, 0, 0, 0, 1))
+    return (header + block(b"DATA", os.urandom(size)) + block(b"DNA1", sdna)
+            + block(b"ENDB", b""))
 
 
 class Farm:

@@ -9,5 +9,10 @@ class HeaderInfo(TypedDict):
     compression: str
     header_size: int
 
+class ValidatedInfo(HeaderInfo):
+    blocks: int
+    decompressed_bytes: int
+    sdna_structs: int
+
 def inspect(path: str | PathLike[str], max_bytes: int = ...) -> HeaderInfo: ...
-def validate(path: str | PathLike[str], max_bytes: int, running_version: int) -> HeaderInfo: ...
+def validate(path: str | PathLike[str], max_bytes: int, running_version: int) -> ValidatedInfo: ...

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <limits>
 #include <system_error>
 
 #include "farmhand/blend/compressed.hpp"
+#include "farmhand/blend/stream.hpp"
 #include "farmhand/error.hpp"
 
 namespace farmhand::blend {
@@ -14,6 +16,7 @@ namespace {
 // Compressed input we are willing to read to reach 17 bytes of header: a sane encoder
 // emits them within the first block; 1 MiB bounds the work for hostile input.
 constexpr std::size_t kMaxCompressedProbe = 1 << 20;
+constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
 }  // namespace
 
@@ -63,8 +66,8 @@ Header inspect_file(const std::filesystem::path& path, std::uint64_t max_bytes) 
   return h;
 }
 
-Header validate_file(const std::filesystem::path& path, std::uint64_t max_bytes,
-                     int running_version) {
+Validated validate_structure(const std::filesystem::path& path, std::uint64_t max_bytes,
+                             int running_version) {
   Header h = inspect_file(path, max_bytes);
   if (h.version > running_version) {
     throw Error(ErrorKind::kBlendInvalid,
@@ -74,7 +77,35 @@ Header validate_file(const std::filesystem::path& path, std::uint64_t max_bytes,
                     "): run the worker in a newer Blender, or re-save the file in " +
                     version_name(running_version));
   }
-  return h;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kIo, "cannot open job file " + path.string());
+  ReadFn read = [&in](std::span<std::uint8_t> buf) -> std::size_t {
+    in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+    return static_cast<std::size_t>(in.gcount());
+  };
+  const std::uint64_t limit = max_bytes > kNoLimit / kDecompressedLimitFactor
+                                  ? kNoLimit
+                                  : max_bytes * kDecompressedLimitFactor;
+  DecompressedStream stream(read, h.compression, limit,
+                            "max_job_bytes x " + std::to_string(kDecompressedLimitFactor));
+  Validated v{h, scan_blocks(stream, h)};
+  if (!v.blocks.libraries.empty()) {
+    std::string names;
+    for (const auto& lib : v.blocks.libraries) {
+      names += (names.empty() ? "\"" : ", \"") + lib + "\"";
+    }
+    throw Error(ErrorKind::kBlendInvalid,
+                "refused: linked library at LI block: the file links data from " +
+                    std::to_string(v.blocks.libraries.size()) + " other file(s) (" + names +
+                    "), which a worker never opens; make the linked data local (Object > "
+                    "Relations > Make Local > All) and save again");
+  }
+  return v;
+}
+
+Header validate_file(const std::filesystem::path& path, std::uint64_t max_bytes,
+                     int running_version) {
+  return validate_structure(path, max_bytes, running_version).header;
 }
 
 }  // namespace farmhand::blend

@@ -252,9 +252,12 @@ class Fetcher {
     set_state("validating", id);
     const auto t1 = Clock::now();
     blend::Header header;
+    blend::BlockSummary blocks;
     try {
-      header = blend::validate_file(job.blend_path, s_->config.max_job_bytes,
-                                    s_->config.blender_version);
+      auto v = blend::validate_structure(job.blend_path, s_->config.max_job_bytes,
+                                         s_->config.blender_version);
+      header = v.header;
+      blocks = std::move(v.blocks);
     } catch (const Error& e) {
       report_failure(*s_, *backend_, id, std::string("validation failed: ") + e.what(),
                      e.kind() != ErrorKind::kBlendInvalid);
@@ -263,8 +266,10 @@ class Fetcher {
     const double validate_s = seconds_since(t1);
     s_->log.job(id, dir,
                 "validated: saved by Blender " + blend::version_name(header.version) +
-                    ", compression " + blend::to_string(header.compression) + ", in " +
-                    fmt_seconds(validate_s) + "; queued for Blender");
+                    ", compression " + blend::to_string(header.compression) + ", " +
+                    std::to_string(blocks.decompressed_bytes) + " bytes in " +
+                    std::to_string(blocks.blocks) + " blocks, in " + fmt_seconds(validate_s) +
+                    "; queued for Blender");
     bool stopping = false;
     {
       const std::lock_guard lock(s_->mu);

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "blend_builder.hpp"
 #include "farmhand/blend/compressed.hpp"
 #include "farmhand/error.hpp"
 
@@ -82,7 +83,8 @@ class BlendValidateTest : public ::testing::Test {
 TEST_F(BlendValidateTest, EachPlainFormIsAccepted) {
   for (const std::string head :
        {"BLENDER-v304", "BLENDER_v279", "BLENDER-V300", "BLENDER17-01v0500"}) {
-    const auto h = validate_file(write("plain.blend", head + payload(4000)), 1 << 20, 500);
+    const auto h = validate_file(write("plain.blend", testing::minimal_blend(head, payload(4000))),
+                                 1 << 20, 500);
     EXPECT_EQ(h.compression, Compression::kNone) << head;
     EXPECT_EQ(h.header_size, static_cast<int>(head.size())) << head;
   }
@@ -123,8 +125,12 @@ TEST_F(BlendValidateTest, NewerBlenderIsRefusedNamingBothVersions) {
 }
 
 TEST_F(BlendValidateTest, SameOrOlderVersionIsAccepted) {
-  EXPECT_EQ(validate_file(write("a.blend", "BLENDER-v304"), 100, 304).version, 304);
-  EXPECT_EQ(validate_file(write("b.blend", "BLENDER-v279"), 100, 304).version, 279);
+  EXPECT_EQ(
+      validate_file(write("a.blend", testing::minimal_blend("BLENDER-v304")), 1000, 304).version,
+      304);
+  EXPECT_EQ(
+      validate_file(write("b.blend", testing::minimal_blend("BLENDER-v279")), 1000, 304).version,
+      279);
 }
 
 TEST_F(BlendValidateTest, FileAboveSizeLimitIsRefusedWithBothSizes) {

@@ -13,6 +13,7 @@
 #include <thread>
 #include <utility>
 
+#include "../blend/blend_builder.hpp"
 #include "farmhand/engine/journal.hpp"
 #include "farmhand/error.hpp"
 
@@ -164,8 +165,8 @@ class EngineTest : public ::testing::Test {
             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     fs::remove_all(dir_);
     farm_ = std::make_shared<StubFarm>();
-    farm_->blobs["QmGood"] = "BLENDER-v304" + std::string(100, 'x');
-    farm_->blobs["QmNew"] = "BLENDER17-01v0500" + std::string(100, 'x');
+    farm_->blobs["QmGood"] = blend::testing::minimal_blend("BLENDER-v304");
+    farm_->blobs["QmNew"] = blend::testing::minimal_blend("BLENDER17-01v0500");
     config_.backend_url = "http://127.0.0.1:9";
     config_.key_file = dir_ / "key";
     config_.work_dir = dir_ / "work";
@@ -221,7 +222,7 @@ TEST_F(EngineTest, JobFlowsFromOfferToCompleteWithResultCidAndHash) {
   EXPECT_EQ(job->id, "7");
   EXPECT_EQ(job->blend_version, 304);
   EXPECT_EQ(job->frames, std::vector<int>{1});
-  EXPECT_EQ(fs::file_size(job->blend_path), 112U);
+  EXPECT_EQ(fs::file_size(job->blend_path), farm_->blobs["QmGood"].size());
   EXPECT_EQ(engine->status().state, "rendering");
   std::ofstream(job->output_dir / "frame_0001.png") << "abc";
   engine->finish(job->id, {job->output_dir / "frame_0001.png"}, 1.5);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "farmhand/blend/blocks.hpp"
 #include "farmhand/blend/header.hpp"
 
 namespace farmhand::blend {
@@ -14,8 +15,29 @@ namespace farmhand::blend {
 /// compression is corrupt; kIo if it cannot be opened.
 Header inspect_file(const std::filesystem::path& path, std::uint64_t max_bytes);
 
+/// A compressed .blend may decompress to at most max_bytes x this factor. Blender holds the
+/// decompressed file in memory while reading it, so the job size limit applies to what it
+/// will read, compressed or not: a compressed file gets the same allowance as the same scene
+/// saved uncompressed (factor 1). A zstd bomb (101 KB -> 3 GiB) is refused after max_bytes
+/// of output, in 64 KiB buffers.
+inline constexpr std::uint64_t kDecompressedLimitFactor = 1;
+
+/// What validate_structure found.
+struct Validated {
+  Header header;
+  BlockSummary blocks;
+};
+
 /// inspect_file, then refuses a file saved by a newer Blender than `running_version`
-/// (e.g. 304 for 3.4) with kBlendInvalid naming both versions.
+/// (e.g. 304 for 3.4) with kBlendInvalid naming both versions, then decompresses the whole
+/// file as a stream (at most max_bytes x kDecompressedLimitFactor bytes) and walks its block
+/// structure (scan_blocks: BHead chain and SDNA), refusing with kBlendInvalid a file whose
+/// structure does not parse or that links libraries (LI blocks; the message names their
+/// paths). Nothing of the file reaches Blender before this returns.
+Validated validate_structure(const std::filesystem::path& path, std::uint64_t max_bytes,
+                             int running_version);
+
+/// validate_structure(...).header.
 Header validate_file(const std::filesystem::path& path, std::uint64_t max_bytes,
                      int running_version);
 

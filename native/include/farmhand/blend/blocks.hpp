@@ -1,0 +1,48 @@
+// The block structure of a .blend: the BHead chain after the file header, ending in ENDB.
+//
+// Format rule source: Blender's `source/blender/blenloader/BLO_core_bhead.hh` and
+// `intern/readfile.cc` (`blo_bhead_read`, `read_file_dna`). Each block is a header followed
+// by `len` bytes of data; the header's layout depends on the file header:
+//
+//   4-byte pointers (legacy "_"):  char code[4], int32 len, uint32 old, int32 SDNAnr, int32 nr
+//   8-byte pointers (legacy "-"):  char code[4], int32 len, uint64 old, int32 SDNAnr, int32 nr
+//   17-byte header (Blender 5.x):  char code[4], int32 SDNAnr, uint64 old, int64 len, int64 nr
+//
+// in the file's byte order. Codes used here: "DNA1" (the SDNA, sdna.hpp), "LI\0\0" (a linked
+// library), "ENDB" (the end). A block with SDNAnr > 0 holds `nr` structs of that SDNA struct,
+// so its `len` must be at least nr x the struct's size (Blender's writer makes it exactly
+// that); SDNAnr 0 marks raw data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "farmhand/blend/header.hpp"
+#include "farmhand/blend/stream.hpp"
+
+namespace farmhand::blend {
+
+/// What the block walk found.
+struct BlockSummary {
+  std::uint64_t blocks = 0;              // block headers read, ENDB included
+  std::uint64_t decompressed_bytes = 0;  // file header + blocks, bytes
+  std::size_t sdna_structs = 0;          // structs in the file's SDNA
+  std::vector<std::string> libraries;    // one per LI block: its file path as stored
+                                         // (printable excerpt; "" if the SDNA has no
+                                         // Library.filepath/name member)
+};
+
+/// Bytes of a block header for `header`'s layout: 20, 24 or 32.
+int block_header_size(const Header& header) noexcept;
+
+/// Walks every block of `stream` (positioned at byte 0 of the decompressed file, whose
+/// header is `header`) up to ENDB, parses the SDNA (parse_sdna) and checks each block
+/// against it. Memory is bounded: only the DNA1 block (<= kMaxSdnaBytes) and the first
+/// 64 KiB of each LI block (at most 1000 of them) are kept. Throws Error kBlendInvalid saying
+/// what is wrong (negative length or count, a block running past the end of the file, no or
+/// two DNA1 blocks, a struct number outside the SDNA, a block shorter than its structs, data
+/// after ENDB, no ENDB) and whatever `stream` throws (corrupt compression, too large).
+BlockSummary scan_blocks(DecompressedStream& stream, const Header& header);
+
+}  // namespace farmhand::blend
