@@ -9,14 +9,16 @@ from typing import Annotated, Literal, Optional
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from .blendinfo import read_header
 from .errors import ApiError
-from .models import (AssignRequest, CompleteRequest, CreateJobRequest, FailRequest,
-                     HeartbeatRequest, ReleaseRequest)
+from .models import (AssignRequest, CancelRequest, CompleteRequest, CreateJobRequest,
+                     FailRequest, HeartbeatRequest, ReleaseRequest, check_blender, check_creator,
+                     check_device)
 from .services import Services, services, worker_address
 from .timefmt import iso
 
 router = APIRouter(prefix="/api/v1/jobs")
-Status = Literal["pending", "assigned", "completed", "failed"]
+Status = Literal["pending", "assigned", "completed", "failed", "cancelled"]
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="job id")]
 
 
@@ -40,25 +42,44 @@ def _require_admin(request: Request, svc: Services) -> None:
 async def create_job(body: CreateJobRequest, request: Request,
                      svc: Services = Depends(services)) -> dict:
     _require_admin(request, svc)
+    header = {}
+    if not svc.settings.trusted:
+        header = await read_header(svc.farm.kubo, body.asset_cid)
     return await svc.call(svc.store.create, body.asset_cid, body.frames, body.output_format,
-                          body.reward, body.max_attempts)
+                          body.reward, body.max_attempts, body.chunk_size, body.creator,
+                          body.resolution, header.get("version"), header.get("compression"))
+
+
+def _query(check, value):
+    """Run a models.check_* on a query parameter; 422 validation_error naming it."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", f"malformed request: {exc}",
+                       details=[{"field": check.__name__[6:], "reason": str(exc)}]) from None
 
 
 @router.get("")
 async def list_jobs(status: Optional[Status] = None, limit: int = Query(100, ge=1, le=1000),
+                    creator: Optional[str] = None,
                     svc: Services = Depends(services)) -> dict:
-    return {"jobs": await svc.call(svc.store.list, status, limit)}
+    if creator is not None:
+        _query(check_creator, creator)
+    return {"jobs": await svc.call(svc.store.list, status, limit, creator)}
 
 
 @router.get("/available")
-async def available(status: Literal["pending"] = "pending",
+async def available(request: Request, status: Literal["pending"] = "pending",
                     wait: float = Query(0.0, ge=0.0), limit: int = Query(10, ge=1, le=100),
+                    blender: Optional[str] = None, device: Optional[str] = None,
                     svc: Services = Depends(services),
-                    _worker: str = Depends(worker_address)) -> dict:
+                    worker: str = Depends(worker_address)) -> dict:
+    blender = _query(check_blender, blender or request.headers.get("x-farmhand-blender"))
+    device = _query(check_device, device or request.headers.get("x-farmhand-device"))
     deadline = time.monotonic() + min(wait, svc.settings.max_wait_seconds)
     while True:
         changed = svc.notifier.current()
-        jobs = await svc.call(svc.store.available, limit)
+        jobs = await svc.call(svc.store.available, limit, worker, blender, device)
         remaining = deadline - time.monotonic()
         if jobs or remaining <= 0 or svc.stopping:
             return {"jobs": jobs}
@@ -100,8 +121,8 @@ async def heartbeat(job_id: JobId, body: Optional[HeartbeatRequest] = None,
 @router.post("/{job_id}/complete")
 async def complete(job_id: JobId, body: CompleteRequest, svc: Services = Depends(services),
                    worker: str = Depends(worker_address)) -> dict:
-    job, newly = await svc.call(svc.store.complete, job_id, worker, body.result_cid,
-                                body.sha256, body.render_seconds, body.frames)
+    job, newly = await svc.farm.complete(job_id, worker, body.result_cid, body.sha256,
+                                         body.render_seconds, body.frames)
     if newly:
         svc.metrics.render_seconds.observe(body.render_seconds)
     return {"success": True, "job": job}
@@ -120,6 +141,19 @@ async def release(job_id: JobId, body: Optional[ReleaseRequest] = None,
                   worker: str = Depends(worker_address)) -> JSONResponse:
     await svc.call(svc.store.release, job_id, worker, body.reason if body else None)
     return JSONResponse({"success": True})
+
+
+@router.post("/{job_id}/cancel")
+async def cancel(job_id: JobId, request: Request, body: Optional[CancelRequest] = None,
+                 svc: Services = Depends(services)) -> dict:
+    _require_admin(request, svc)
+    job = await svc.call(svc.store.cancel, job_id, body.reason if body else None)
+    return {"success": True, "job": job}
+
+
+@router.get("/{job_id}/tasks")
+async def job_tasks(job_id: JobId, svc: Services = Depends(services)) -> dict:
+    return {"tasks": await svc.call(svc.store.tasks, job_id)}
 
 
 @router.get("/{job_id}/events")

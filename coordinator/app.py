@@ -8,12 +8,15 @@ import logging
 
 from fastapi import FastAPI
 
-from . import __version__, api_auth, api_creators, api_jobs, api_site, api_workers
+from . import __version__, api_auth, api_creators, api_farm, api_jobs, api_site, \
+    api_workers
 from .auth import Authenticator
-from .config import Settings, load_jwt_secret
+from .config import ConfigError, Settings, load_jwt_secret
 from .creators import CrossSiteGuard
 from .db import Database
 from .errors import install_handlers
+from .farm import Farm
+from .kubo import Kubo
 from .services import Services
 from .store import JobStore
 
@@ -72,11 +75,13 @@ class BodyLimit:
 
 
 async def _sweep(svc: Services) -> None:
-    """Every sweep_interval_seconds, return expired leases to pending."""
+    """Every sweep_interval_seconds, return expired leases to pending, then settle
+    verifications and assemble jobs left ready (e.g. by a restart)."""
     while True:
         await asyncio.sleep(svc.settings.sweep_interval_seconds)
         try:
             await svc.call(svc.store.expire_leases)
+            await svc.farm.follow_up()
         except Exception:  # noqa: BLE001 -- the sweeper must outlive a bad moment
             log.exception("lease sweep failed; retrying")
 
@@ -90,21 +95,40 @@ async def _watch_shutdown(svc: Services) -> None:
     svc.notifier.notify()
 
 
+def _require_core() -> None:
+    """The farm reads .blend headers with farmhand_core; say how to get it when missing."""
+    try:
+        import farmhand_core  # noqa: F401, PLC0415
+    except ImportError as exc:
+        raise ConfigError(f"farmhand_core is not importable ({exc}): put build/release/python "
+                          "on PYTHONPATH (scripts/setup builds it), or run with --trusted "
+                          "(no .blend header reads, result checks or spot verification)") \
+            from None
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Open (or create) the database and build the app. Raises ConfigError on bad settings."""
     db = Database(settings.db_path)
-    store = JobStore(db, settings.lease_seconds)
+    store = JobStore(db, settings.lease_seconds,
+                     verify_share=0.0 if settings.trusted else settings.verify_share,
+                     creator_task_cap=settings.creator_task_cap,
+                     verify_wait_seconds=settings.verify_wait_seconds)
     auth = Authenticator(db, load_jwt_secret(settings), settings.token_ttl_seconds,
                          settings.challenge_ttl_seconds)
+    if not settings.trusted:
+        _require_core()
     svc = Services(settings=settings, store=store, auth=auth)
     store.extend_held_leases()
+    svc.farm = Farm(store, Kubo(settings.ipfs_api, settings.kubo_timeout_seconds), svc.call,
+                    settings.trusted)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
         tasks = [asyncio.create_task(_sweep(svc)), asyncio.create_task(_watch_shutdown(svc))]
-        log.info("coordinator %s on %s (lease %.0f s, token ttl %d s, dev=%s)", __version__,
+        log.info("coordinator %s on %s (lease %.0f s, token ttl %d s, dev=%s, %s)", __version__,
                  settings.db_path, settings.lease_seconds, settings.token_ttl_seconds,
-                 settings.dev)
+                 settings.dev, "trusted: no checks" if settings.trusted else
+                 f"checks on, verify share {settings.verify_share:g}, kubo {settings.ipfs_api}")
         try:
             yield
         finally:
@@ -121,6 +145,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_jobs.router)
     app.include_router(api_workers.router)
     app.include_router(api_creators.router)
+    app.include_router(api_farm.router)
     app.add_middleware(BodyLimit)
     app.add_middleware(CrossSiteGuard)
     return app

@@ -32,11 +32,18 @@ def parse_frames(text: str) -> list[int]:
     return frames
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a share between 0 and 1")
+    return value
+
+
 def _positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
     value = int(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of bytes")
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
     return value
 
 
@@ -51,7 +58,9 @@ def _serve(args) -> int:
         admin_token=args.admin_token or os.environ.get("FARMHAND_ADMIN_TOKEN") or None,
         jwt_secret_file=Path(args.jwt_secret_file) if args.jwt_secret_file else None,
         gateway_url=args.gateway_url, ipfs_api=args.ipfs_api,
-        max_wait_seconds=args.max_wait_seconds, max_upload_bytes=args.max_upload_bytes)
+        max_wait_seconds=args.max_wait_seconds, max_upload_bytes=args.max_upload_bytes,
+        trusted=args.trusted, verify_share=args.verify_share,
+        creator_task_cap=args.creator_task_cap, verify_wait_seconds=args.verify_wait_seconds)
     try:
         app = create_app(settings)
     except ConfigError as exc:
@@ -71,7 +80,8 @@ def _submit(args) -> int:
     try:
         frames = parse_frames(args.frames) if args.frames else []
         job = submit(Path(args.scene), frames=frames, output_format=args.format,
-                     reward=args.reward, max_attempts=args.max_attempts, url=args.url,
+                     reward=args.reward, max_attempts=args.max_attempts,
+                     chunk_size=args.chunk_size, creator=args.creator, url=args.url,
                      ipfs_api=args.ipfs_api,
                      admin_token=args.admin_token or os.environ.get("FARMHAND_ADMIN_TOKEN"))
     except (SubmitError, ValueError, OSError) as exc:
@@ -122,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest long-poll wait granted")
     s.add_argument("--max-upload-bytes", type=_positive_int, default=2 << 30,
                    help="largest .blend accepted by POST /api/v1/uploads (default 2 GiB)")
+    s.add_argument("--trusted", action="store_true",
+                   help="trust every worker and asset: no .blend header read at submission, "
+                        "no result checks, no spot verification (a farm of your own machines)")
+    s.add_argument("--verify-share", type=_share, default=0.05,
+                   help="share of tasks rendered again by another worker, 0-1 "
+                        "(default: %(default)s)")
+    s.add_argument("--creator-task-cap", type=_positive_int, default=64,
+                   help="assigned tasks per creator before its offers stop "
+                        "(default: %(default)s)")
+    s.add_argument("--verify-wait-seconds", type=float, default=300.0,
+                   help="a verification task nobody took for this long is dropped "
+                        "(default: %(default)s)")
     s.set_defaults(func=_serve)
 
     m = sub.add_parser("submit", help="add a .blend to IPFS and create a job")
@@ -130,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--format", default="PNG", choices=["PNG", "JPEG", "OPEN_EXR"])
     m.add_argument("--reward", default="1.00")
     m.add_argument("--max-attempts", type=int, default=3)
+    m.add_argument("--chunk-size", type=int, default=0,
+                   help="frames per task (default 0: one task for all frames)")
+    m.add_argument("--creator", default="operator", help="whose job it is (fair share)")
     m.add_argument("--url", default=DEFAULT_URL, help="coordinator base URL")
     m.add_argument("--ipfs-api", default="http://127.0.0.1:5001", help="kubo RPC API URL")
     m.add_argument("--admin-token", help="admin token (or env FARMHAND_ADMIN_TOKEN)")

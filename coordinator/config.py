@@ -32,6 +32,14 @@ class Settings:
     max_wait_seconds: float = 30.0        # long-poll cap
     sweep_interval_seconds: float = 0.5   # background lease-expiry sweep
     max_upload_bytes: int = 2 << 30       # largest .blend POST /api/v1/uploads accepts
+    # The farm (docs/protocol.md "Jobs and tasks"). trusted: no .blend header read at
+    # submission, no result checks, no spot verification (a farm of one's own machines; the
+    # protocol tests, which use made-up CIDs).
+    trusted: bool = False
+    verify_share: float = 0.05            # share of tasks rendered again by another worker
+    creator_task_cap: int = 64            # assigned tasks per creator before its offers stop
+    verify_wait_seconds: float = 300.0    # an untaken verification is dropped after this
+    kubo_timeout_seconds: float = 30.0    # each kubo RPC call of the farm logic
 
 
 def _read_secret(path: Path) -> bytes:

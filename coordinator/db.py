@@ -14,17 +14,47 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .config import ConfigError
+
+SCHEMA_VERSION = 2   # PRAGMA user_version; 1 (or 0 with tables) = the one-table schema before tasks
+
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE IF NOT EXISTS jobs (                -- a creator's job (protocol.md "Jobs and tasks")
+    id               INTEGER PRIMARY KEY,         -- = id of its first task (one id space)
     asset_cid        TEXT    NOT NULL,
     reward           TEXT    NOT NULL,
     frames           TEXT    NOT NULL,            -- JSON list of ints
     output_format    TEXT    NOT NULL,
-    status           TEXT    NOT NULL CHECK (status IN ('pending','assigned','completed','failed')),
+    max_attempts     INTEGER NOT NULL,            -- per task
+    chunk_size       INTEGER NOT NULL DEFAULT 0,  -- 0 = one task
+    creator          TEXT    NOT NULL DEFAULT 'operator',
+    resolution       TEXT,                        -- JSON [w, h] or NULL (set by the first frame)
+    blender_version  INTEGER,                     -- from the .blend header, e.g. 304
+    compression      TEXT,
+    status           TEXT    NOT NULL CHECK (status IN
+                         ('pending','assigned','completed','failed','cancelled')),
+    result_cid       TEXT,
+    error            TEXT,
+    cancelled_at     REAL,
+    created_at       REAL    NOT NULL,
+    updated_at       REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, creator);
+CREATE TABLE IF NOT EXISTS tasks (               -- what a worker claims (a "job" to the worker)
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id           INTEGER NOT NULL REFERENCES jobs (id) DEFERRABLE INITIALLY DEFERRED,
+    kind             TEXT    NOT NULL DEFAULT 'task' CHECK (kind IN ('task','verify')),
+    verifies         INTEGER REFERENCES tasks (id),   -- kind 'verify': the task re-rendered
+    verdict          TEXT,                        -- NULL|verified|disputed|won|lost
+    reward           TEXT    NOT NULL,
+    frames           TEXT    NOT NULL,            -- JSON list of ints
+    status           TEXT    NOT NULL CHECK (status IN
+                         ('pending','assigned','completed','failed','cancelled')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     max_attempts     INTEGER NOT NULL,
     worker_address   TEXT,
+    worker_blender   TEXT,                        -- what the assignee said when it took it
+    worker_device    TEXT,
     lease_expires_at REAL,                        -- Unix seconds
     assigned_at      REAL,
     pending_since    REAL,                        -- when it last became pending
@@ -40,16 +70,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at       REAL    NOT NULL,
     CHECK ((status = 'assigned') = (lease_expires_at IS NOT NULL))
 );
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, pending_since);
-CREATE TABLE IF NOT EXISTS leases (            -- who held which job, ever
-    job_id         INTEGER NOT NULL REFERENCES jobs (id),
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status, pending_since);
+CREATE INDEX IF NOT EXISTS tasks_job ON tasks (job_id, id);
+CREATE INDEX IF NOT EXISTS tasks_verifies ON tasks (verifies);
+CREATE TABLE IF NOT EXISTS leases (            -- who held which task, ever
+    job_id         INTEGER NOT NULL REFERENCES tasks (id),   -- the task id
     worker_address TEXT    NOT NULL,
     started_at     REAL    NOT NULL,
     PRIMARY KEY (job_id, worker_address, started_at)
 );
 CREATE TABLE IF NOT EXISTS events (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id         INTEGER NOT NULL REFERENCES jobs (id),
+    job_id         INTEGER NOT NULL,              -- the creator's job
+    task_id        INTEGER,                       -- NULL for a job's own events
     type           TEXT    NOT NULL,
     status         TEXT    NOT NULL,
     worker_address TEXT,
@@ -57,6 +90,7 @@ CREATE TABLE IF NOT EXISTS events (
     created_at     REAL    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job_id, id);
+CREATE INDEX IF NOT EXISTS events_task ON events (task_id, id);
 CREATE TABLE IF NOT EXISTS challenges (
     challenge   TEXT PRIMARY KEY,
     address     TEXT NOT NULL,
@@ -64,11 +98,32 @@ CREATE TABLE IF NOT EXISTS challenges (
     used_at     REAL
 );
 CREATE TABLE IF NOT EXISTS workers (
-    address    TEXT PRIMARY KEY,
-    first_seen REAL NOT NULL,
-    last_seen  REAL NOT NULL
+    address         TEXT PRIMARY KEY,
+    first_seen      REAL NOT NULL,
+    last_seen       REAL NOT NULL,
+    blender_version TEXT,                         -- as the worker said it, e.g. "3.4.1"
+    blender_num     INTEGER,                      -- major*100 + minor, e.g. 304
+    device          TEXT,
+    completed       INTEGER NOT NULL DEFAULT 0,
+    verified        INTEGER NOT NULL DEFAULT 0,
+    disputed        INTEGER NOT NULL DEFAULT 0,
+    rejected        INTEGER NOT NULL DEFAULT 0,
+    flags           INTEGER NOT NULL DEFAULT 0,
+    crashes         INTEGER NOT NULL DEFAULT 0,
+    blocked         INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS worker_jobs (         -- a worker's record on one job (blocklists)
+    worker_address TEXT    NOT NULL,
+    job_id         INTEGER NOT NULL,
+    failures       INTEGER NOT NULL DEFAULT 0,
+    crashes        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (worker_address, job_id)
 );
 """
+
+
+class SchemaError(ConfigError):
+    """The database file was made by another schema version; the message says what to do."""
 
 
 class Database:
@@ -88,7 +143,22 @@ class Database:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=10000")
         with self._lock:
+            self._check_version()
             self._conn.executescript(SCHEMA)
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _check_version(self) -> None:
+        """Refuse a database of an older schema (jobs without tasks) instead of failing later."""
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        has_jobs = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='jobs'").fetchone()
+        has_tasks = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='tasks'").fetchone()
+        if (has_jobs and not has_tasks) or version > SCHEMA_VERSION:
+            self._conn.close()
+            raise SchemaError(f"{self.path} holds schema version {version}, this coordinator "
+                              f"uses {SCHEMA_VERSION}: start it on a new --db file (the old one "
+                              "keeps its jobs for reading with an older coordinator)")
 
     @contextmanager
     def transaction(self, keep_on: tuple[type[BaseException], ...] = ()

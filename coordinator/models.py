@@ -85,12 +85,53 @@ class AuthenticateRequest(_Body):
         return v.lower()
 
 
+CREATOR_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+BLENDER_RE = re.compile(r"^[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?$")
+DEVICES = ("CPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI")
+MAX_ATTEMPTS = 10   # docs/protocol.md "Poison tasks": a crashing job must not loop longer
+
+
+def check_creator(value: str) -> str:
+    """A creator name: 1-64 of [A-Za-z0-9_.@-]; ValueError otherwise."""
+    if not CREATOR_RE.match(value):
+        raise ValueError("creator must be 1-64 characters of letters, digits and _.@-")
+    return value
+
+
+def check_blender(value: str | None) -> str | None:
+    """A worker's Blender version "MAJOR.MINOR[.PATCH]" (None passes); ValueError otherwise."""
+    if value is not None and not BLENDER_RE.match(value):
+        raise ValueError("blender must be a version like 4.2 or 4.2.3")
+    return value
+
+
+def check_device(value: str | None) -> str | None:
+    """A device class (upper-cased) of DEVICES (None passes); ValueError otherwise."""
+    if value is None:
+        return None
+    if value.upper() not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}")
+    return value.upper()
+
+
 class CreateJobRequest(_Body):
     asset_cid: StrictStr
     frames: list[StrictInt] = Field(default_factory=list)
     output_format: OutputFormat = "PNG"
     reward: StrictStr = "0"
-    max_attempts: StrictInt = Field(default=3, ge=1, le=100)
+    max_attempts: StrictInt = Field(default=3, ge=1, le=MAX_ATTEMPTS)
+    chunk_size: StrictInt = Field(default=0, ge=0, le=MAX_FRAMES)
+    creator: StrictStr = "operator"
+    resolution: Optional[list[StrictInt]] = None
+
+    _creator = field_validator("creator")(check_creator)
+
+    @field_validator("resolution")
+    @classmethod
+    def _resolution(cls, v: Optional[list[int]]) -> Optional[list[int]]:
+        if v is not None and (len(v) != 2 or not all(1 <= n <= 65536 for n in v)):
+            raise ValueError("resolution must be [width, height] in pixels, each 1-65536")
+        return v
 
     _cid = field_validator("asset_cid")(_check_cid)
     _frames = field_validator("frames")(_check_frames)
@@ -165,6 +206,15 @@ class FailRequest(_Body):
 
 
 class ReleaseRequest(_Body):
+    reason: Optional[StrictStr] = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: Optional[str]) -> Optional[str]:
+        return None if v is None else _text(v[:1000])
+
+
+class CancelRequest(_Body):
     reason: Optional[StrictStr] = None
 
     @field_validator("reason")

@@ -13,6 +13,7 @@ from .auth import Authenticator
 from .config import Settings
 from .metrics import Metrics
 from .notifier import Notifier
+from .farm import Farm
 from .store import JobStore
 
 T = TypeVar("T")
@@ -23,6 +24,7 @@ class Services:
     settings: Settings
     store: JobStore
     auth: Authenticator
+    farm: Farm | None = None
     metrics: Metrics = field(default_factory=Metrics)
     notifier: Notifier = field(default_factory=Notifier)
     # Set by the server runner: True once shutdown was requested (SIGTERM/SIGINT).

@@ -22,12 +22,14 @@ def worker_stats(db: Database, address: str) -> dict:
     """``{"worker_address", "jobs_completed", "jobs_failed", "reward_total",
     "first_seen_at"}`` for ``address`` (a lower-case 0x address from a verified token).
 
-    ``jobs_completed``: distinct jobs with a ``completed`` event by this worker;
+    ``jobs_completed``: distinct jobs (to a worker: tasks, docs/protocol.md "Jobs and tasks")
+    with a ``completed`` event by this worker;
     ``jobs_failed``: its ``failed`` events; ``reward_total``: the sum of the completed jobs'
-    rewards (exact decimal arithmetic, rewards are decimal strings)."""
+    rewards (a task's share of its job's reward; exact decimal arithmetic, rewards are decimal
+    strings)."""
     with db.reader() as conn:
         rewards = conn.execute(
-            "SELECT jobs.reward FROM jobs WHERE jobs.id IN (SELECT job_id FROM events "
+            "SELECT tasks.reward FROM tasks WHERE tasks.id IN (SELECT task_id FROM events "
             "WHERE type='completed' AND worker_address=?)", (address,)).fetchall()
         failed = conn.execute("SELECT COUNT(*) FROM events WHERE type='failed' AND "
                               "worker_address=?", (address,)).fetchone()[0]

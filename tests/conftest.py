@@ -3,7 +3,9 @@
 - ``kubo``: one isolated kubo daemon for the whole session (scripts/localfarm/kubo.py).
 - ``coordinator``: a fresh coordinator on its own SQLite file per test.
 - ``coordinator_factory``: start coordinators with extra `serve` flags
-  (e.g. ``coordinator_factory("--lease-seconds", "2")``).
+  (e.g. ``coordinator_factory("--lease-seconds", "2")``). They run ``--trusted`` (no .blend
+  header reads, result checks or spot verification: the protocol tests use made-up CIDs)
+  unless started with ``trusted=False`` (then pass ``--ipfs-api`` of a real kubo).
 - ``farmhand_core``: the built extension module (build/release/python, or
   FARMHAND_CORE_PATH).
 """
@@ -35,9 +37,9 @@ def kubo():
 def coordinator_factory(tmp_path):
     started = []
 
-    def start(*extra_args: str) -> Coordinator:
+    def start(*extra_args: str, trusted: bool = True) -> Coordinator:
         db = tmp_path / f"coordinator-{len(started)}.sqlite"
-        coord = Coordinator.start(db, *extra_args)
+        coord = Coordinator.start(db, *(("--trusted",) if trusted else ()), *extra_args)
         started.append(coord)
         return coord
 

@@ -43,7 +43,10 @@ class Coordinator:
         args = ["serve", "--db", str(db_path), "--host", "127.0.0.1", "--port", str(port),
                 "--dev", *extra_args]
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        core = os.environ.get("FARMHAND_CORE_PATH",
+                              str(REPO_ROOT / "build" / "release" / "python"))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), core,
+                                                        env.get("PYTHONPATH", "")) if p)
         log = open(log_path, "ab")
         proc = subprocess.Popen([str(venv_python()), "-m", "coordinator", *args], env=env,
                                 stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)

@@ -22,7 +22,8 @@ def _serve(tmp_path, *args: str) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ, PYTHONPATH=REPO)
     env.pop("FARMHAND_ADMIN_TOKEN", None)
     proc = subprocess.Popen([sys.executable, "-m", "coordinator", "serve", "--db",
-                             str(tmp_path / "prod.sqlite"), "--port", str(port), *args],
+                             str(tmp_path / "prod.sqlite"), "--port", str(port), "--trusted",
+                             *args],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     return proc, f"http://127.0.0.1:{port}"

@@ -51,7 +51,7 @@ def test_background_sweeper_requeues_without_any_request(coordinator_factory, ma
     make_worker(coord.url).assign(job["id"])
     time.sleep(3.0)
     with sqlite3.connect(coord.db_path) as db:   # read the file, not the API (no lazy check)
-        status, attempts = db.execute("SELECT status, attempts FROM jobs WHERE id=?",
+        status, attempts = db.execute("SELECT status, attempts FROM tasks WHERE id=?",
                                       (job["id"],)).fetchone()
     assert (status, attempts) == ("pending", 1)
 

@@ -1,0 +1,180 @@
+"""The farm's steps that need kubo: result checks before /complete counts, spot-verification
+comparisons, and assembling a job's result directory (docs/protocol.md "Jobs and tasks",
+"Result checks", "Spot verification").
+
+Store transitions stay in JobStore; this module fetches and compares, then records through it.
+Every follow-up (a verification to settle, a job to assemble) is found again from the database
+by ``follow_up()``, which the API calls after each completion and the sweeper every second, so
+a coordinator killed half-way finishes the step after its restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Callable
+
+from .checks import MIN_PSNR_DB, CheckFailed, check_frame, frame_name, psnr
+from .errors import ApiError
+from .kubo import Kubo, KuboError
+from .store import JobStore
+from .unixfs_dir import (HAMT_THRESHOLD, directory_node, estimated_size, is_raw,
+                         same_multihash)
+
+log = logging.getLogger("coordinator")
+MAX_FRAME_BYTES = 256 << 20           # a frame file larger than this is refused unread
+UNIXFS_FILE, UNIXFS_DIRECTORY = 2, 1
+
+
+def _unixfs_type(data: bytes) -> int | None:
+    """The Type field (1) of a UnixFS Data protobuf, or None."""
+    if len(data) >= 2 and data[0] == 0x08:
+        return data[1]
+    return None
+
+
+class Farm:
+    """``store``: the JobStore; ``kubo``: the coordinator's IPFS node; ``call``: runs a
+    blocking store method off the event loop (Services.call); ``trusted``: skip result checks."""
+
+    def __init__(self, store: JobStore, kubo: Kubo, call: Callable, trusted: bool):
+        self.store = store
+        self.kubo = kubo
+        self.call = call
+        self.trusted = trusted
+        self._lock = asyncio.Lock()
+
+    # -- results ------------------------------------------------------------------------
+
+    async def result_files(self, result_cid: str, frames: list[int],
+                           output_format: str) -> list[tuple[str, str, int]]:
+        """[(file name, CID, Tsize)] of a task result: the result itself for a one-frame file,
+        else the links of its directory, which must be exactly the task's frame files.
+        Raises CheckFailed (wrong shape) or KuboError."""
+        expected = [frame_name(f, output_format) for f in frames] if frames else None
+        node = None if is_raw(result_cid) else await self.kubo.node(result_cid)
+        if node is not None and _unixfs_type(node["data"]) == UNIXFS_DIRECTORY:
+            names = sorted(link["name"] for link in node["links"])
+            if expected is not None and names != sorted(expected):
+                raise CheckFailed(f"the result directory holds {names[:5]}, not the task's "
+                                  f"frames {sorted(expected)[:5]}")
+            return [(link["name"], link["cid"], link["tsize"]) for link in node["links"]]
+        if expected is not None and len(expected) != 1:
+            raise CheckFailed(f"the result is one file but the task has {len(expected)} frames")
+        size = await self.kubo.block_size(result_cid)
+        tsize = size + (sum(link["tsize"] for link in node["links"]) if node else 0)
+        name = expected[0] if expected else frame_name(0, output_format)
+        return [(name, result_cid, tsize)]
+
+    async def check_result(self, task: dict, result_cid: str,
+                           resolution: list[int] | None) -> list[int] | None:
+        """Fetch and check every frame of a task's result; the frames' resolution. Raises
+        CheckFailed."""
+        try:
+            files = await self.result_files(result_cid, task["frames"], task["output_format"])
+            for name, cid, _tsize in files:
+                data = await self.kubo.cat(cid, MAX_FRAME_BYTES)
+                size = check_frame(data, name, task["output_format"], resolution)
+                resolution = resolution or size
+        except KuboError as exc:
+            raise CheckFailed(f"the result could not be read from IPFS: {exc}") from None
+        return resolution
+
+    async def complete(self, task_id: int, worker: str, result_cid: str, sha256: str,
+                       render_seconds: float, frames: list[int] | None) -> tuple[dict, bool]:
+        """/complete: check the result (unless trusted), then record it; a failed check
+        rejects the result (409 result_rejected). Then settle/assemble what became ready."""
+        plan = await self.call(self.store.plan_completion, task_id, worker, result_cid)
+        resolution = None
+        if not plan.repeat and not self.trusted:
+            started = time.monotonic()
+            try:
+                resolution = await self.check_result(plan.task, result_cid, plan.resolution)
+            except CheckFailed as exc:
+                status = await self.call(self.store.reject, task_id, worker, str(exc))
+                raise ApiError(409, "result_rejected",
+                               f"the result of task {task_id} was rejected: {exc}; the task "
+                               f"is {status} again", status=status) from None
+            log.info("task %d: result %s passed the checks in %.3f s", task_id, result_cid,
+                     time.monotonic() - started)
+        job, newly = await self.call(self.store.complete, task_id, worker, result_cid, sha256,
+                                     render_seconds, frames, resolution)
+        if newly:
+            await self.follow_up()
+        return job, newly
+
+    # -- verification -------------------------------------------------------------------
+
+    async def agree(self, a: dict, b: dict) -> bool:
+        """Do two renders of the same frames agree? Same CID: yes. Same Blender version and
+        device class (both known): only the same CID agrees. Else every frame's PSNR >= 40 dB."""
+        if a["result_cid"] == b["result_cid"]:
+            return True
+        if (a["worker_blender"] and a["worker_device"]
+                and (a["worker_blender"], a["worker_device"])
+                == (b["worker_blender"], b["worker_device"])):
+            return False
+        try:
+            first = await self.result_files(a["result_cid"], a["frames"], a["output_format"])
+            second = await self.result_files(b["result_cid"], b["frames"], b["output_format"])
+            if [n for n, _, _ in first] != [n for n, _, _ in second]:
+                return False
+            for (_, cid_a, _), (_, cid_b, _) in zip(first, second):
+                if cid_a == cid_b:
+                    continue
+                value = psnr(await self.kubo.cat(cid_a, MAX_FRAME_BYTES),
+                             await self.kubo.cat(cid_b, MAX_FRAME_BYTES))
+                if value < MIN_PSNR_DB:
+                    return False
+        except (KuboError, CheckFailed):
+            return False
+        return True
+
+    async def decide(self, verify_id: int) -> str:
+        """Compare a completed verification task with what it verifies; record the outcome."""
+        case = await self.call(self.store.verification_case, verify_id)
+        verify, original, rival = case["verify"], case["original"], case["rival"]
+        agrees_original = await self.agree(verify, original)
+        agrees_rival = await self.agree(verify, rival) if rival is not None else None
+        return await self.call(self.store.settle, verify_id, agrees_original, agrees_rival)
+
+    # -- assembly -----------------------------------------------------------------------
+
+    async def assemble(self, job_id: int) -> str:
+        """Build job ``job_id``'s result directory from its task results without fetching
+        frames; record it. Returns its CID."""
+        started = time.monotonic()
+        output_format, parts = await self.call(self.store.assembly_parts, job_id)
+        entries: list[tuple[str, str, int]] = []
+        for frames, cid in parts:
+            entries += await self.result_files(cid, frames, output_format)
+        if estimated_size(entries) > HAMT_THRESHOLD:
+            cid = await self.kubo.mfs_directory(f"/farmhand/job-{job_id}",
+                                                [(n, c) for n, c, _ in entries])
+            how = "kubo MFS (sharded)"
+        else:
+            block, cid = directory_node(entries)
+            stored = await self.kubo.put_dag_pb(block)
+            if not same_multihash(stored, cid):
+                raise KuboError(f"kubo stored the directory node as {stored}, expected {cid}")
+            how = f"dag-pb node of {len(block)} bytes built by the coordinator"
+        detail = (f"{len(entries)} frames, result directory {cid}: {how} in "
+                  f"{(time.monotonic() - started) * 1000:.0f} ms")
+        await self.call(self.store.set_result, job_id, cid, detail)
+        return cid
+
+    async def follow_up(self) -> None:
+        """Settle every completed verification and assemble every job that is ready."""
+        async with self._lock:
+            for verify_id in await self.call(self.store.undecided_verifications):
+                try:
+                    await self.decide(verify_id)
+                except Exception:  # noqa: BLE001 -- retried on the next sweep
+                    log.exception("verification %d: comparison failed; retrying", verify_id)
+            for job_id in await self.call(self.store.jobs_to_assemble):
+                try:
+                    await self.assemble(job_id)
+                except Exception:  # noqa: BLE001 -- retried on the next sweep
+                    log.exception("job %d: assembling the result directory failed; retrying",
+                                  job_id)

@@ -1,0 +1,75 @@
+"""Which pending tasks a worker is offered, in what order (docs/protocol.md "Matching, fair
+share, blocklists").
+
+Eligibility is one SQL predicate (the worker's Blender version against the file's, the job's
+blocklist and crash record, verification by a different worker). Order: round-robin across
+creators -- the creator with the fewest assigned tasks first, then the one served least
+recently -- and, within a creator, verification tasks first (they hold a finished job back),
+then a random slice of the creator's oldest pending tasks (so workers polling together rarely
+race for the same task). A creator at the cap of assigned tasks gets no offers.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+
+OFFER_WINDOW = 8  # offers are drawn from a creator's oldest OFFER_WINDOW * limit tasks
+_random = random.SystemRandom()
+
+# Shared with store._TASK_SELECT: tasks joined with the job fields a worker needs.
+_SELECT = ("SELECT t.*, j.asset_cid AS asset_cid, j.output_format AS output_format, "
+           "j.creator AS creator, j.blender_version AS blender_version FROM tasks t "
+           "JOIN jobs j ON j.id = t.job_id")
+
+_ELIGIBLE = """
+    t.status = 'pending' AND j.status IN ('pending', 'assigned')
+    AND (:wnum IS NULL OR j.blender_version IS NULL OR j.blender_version <= :wnum)
+    AND (:worker IS NULL OR NOT EXISTS (
+        SELECT 1 FROM worker_jobs wj WHERE wj.job_id = t.job_id AND wj.worker_address = :worker
+        AND (wj.failures >= 3 OR wj.crashes > 0)))
+    AND (t.verifies IS NULL OR :worker IS NULL OR NOT EXISTS (
+        SELECT 1 FROM tasks o WHERE (o.id = t.verifies OR o.verifies = t.verifies)
+        AND o.id != t.id AND o.worker_address = :worker))
+"""
+
+
+def rendered_group(conn: sqlite3.Connection, task: sqlite3.Row, worker: str) -> bool:
+    """True if ``worker`` rendered the task that verification ``task`` re-renders, or another
+    verification of it."""
+    return conn.execute("SELECT 1 FROM tasks o WHERE (o.id = ? OR o.verifies = ?) AND o.id != ? "
+                        "AND o.worker_address = ?",
+                        (task["verifies"], task["verifies"], task["id"], worker)).fetchone() \
+        is not None
+
+
+def offers(conn: sqlite3.Connection, worker: str | None, wnum: int | None, limit: int,
+           cap: int, served: dict[str, float]) -> list[sqlite3.Row]:
+    """Up to ``limit`` pending task rows ``worker`` may take, fair-share ordered. ``wnum``: the
+    worker's Blender as major*100+minor (None: unknown, offered every file). ``cap``: assigned
+    tasks per creator. ``served``: creator -> when it was last assigned a task."""
+    args = {"worker": worker, "wnum": wnum}
+    creators = conn.execute(
+        "SELECT DISTINCT j.creator FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE "
+        + _ELIGIBLE, args).fetchall()
+    running = dict(conn.execute(
+        "SELECT j.creator, COUNT(*) FROM tasks t JOIN jobs j ON j.id = t.job_id "
+        "WHERE t.status = 'assigned' GROUP BY j.creator").fetchall())
+    order = sorted((r[0] for r in creators),
+                   key=lambda c: (running.get(c, 0), served.get(c, 0.0), c))
+    queues = []
+    for creator in order:
+        if running.get(creator, 0) >= cap:
+            continue
+        window = conn.execute(
+            _SELECT + " WHERE j.creator = :creator AND " + _ELIGIBLE
+            + " ORDER BY (t.kind = 'verify') DESC, t.pending_since, t.id LIMIT :limit",
+            {**args, "creator": creator, "limit": OFFER_WINDOW * limit}).fetchall()
+        picked = _random.sample(window, min(limit, len(window)))
+        queues.append(sorted(picked, key=lambda r: r["kind"] != "verify"))
+    picked: list[sqlite3.Row] = []
+    for i in range(limit):
+        for queue in queues:
+            if i < len(queue) and len(picked) < limit:
+                picked.append(queue[i])
+    return picked

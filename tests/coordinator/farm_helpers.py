@@ -1,0 +1,90 @@
+"""Scripted workers for the farm tests (imported as `farm_helpers`): real Ed25519 identities
+talking to the real coordinator, uploading real PNG frames (Pillow) to a real kubo exactly the
+way the engine does (`ipfs add` of one file, or `-r` of a directory of frame_NNNN.png). They
+stand in for Blender where a test is about scheduling, checks or verification, not rendering."""
+
+from __future__ import annotations
+
+import io
+import struct
+import tempfile
+from pathlib import Path
+
+import httpx
+from PIL import Image
+
+from coord_helpers import Worker
+
+WIDTH, HEIGHT = 32, 24
+
+
+def frame_png(frame: int, variant: str = "honest", size=(WIDTH, HEIGHT)) -> bytes:
+    """A deterministic PNG for ``frame``. Variants: "honest" (the true render: a gradient
+    that moves with the frame), "other" (a different valid image), "black" (blank)."""
+    img = Image.new("RGB", size)
+    if variant != "black":
+        shift = 97 if variant == "other" else 0
+        img.putdata([((x * 7 + frame * 5 + shift) % 256, (y * 9 + shift) % 256,
+                      (x + y + frame) % 256) for y in range(size[1]) for x in range(size[0])])
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def write_frames(directory: Path, frames: list[int], variant: str = "honest") -> Path:
+    """frame_NNNN.png files for ``frames`` in ``directory`` (created)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for f in frames:
+        (directory / f"frame_{f:04d}.png").write_bytes(frame_png(f, variant))
+    return directory
+
+
+def blend_header_file(path: Path, version: int) -> Path:
+    """A minimal .blend: the 12-byte header "BLENDER-v<version>" and the ENDB block."""
+    path.write_bytes(f"BLENDER-v{version:03d}".encode() + b"ENDB" + struct.pack("<iQii", 0, 0,
+                                                                               0, 0))
+    return path
+
+
+class ScriptedWorker(Worker):
+    """A worker that polls with its Blender version/device and answers tasks with frames of
+    ``variant`` added to ``kubo``."""
+
+    def __init__(self, base_url: str, kubo, blender: str = "3.4.1", device: str = "CPU",
+                 variant: str = "honest"):
+        super().__init__(base_url)
+        self.kubo = kubo
+        self.blender = blender
+        self.device = device
+        self.variant = variant
+        self.done: list[int] = []
+
+    def offers(self) -> list[dict]:
+        resp = self.get("/api/v1/jobs/available", blender=self.blender, device=self.device)
+        assert resp.status_code == 200, resp.text
+        return resp.json()["jobs"]
+
+    def upload(self, frames: list[int]) -> str:
+        """Add this worker's frames to kubo as the engine does; the result CID."""
+        with tempfile.TemporaryDirectory(prefix="farm-worker-") as tmp:
+            out = write_frames(Path(tmp) / "out", frames, self.variant)
+            if len(frames) == 1:
+                return self.kubo.add(out / f"frame_{frames[0]:04d}.png")
+            return self.kubo.add(out)
+
+    def render(self, task: dict) -> httpx.Response:
+        """Complete ``task`` (already assigned) with this worker's frames."""
+        cid = self.upload(task["frames"])
+        return self.post(f"/api/v1/jobs/{task['id']}/complete", {
+            "result_cid": cid, "sha256": "0" * 64, "render_seconds": 0.1,
+            "frames": task["frames"]})
+
+    def step(self) -> httpx.Response | None:
+        """Take the first offer it wins and complete it; None when nothing was taken."""
+        for offer in self.offers():
+            if self.assign(offer["id"]).status_code == 200:
+                reply = self.render(offer)
+                if reply.status_code == 200:
+                    self.done.append(offer["id"])
+                return reply
+        return None
