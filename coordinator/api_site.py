@@ -36,7 +36,8 @@ async def page(svc: Services = Depends(services)) -> HTMLResponse:
     gateway = svc.settings.gateway_url.rstrip("/")
     csp = (f"default-src 'none'; style-src 'unsafe-inline'; img-src {gateway}; "
            "base-uri 'none'; form-action 'none'")
-    return HTMLResponse(render_page(jobs, counts, gateway),
+    workers = await svc.call(svc.store.workers, 500)
+    return HTMLResponse(render_page(jobs, counts, gateway, workers),
                         headers={"Content-Security-Policy": csp,
                                  "X-Content-Type-Options": "nosniff"})
 

@@ -19,19 +19,11 @@ from .checks import MIN_PSNR_DB, CheckFailed, check_frame, frame_name, psnr
 from .errors import ApiError
 from .kubo import Kubo, KuboError
 from .store import JobStore
-from .unixfs_dir import (HAMT_THRESHOLD, directory_node, estimated_size, is_raw,
-                         same_multihash)
+from .unixfs_dir import HAMT_THRESHOLD, directory_node, estimated_size, same_multihash
 
 log = logging.getLogger("coordinator")
 MAX_FRAME_BYTES = 256 << 20           # a frame file larger than this is refused unread
-UNIXFS_FILE, UNIXFS_DIRECTORY = 2, 1
-
-
-def _unixfs_type(data: bytes) -> int | None:
-    """The Type field (1) of a UnixFS Data protobuf, or None."""
-    if len(data) >= 2 and data[0] == 0x08:
-        return data[1]
-    return None
+READ_CONCURRENCY = 16                 # root-node reads in flight while assembling
 
 
 class Farm:
@@ -53,17 +45,18 @@ class Farm:
         else the links of its directory, which must be exactly the task's frame files.
         Raises CheckFailed (wrong shape) or KuboError."""
         expected = [frame_name(f, output_format) for f in frames] if frames else None
-        node = None if is_raw(result_cid) else await self.kubo.node(result_cid)
-        if node is not None and _unixfs_type(node["data"]) == UNIXFS_DIRECTORY:
+        kind, tsize = await self.kubo.stat(result_cid)
+        if kind == "directory":
+            node = await self.kubo.node(result_cid)
             names = sorted(link["name"] for link in node["links"])
             if expected is not None and names != sorted(expected):
                 raise CheckFailed(f"the result directory holds {names[:5]}, not the task's "
                                   f"frames {sorted(expected)[:5]}")
             return [(link["name"], link["cid"], link["tsize"]) for link in node["links"]]
+        if kind != "file":
+            raise CheckFailed(f"the result is a UnixFS {kind}, not a file or a directory")
         if expected is not None and len(expected) != 1:
             raise CheckFailed(f"the result is one file but the task has {len(expected)} frames")
-        size = await self.kubo.block_size(result_cid)
-        tsize = size + (sum(link["tsize"] for link in node["links"]) if node else 0)
         name = expected[0] if expected else frame_name(0, output_format)
         return [(name, result_cid, tsize)]
 
@@ -146,9 +139,14 @@ class Farm:
         frames; record it. Returns its CID."""
         started = time.monotonic()
         output_format, parts = await self.call(self.store.assembly_parts, job_id)
-        entries: list[tuple[str, str, int]] = []
-        for frames, cid in parts:
-            entries += await self.result_files(cid, frames, output_format)
+        gate = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read(frames: list[int], cid: str) -> list[tuple[str, str, int]]:
+            async with gate:
+                return await self.result_files(cid, frames, output_format)
+
+        entries = [e for part in await asyncio.gather(*(read(f, c) for f, c in parts))
+                   for e in part]
         if estimated_size(entries) > HAMT_THRESHOLD:
             cid = await self.kubo.mfs_directory(f"/farmhand/job-{job_id}",
                                                 [(n, c) for n, c, _ in entries])

@@ -8,6 +8,7 @@ before use. Failures raise ``KuboError`` saying which call and why.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -24,21 +25,31 @@ class Kubo:
     def __init__(self, api_url: str, timeout: float = 30.0):
         self.api_url = api_url.rstrip("/")
         self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self._loop = None
+
+    def _http(self) -> httpx.AsyncClient:
+        """One connection pool per event loop (making a client costs ~20-200 ms: its TLS
+        context is built even for http://)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+            self._loop = loop
+        return self._client
 
     async def _post(self, path: str, params, files=None, limit: int = 1 << 20) -> bytes:
         url = f"{self.api_url}/api/v0/{path}"
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                async with client.stream("POST", url, params=params, files=files) as resp:
-                    body = bytearray()
-                    async for chunk in resp.aiter_bytes():
-                        body += chunk
-                        if len(body) > limit:
-                            raise KuboError(f"kubo {path}: reply larger than {limit} bytes")
-                    if resp.status_code != 200:
-                        raise KuboError(f"kubo {path} answered {resp.status_code}: "
-                                        f"{bytes(body[:300]).decode(errors='replace')}")
-                    return bytes(body)
+            async with self._http().stream("POST", url, params=params, files=files) as resp:
+                body = bytearray()
+                async for chunk in resp.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise KuboError(f"kubo {path}: reply larger than {limit} bytes")
+                if resp.status_code != 200:
+                    raise KuboError(f"kubo {path} answered {resp.status_code}: "
+                                    f"{bytes(body[:300]).decode(errors='replace')}")
+                return bytes(body)
         except httpx.HTTPError as exc:
             raise KuboError(f"kubo {path} at {self.api_url}: {type(exc).__name__}: {exc}") \
                 from None
@@ -71,6 +82,15 @@ class Kubo:
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise KuboError(f"kubo dag/get {cid}: unexpected node shape ({exc})") from None
         return {"data": data, "links": links}
+
+    async def stat(self, cid: str) -> tuple[str, int]:
+        """(UnixFS type "file"|"directory"|…, cumulative DAG size in bytes = the Tsize a parent
+        link to it carries) from ``files/stat`` of /ipfs/CID (reads only its root node)."""
+        value = await self._json("files/stat", [("arg", f"/ipfs/{cid}")])
+        kind, size = value.get("Type"), value.get("CumulativeSize")
+        if not isinstance(kind, str) or not isinstance(size, int) or size < 0:
+            raise KuboError(f"kubo files/stat {cid}: unexpected reply {value}")
+        return kind, size
 
     async def block_size(self, cid: str) -> int:
         """Size in bytes of the block ``cid``."""

@@ -82,8 +82,3 @@ def same_multihash(a: str, b: str) -> bool:
     """True if two CIDs (any version) name the same sha2-256 digest."""
     return cid_bytes(a)[-32:] == cid_bytes(b)[-32:]
 
-
-def is_raw(cid: str) -> bool:
-    """True for a CIDv1 with codec raw (0x55): a one-block file without a dag-pb node."""
-    data = cid_bytes(cid)
-    return not cid.startswith("Qm") and len(data) > 1 and data[1] == 0x55

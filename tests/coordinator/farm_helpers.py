@@ -58,9 +58,14 @@ class ScriptedWorker(Worker):
         self.device = device
         self.variant = variant
         self.done: list[int] = []
+        self.blocked = False
 
     def offers(self) -> list[dict]:
+        """The poll's offers; [] once the coordinator blocked this worker (403)."""
         resp = self.get("/api/v1/jobs/available", blender=self.blender, device=self.device)
+        if resp.status_code == 403 and resp.json()["error"]["code"] == "worker_blocked":
+            self.blocked = True
+            return []
         assert resp.status_code == 200, resp.text
         return resp.json()["jobs"]
 

@@ -62,6 +62,12 @@ def test_24_frames_in_chunks_of_2_end_as_the_directory_ipfs_add_r_makes(farm, ku
     assembled = [e for e in events if e["type"] == "assembled"]
     assert len(assembled) == 1 and "24 frames" in assembled[0]["detail"]
 
+    page = httpx.get(farm.url + "/", timeout=30).text
+    assert "24/24 frames, 12/12 tasks" in page
+    assert page.count('<i class="completed" title="frame ') == 24
+    assert all(w.address in page for w in workers)
+    assert '<table id="workers">' in page
+
     # kubo's own way (MFS) gives the same directory
     rpc = KuboRpc(kubo.api_url)
     entries = [(n, kubo.add(tmp_path / "all" / n)) for n in sorted(

@@ -1,0 +1,64 @@
+"""Spot verification (docs/protocol.md "Spot verification") at 100 %: a worker that uploads a
+different valid image is outvoted by two honest ones, flagged, blocked after two flags, and the
+job completes with the honest frames (real kubo, real PNGs, scripted workers)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from farm_helpers import ScriptedWorker, write_frames
+from test_farm_directory import run_until_done, submit
+
+
+@pytest.fixture
+def verifying_farm(coordinator_factory, kubo):
+    return coordinator_factory("--ipfs-api", kubo.api_url, "--verify-share", "1",
+                               trusted=False)
+
+
+def test_cheater_with_a_valid_image_is_caught_flagged_blocked_and_outvoted(
+        verifying_farm, kubo, tmp_path):
+    farm = verifying_farm
+    job = submit(farm, kubo, tmp_path, list(range(1, 9)), 1)
+    honest = [ScriptedWorker(farm.url, kubo).login() for _ in range(2)]
+    cheat = ScriptedWorker(farm.url, kubo, variant="other").login()
+    job = run_until_done(farm, [cheat, *honest], job["id"])
+    assert job["status"] == "completed", job
+    assert job["result_cid"] == kubo.add(write_frames(tmp_path / "truth", list(range(1, 9))))
+
+    records = {w["address"]: w for w in httpx.get(farm.url + "/api/v1/workers",
+                                                  timeout=30).json()["workers"]}
+    assert records[cheat.address]["flags"] == 2, records[cheat.address]
+    assert records[cheat.address]["blocked"] is True and cheat.blocked
+    assert records[cheat.address]["disputed"] == 2
+    for worker in honest:
+        assert records[worker.address]["flags"] == 0 and not records[worker.address]["blocked"]
+    assert sum(records[w.address]["verified"] for w in honest) >= 8 - 2
+    events = httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/events", timeout=30).json()["events"]
+    flagged = [e for e in events if e["type"] == "flagged"]
+    assert [e["worker_address"] for e in flagged] == [cheat.address] * 2
+    assert "flag 2 of 2" in flagged[-1]["detail"]
+    tasks = httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/tasks", timeout=30).json()["tasks"]
+    primary = [t for t in tasks if t["kind"] == "task"]
+    assert all(t["verdict"] in ("verified", "won", "lost") for t in primary), primary
+    # a blocked worker is refused at assign too
+    pending = [t for t in tasks if t["status"] == "pending"]
+    assert not pending
+    refused = cheat.assign(primary[0]["id"])
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "worker_blocked")
+
+
+def test_agreeing_renders_verify_the_original(verifying_farm, kubo, tmp_path):
+    farm = verifying_farm
+    job = submit(farm, kubo, tmp_path, [1, 2], 2)
+    first, second = (ScriptedWorker(farm.url, kubo).login() for _ in range(2))
+    job = run_until_done(farm, [first, second], job["id"])
+    assert job["status"] == "completed"
+    tasks = httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/tasks", timeout=30).json()["tasks"]
+    assert [(t["kind"], t["verdict"]) for t in tasks] == [("task", "verified"),
+                                                          ("verify", "verified")]
+    assert tasks[0]["worker_address"] != tasks[1]["worker_address"]
+    events = [e["type"] for e in httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/events",
+                                           timeout=30).json()["events"]]
+    assert events.count("verified") == 1 and "disputed" not in events
