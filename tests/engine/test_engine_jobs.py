@@ -281,3 +281,21 @@ def test_key_file_readable_by_others_is_refused(farm, farmhand_core, tmp_path):
     os.chmod(config["key_file"], 0o644)
     with pytest.raises(farmhand_core.KeyFileError):
         farmhand_core.Engine(config)
+
+
+def test_engine_polls_with_its_blender_version(farm, farmhand_core, tmp_path):
+    """docs/protocol.md "Matching": every poll carries blender=MAJOR.MINOR (304 -> "3.4"),
+    which the coordinator keeps on the worker's record."""
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", blender_version=304))
+    engine.start()
+    try:
+        record, deadline = None, time.monotonic() + 20
+        while time.monotonic() < deadline:
+            resp = farm.http.get(f"/api/v1/workers/{engine.worker_address}")
+            record = resp.json() if resp.status_code == 200 else None
+            if record and record["blender_version"]:
+                break
+            time.sleep(0.2)
+    finally:
+        engine.stop()
+    assert record is not None and record["blender_version"] == "3.4", record

@@ -280,6 +280,12 @@ std::vector<JobOffer> Client::available(int wait_seconds) {
   if (wait_seconds < 0) throw Error(ErrorKind::kInvalidArgument, "wait_seconds must be >= 0");
   std::string path = "/api/v1/jobs/available?status=pending";
   if (wait_seconds > 0) path += "&wait=" + std::to_string(wait_seconds);
+  if (!impl_->options.worker_blender.empty()) {
+    path += "&blender=" + http::percent_encode(impl_->options.worker_blender);
+  }
+  if (!impl_->options.worker_device.empty()) {
+    path += "&device=" + http::percent_encode(impl_->options.worker_device);
+  }
   // protocol.md: clients use an HTTP timeout of wait + 10 s for the long poll.
   const milliseconds timeout = std::max<milliseconds>(impl_->options.request_timeout,
                                                       std::chrono::seconds(wait_seconds + 10));

@@ -11,8 +11,8 @@ namespace {
 class RealBackend final : public Backend {
  public:
   RealBackend(const std::string& url, std::shared_ptr<const identity::Identity> id,
-              const std::atomic<bool>* cancel)
-      : client_(url, std::move(id), options(cancel)) {}
+              const std::atomic<bool>* cancel, int blender_version)
+      : client_(url, std::move(id), options(cancel, blender_version)) {}
 
   void authenticate() override { client_.ensure_authenticated(); }
 
@@ -49,9 +49,14 @@ class RealBackend final : public Backend {
   }
 
  private:
-  static backend::ClientOptions options(const std::atomic<bool>* cancel) {
+  static backend::ClientOptions options(const std::atomic<bool>* cancel, int blender_version) {
     backend::ClientOptions o;
     o.cancel = cancel;
+    // 304 -> "3.4": the coordinator offers only files this Blender can open (protocol.md).
+    if (blender_version > 0) {
+      o.worker_blender =
+          std::to_string(blender_version / 100) + "." + std::to_string(blender_version % 100);
+    }
     return o;
   }
   backend::Client client_;
@@ -106,9 +111,9 @@ Ports make_real_ports(const Config& config) {
       identity::Identity::load_or_create(config.key_file));
   Ports p;
   p.worker_address = id->address();
-  p.make_backend = [url = config.backend_url,
-                    id](const std::atomic<bool>* cancel) -> std::unique_ptr<Backend> {
-    return std::make_unique<RealBackend>(url, id, cancel);
+  p.make_backend = [url = config.backend_url, id, blender = config.blender_version](
+                       const std::atomic<bool>* cancel) -> std::unique_ptr<Backend> {
+    return std::make_unique<RealBackend>(url, id, cancel, blender);
   };
   p.make_storage = [config]() -> std::unique_ptr<Storage> {
     return std::make_unique<RealStorage>(config);

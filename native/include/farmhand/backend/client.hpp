@@ -36,6 +36,10 @@ struct ClientOptions {
   std::chrono::seconds max_retry_after{60};           // cap on a server's Retry-After
   /// When set and true, waits and transfers stop soon with kCancelled.
   const std::atomic<bool>* cancel = nullptr;
+  /// The worker's Blender, e.g. "3.4", and device class, e.g. "CPU": sent as `blender=` and
+  /// `device=` on every /jobs/available poll (docs/protocol.md "Matching"); empty = not sent.
+  std::string worker_blender;
+  std::string worker_device;
 };
 
 class Client {
