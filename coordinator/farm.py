@@ -36,6 +36,7 @@ class Farm:
         self.call = call
         self.trusted = trusted
         self._lock = asyncio.Lock()
+        self._retry: dict[tuple[str, int], tuple[float, float]] = {}  # key -> (due, delay)
 
     # -- results ------------------------------------------------------------------------
 
@@ -162,17 +163,33 @@ class Farm:
         await self.call(self.store.set_result, job_id, cid, detail)
         return cid
 
+    def _due(self, key: tuple[str, int]) -> bool:
+        return self._retry.get(key, (0.0, 0.0))[0] <= time.monotonic()
+
+    def _failed(self, key: tuple[str, int], exc: Exception) -> None:
+        """Back off a failing follow-up: 1 s, doubling up to 5 minutes, one log line each."""
+        delay = min(max(self._retry.get(key, (0.0, 0.5))[1] * 2, 1.0), 300.0)
+        self._retry[key] = (time.monotonic() + delay, delay)
+        log.warning("%s %d: %s: %s; retrying in %.0f s", key[0], key[1], type(exc).__name__,
+                    exc, delay)
+
     async def follow_up(self) -> None:
-        """Settle every completed verification and assemble every job that is ready."""
+        """Settle every completed verification and assemble every job that is ready (a step
+        that fails, e.g. kubo unreachable, is retried with back-off)."""
         async with self._lock:
             for verify_id in await self.call(self.store.undecided_verifications):
-                try:
-                    await self.decide(verify_id)
-                except Exception:  # noqa: BLE001 -- retried on the next sweep
-                    log.exception("verification %d: comparison failed; retrying", verify_id)
+                key = ("verification", verify_id)
+                if self._due(key):
+                    try:
+                        await self.decide(verify_id)
+                        self._retry.pop(key, None)
+                    except Exception as exc:  # noqa: BLE001 -- retried after a back-off
+                        self._failed(key, exc)
             for job_id in await self.call(self.store.jobs_to_assemble):
-                try:
-                    await self.assemble(job_id)
-                except Exception:  # noqa: BLE001 -- retried on the next sweep
-                    log.exception("job %d: assembling the result directory failed; retrying",
-                                  job_id)
+                key = ("job", job_id)
+                if self._due(key):
+                    try:
+                        await self.assemble(job_id)
+                        self._retry.pop(key, None)
+                    except Exception as exc:  # noqa: BLE001 -- retried after a back-off
+                        self._failed(key, exc)

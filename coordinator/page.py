@@ -34,6 +34,17 @@ def _result(job: dict, gateway: str) -> str:
     return f'<td><a href="{url}" rel="noopener noreferrer">{inner}</a></td>'
 
 
+def frame_ranges(frames: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1-3, 7"`` (runs of consecutive frames, in the given order)."""
+    runs: list[list[int]] = []
+    for f in frames:
+        if runs and f == runs[-1][-1] + 1:
+            runs[-1].append(f)
+        else:
+            runs.append([f])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
 def _progress(job: dict) -> str:
     """"done/total frames" and, for several frames, one cell per frame coloured by its task's
     state (the per-frame grid; title = frame number and state)."""
@@ -75,7 +86,7 @@ def render_page(jobs: list[dict], counts: dict[str, int], gateway: str,
         rows.append(
             f'<tr class="{status}">' + _cell(job["id"]) + _cell(job["status"])
             + _cell(job["worker_address"]) + _cell(f"{job['attempts']}/{job['max_attempts']}")
-            + _cell(job["reward"]) + _cell(", ".join(map(str, job["frames"])) or "current")
+            + _cell(job["reward"]) + _cell(frame_ranges(job["frames"]) or "current")
             + _cell(job["output_format"]) + _cell(job["created_at"])
             + _cell(job["updated_at"]) + _cell(render) + _cell(job["error"])
             + _result(job, gateway) + _cell(job.get("creator")) + _progress(job) + "</tr>")

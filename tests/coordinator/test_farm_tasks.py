@@ -4,6 +4,8 @@ Coordinator --trusted (made-up CIDs, no kubo); results and verification: test_fa
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from coord_helpers import RESULT_CID, create_job, error_code, get_job
@@ -134,3 +136,23 @@ def test_unknown_task_and_worker_are_404(coordinator):
     assert (who.status_code, error_code(who)) == (404, "worker_not_found")
     bad = httpx.get(coordinator.url + "/api/v1/workers/nobody", timeout=30)
     assert (bad.status_code, error_code(bad)) == (422, "validation_error")
+
+
+def test_a_directory_kubo_cannot_assemble_waits_and_is_retried(coordinator, make_worker):
+    """Every task done, but kubo cannot read the results (made-up CIDs, no kubo here): the job
+    stays 'assigned' ("assembling"), and the coordinator logs one back-off line per try."""
+    job = create_job(coordinator.url, frames=[1, 2], chunk_size=1)
+    worker = make_worker(coordinator.url)
+    for task_id, frame in ((job["id"], 1), (job["id"] + 1, 2)):
+        assert worker.assign(task_id).status_code == 200
+        assert worker.post(f"/api/v1/jobs/{task_id}/complete", {
+            "result_cid": RESULT_CID, "sha256": "0" * 64, "render_seconds": 1.0,
+            "frames": [frame]}).status_code == 200
+    time.sleep(2.0)
+    state = get_job(coordinator.url, job["id"])
+    assert (state["status"], state["progress_message"], state["frames_done"]) == (
+        "assigned", "assembling", 2)
+    assert state["result_cid"] is None
+    log = coordinator.log_path.read_text()
+    assert f"job {job['id']}: KuboError" in log and "retrying in" in log
+    assert log.count(f"job {job['id']}: KuboError") <= 3   # backed off, not every sweep
