@@ -1,72 +1,499 @@
-"""The GUI worker: the engine on its own thread, Blender's main thread driven by
-``bpy.app.timers``.
+"""The GUI worker: a small state machine driven by a ``bpy.app.timers`` callback every
+0.05 s, so Blender's window never waits for it.
 
-Each timer tick asks the engine for a job without waiting (``next_job(0)``); a job is
-rendered with the append strategy (:func:`jobrun.render_appended`), so the artist's open
-file is never discarded or changed. Between jobs the UI stays responsive (ticks every
-second while idle).
+The engine (``farmhand_core.Engine``) claims, downloads, uploads and heartbeats on its own
+threads; this class only does what must happen on Blender's main thread, in short steps:
+
+====================  ==============================================================
+state                 one step (one timer turn)
+====================  ==============================================================
+``waiting``           pause if asked to (or the artist renders, or is not idle);
+                      else ``engine.next_job(0)`` (never waits)
+``preparing``         append the job's scene (one ``libraries.load``), then audit it,
+                      then set its output and device: three turns
+``rendering``         a frame renders as Blender's own render job (farm_render.py);
+                      each turn checks whether it ended or must be cancelled
+``handing over``      finish / release / fail through handover.py, remove what the
+                      job added to the file
+``paused``            nothing (Pause, Esc, the artist renders, Only when idle)
+``stopping``          ``engine.stop()`` on a helper thread (uploads finish first)
+``stopped``           the timer ends
+====================  ==============================================================
+
+Whatever interrupts a render (untick, Pause, Stop, Esc, quit, the artist's F12, the
+artist's input with *Only when idle*) cancels it at once and *releases* the job (attempts
+unchanged on the coordinator). *Stop after this job* lets the running job finish first.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import bpy
 
+from . import farm_render, handover
 from .core_loader import load_core
-from .handover import process_job
-from .jobrun import render_appended
+from .jobrun import AppendedJob
 from .log import log
+from .render import RenderFailed, RenderResult, frame_filename, prepare_scene
 
-IDLE_INTERVAL_S = 1.0
+TICK_S = 0.05           # the state machine's turn while preparing / rendering
+IDLE_TICK_S = 0.25      # while waiting for work or paused
+PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
+
+WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
+PAUSED, STOPPING, STOPPED = "paused", "stopping", "stopped"
+ESC_REASON = "you cancelled the render (Esc)"
+
+
+class Interrupt:
+    """Why a job is being given back (plain words for the log, the coordinator and the UI)
+    and what the worker does next: ``then`` is PAUSED or STOPPING."""
+
+    def __init__(self, reason: str, then: str):
+        self.reason = reason
+        self.then = then
 
 
 class GuiWorker:
-    """One running worker. ``start()`` / ``stop()``; ``status()`` for the UI."""
+    """One sharing session. ``start()``; the artist's actions arrive as method calls from
+    operators, the modal operator and handlers; ``snapshot()`` is what the UI shows."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, idle_minutes: float = 0.0, lifetime=None):
         self.settings = settings
+        self.idle_minutes = idle_minutes  # > 0: Only when idle
+        self.lifetime = lifetime          # lifetime.Lifetime (jobs done, kept across restarts)
+        self.on_finished = None           # called after each job handed in (reward refresh)
         self.engine = None
-        self.stopping = False
-        self.rendering_job = None
+        self.state = STOPPED
         self.error = ""
+        self.window = None
+        # the job in hand
+        self.job = None
+        self.job_log = None
+        self.appended = None
+        self.prepare_step = 0
+        self.frames: list[int] = []
+        self.frame_index = 0
+        self.render = None
+        self.result = RenderResult()
+        self.outcome = None        # callable(engine, job) -> outcome, set when a job ends
+        self.last_progress = 0.0
+        self.device_used = ""
+        self.device_warning = ""
+        # what the artist asked for / does
+        self.stop_reason = ""      # set: stop (and release the job) now
+        self.stop_after_job = False
+        self.user_pause = ""       # set: paused by the artist (Pause button, Esc)
+        self.pause_reason = ""
+        self.artist_rendering = False
+        self.artist_render_at = 0.0
+        self.last_input = time.monotonic()
+        self._stopper = None
+        self.engine_running = False
+        self.timings: list[float] = []  # gaps between turns (for tests and the log)
 
-    def start(self) -> None:
-        """Start the engine and the timer. Raises what Engine() raises (key file...)."""
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self, window) -> None:
+        """Start the engine and the timer; ``window``: the artist's main window (renders are
+        invoked there). Raises what Engine() raises (key file, work dir...)."""
+        self._start_engine()
+        self.window = window
+        self.state = WAITING
+        bpy.app.timers.register(self._tick, first_interval=TICK_S, persistent=True)
+        log.info("worker %s started (GUI, device %s%s)", self.engine.worker_address,
+                 self.settings.device,
+                 f", only when idle for {self.idle_minutes:g} min" if self.idle_minutes else "")
+
+    def _start_engine(self) -> None:
         core = load_core()
         self.engine = core.Engine(self.settings.engine_config(bpy.app.version))
         self.engine.start()
-        bpy.app.timers.register(self._tick, first_interval=IDLE_INTERVAL_S, persistent=True)
-        log.info("worker %s started (GUI, device %s)", self.engine.worker_address,
-                 self.settings.device)
+        self.engine_running = True
 
-    def __bool__(self) -> bool:  # the stop flag seen by process_job
-        return self.stopping
+    def _stop_engine_soon(self) -> None:
+        """Stop the engine on a helper thread (uploads finish, claimed jobs are released):
+        a paused worker holds no job on the coordinator."""
+        if not self.engine_running:
+            return
+        self.engine_running = False
+        self._stopper = threading.Thread(target=self.engine.stop, name="farmhand-stop",
+                                         kwargs={"graceful": True, "timeout_s": 30},
+                                         daemon=True)
+        self._stopper.start()
 
-    def _tick(self):
-        if self.stopping or self.engine is None:
-            return None
-        job = self.engine.next_job(0)
-        if job is None:
-            return IDLE_INTERVAL_S
-        self.rendering_job = job
-        try:
-            process_job(self.engine, job, self.settings.device, self,
-                        strategy=render_appended)
-        finally:
-            self.rendering_job = None
-        return 0.1
+    def request_stop(self, reason: str, after_job: bool = False) -> None:
+        """Stop sharing: now (the job is released) or, ``after_job``, once it is handed in."""
+        if after_job:
+            self.stop_after_job = True
+            log.info("worker: stopping after this job (%s)", reason)
+        elif not self.stop_reason:
+            self.stop_reason = reason
+            log.info("worker: stopping: %s", reason)
 
-    def status(self) -> dict:
-        """``engine.status()`` or a stopped placeholder."""
-        if self.engine is None:
-            return {"state": "stopped", "last_error": self.error}
-        return self.engine.status()
+    def pause(self, reason: str) -> None:
+        """Pause sharing (the running job is released) until :meth:`resume`."""
+        self.user_pause = reason
+        log.info("worker: paused: %s", reason)
 
-    def stop(self) -> None:
-        """Stop polling; the engine finishes pending uploads (graceful) and hands back
-        prefetched jobs."""
-        self.stopping = True
+    def resume(self) -> None:
+        self.user_pause = ""
+        self.stop_after_job = False
+        log.info("worker: resumed")
+
+    def artist_input(self) -> None:
+        """The artist used the keyboard or mouse (seen by the modal operator)."""
+        self.last_input = time.monotonic()
+
+    def artist_render(self, running: bool) -> None:
+        """The artist's own render started (F12, render_init of another scene) or ended."""
+        if running != self.artist_rendering:
+            log.info("worker: the artist's render %s", "started" if running else "ended")
+        self.artist_rendering = running
+        self.artist_render_at = time.monotonic()
+
+    def drop_job(self, reason: str) -> None:
+        """Another file is being loaded (Blender kills the render and frees the job's
+        scene with the old file): release the job and forget its data."""
+        if self.job is None:
+            return
+        if self.render is not None:
+            self.render.cancel_requested = True
+        handover.report_release(self.engine, self.job, reason)
+        if self.job_log is not None:
+            self.job_log.close()
+        self.job = self.appended = self.render = self.job_log = self.outcome = None
+        if self.state in (PREPARING, RENDERING, HANDING_OVER):
+            self.state = WAITING
+
+    def shutdown_now(self, reason: str) -> None:
+        """Blender is quitting or the add-on is disabled: give the job back and stop the
+        engine, blocking (at most ~10 s for pending uploads)."""
+        if self.state == STOPPED:
+            return
+        if self.render is not None and self.render.state == farm_render.RUNNING:
+            self.render.cancel_requested = True
+        if self.job is not None:
+            handover.report_release(self.engine, self.job, reason)
+            self.job = None
         if bpy.app.timers.is_registered(self._tick):
             bpy.app.timers.unregister(self._tick)
-        if self.engine is not None:
-            self.engine.stop(graceful=True, timeout_s=30)
-            log.info("worker stopped")
+        self.state = STOPPED
+        if self._stopper is not None and self._stopper.is_alive():
+            self._stopper.join(10)
+        if self.engine_running:
+            self.engine_running = False
+            self.engine.stop(graceful=True, timeout_s=10)
+        log.info("worker stopped (%s)", reason)
+
+    # -- the machine ----------------------------------------------------------------------
+
+    def _tick(self):
+        now = time.monotonic()
+        if self.timings is not None:
+            self.timings.append(now)
+            del self.timings[:-2000]
+        try:
+            return _STEPS[self.state](self)
+        except Exception as exc:  # a bug must not kill the timer: hand the job back
+            log.exception("worker: unexpected error in state %s", self.state)
+            self.error = f"{type(exc).__name__}: {exc}"
+            if self.job is not None:
+                log_tail = self.job_log.text() if self.job_log else ""
+                self._end_job(lambda e, j, exc=exc: handover.report_error(e, j, exc, log_tail))
+                return TICK_S
+            return IDLE_TICK_S
+
+    def _interrupt(self):
+        """Why the job in hand must be given back now, or None."""
+        if self.stop_reason:
+            return Interrupt(self.stop_reason, STOPPING)
+        if self.user_pause:
+            return Interrupt(self.user_pause, PAUSED)
+        if self.artist_rendering:
+            return Interrupt("you are rendering", PAUSED)
+        if self.idle_minutes and time.monotonic() - self.last_input < 2.0:
+            return Interrupt("you are working (Only when idle)", PAUSED)
+        return None
+
+    def _why_not_start(self) -> str:
+        """Why no new job may start now ('' = it may)."""
+        if self.user_pause:
+            return self.user_pause
+        if self.artist_rendering and time.monotonic() - self.artist_render_at > 3.0 and \
+                not farm_render.artist_render_running(None):
+            self.artist_render(False)  # F12 seen, but no render came of it (or it ended)
+        if self.artist_rendering or farm_render.artist_render_running(None):
+            return "you are rendering"
+        if self.idle_minutes:
+            idle = time.monotonic() - self.last_input
+            if idle < self.idle_minutes * 60:
+                return (f"waiting until you are away for {self.idle_minutes:g} min "
+                        f"(away {idle / 60:.1f} min)")
+        return ""
+
+    # one method per state ---------------------------------------------------------------
+
+    def _waiting(self):
+        if self.stop_reason or self.stop_after_job:
+            return self._begin_stopping()
+        why = self._why_not_start()
+        if why:
+            return self._enter_pause(why)
+        job = self.engine.next_job(0)
+        if job is None:
+            return IDLE_TICK_S
+        self.job = job
+        self.job_log = handover.JobLog().open(job)
+        self.result = RenderResult()
+        self.frames = list(job.frames)
+        self.frame_index = 0
+        self.prepare_step = 0
+        self.device_used = self.device_warning = ""
+        self.state = PREPARING
+        return TICK_S
+
+    def _preparing(self):
+        interrupt = self._interrupt()
+        if interrupt is not None:
+            return self._give_back(interrupt)
+        job = self.job
+        try:
+            if self.prepare_step == 0:
+                started = time.monotonic()
+                self.appended = AppendedJob(job)
+                self.appended.append()
+                log.info("job %s: scene appended in %.2f s", job.id,
+                         time.monotonic() - started)
+            elif self.prepare_step == 1:
+                self.appended.audit()
+            else:
+                scene = self.appended.scene
+                os.makedirs(job.output_dir, exist_ok=True)
+                self.result.notes = prepare_scene(scene, job.output_dir,
+                                                  job.output_format or "PNG",
+                                                  self.settings.device)
+                self._leave_a_core(scene)
+                self._note_device(scene)
+                self.frames = self.frames or [scene.frame_current]
+                self.state = RENDERING
+                self._start_frame()
+                return TICK_S
+        except Exception as exc:
+            log_tail = self.job_log.text()
+            return self._end_job(lambda e, j, exc=exc: handover.report_error(e, j, exc,
+                                                                             log_tail))
+        self.prepare_step += 1
+        return TICK_S
+
+    def _rendering(self):
+        render = self.render
+        interrupt = self._interrupt()
+        if render.state == farm_render.RUNNING:
+            if interrupt is not None:
+                farm_render.cancel(render)
+                return self._give_back(interrupt)
+            if self.engine.job_cancelled(self.job):
+                farm_render.cancel(render)
+                return self._end_job(None)
+            self._send_progress()
+            return TICK_S
+        if render.state == farm_render.CANCELLED:  # Esc, or the status bar's cancel
+            if interrupt is None:
+                # Esc never reaches the watcher (the render operator's modal handler takes
+                # it), so a cancel we did not ask for is the artist's Esc or the status
+                # bar's cancel button.
+                interrupt = Interrupt(ESC_REASON, PAUSED)
+                self.user_pause = interrupt.reason
+            return self._give_back(interrupt)
+        if render.state == farm_render.DONE and (
+                self.artist_rendering or farm_render.artist_render_running(render)):
+            # Starting a render kills every other render job (screen_render_invoke:
+            # WM_jobs_kill_all_except), and a killed render still writes its partial image
+            # and fires render_complete: with the artist's render running, this frame may
+            # be unfinished. Give the job back rather than hand in a partial frame.
+            render.state = farm_render.CANCELLED
+            return self._give_back(interrupt or Interrupt("you are rendering", PAUSED))
+        if render.state == farm_render.FAILED:
+            exc = RenderFailed(render.error)
+            log_tail = self.job_log.text()
+            return self._end_job(lambda e, j: handover.report_error(e, j, exc, log_tail))
+        # DONE: one more frame written
+        self.result.paths.append(render.path)
+        self.result.seconds += render.seconds
+        log.info("frame %d rendered in %.2f s: %s (%d bytes)", render.frame, render.seconds,
+                 render.path, os.path.getsize(render.path))
+        self.frame_index += 1
+        handover.report_frame(self.engine, self.job, self.frame_index, len(self.frames),
+                              render.seconds)
+        if self.frame_index < len(self.frames):
+            if interrupt is not None:
+                return self._give_back(interrupt)
+            self._start_frame()
+            return TICK_S
+        started = self.job_log.started
+        result = self.result
+        return self._end_job(lambda e, j: handover.report_result(e, j, result, "", started))
+
+    def _handing_over(self):
+        job, outcome = self.job, self.outcome
+        try:
+            if outcome is not None:
+                done = outcome(self.engine, job)
+                if done == handover.FINISHED and self.lifetime is not None:
+                    self.lifetime.add_job(self.result.seconds)
+                if done == handover.FINISHED and self.on_finished is not None:
+                    self.on_finished()
+        finally:
+            if self.render is not None:  # kill a job still ending before removing its scene
+                scene = bpy.data.scenes.get(self.render.scene_name)
+                if scene is not None:
+                    farm_render.delete_scene(scene)
+            removed = self.appended.discard() if self.appended is not None else 0
+            if self.job_log is not None:
+                self.job_log.close()
+            log.info("job %s: %d datablock(s) the job added were removed", job.id, removed)
+            self.job = self.appended = self.render = self.job_log = self.outcome = None
+        if self.stop_reason or self.stop_after_job:
+            return self._begin_stopping()
+        why = self._why_not_start()
+        if why:
+            return self._enter_pause(why)
+        self.state = WAITING
+        return TICK_S
+
+    def _enter_pause(self, why: str):
+        self.pause_reason = why
+        self.state = PAUSED
+        log.info("worker: paused: %s", why)
+        self._stop_engine_soon()
+        return IDLE_TICK_S
+
+    def _paused(self):
+        if self.stop_reason:
+            return self._begin_stopping()
+        why = self._why_not_start()
+        if not why:
+            if self._stopper is not None and self._stopper.is_alive():
+                return IDLE_TICK_S  # the paused engine is still handing in its uploads
+            log.info("worker: sharing again (was paused: %s)", self.pause_reason)
+            self.pause_reason = ""
+            self._start_engine()
+            self.state = WAITING
+            return TICK_S
+        self.pause_reason = why
+        return IDLE_TICK_S
+
+    def _stopping(self):
+        if self._stopper is not None and self._stopper.is_alive():
+            return IDLE_TICK_S
+        self.state = STOPPED
+        status = self.engine.status()
+        log.info("worker stopped (%s): %s job(s) done, %s failed", self.stop_reason or
+                 "after the job", status.get("jobs_done"), status.get("jobs_failed"))
+        return None
+
+    # helpers ----------------------------------------------------------------------------
+
+    def _start_frame(self) -> None:
+        frame = self.frames[self.frame_index]
+        path = os.path.join(self.job.output_dir,
+                            frame_filename(frame, self.job.output_format or "PNG"))
+        self.render = farm_render.FrameRender(self.appended.scene, frame, path)
+        self.render.start(self.window)
+        log.info("job %s: rendering frame %d (%d of %d) as a Blender render job", self.job.id,
+                 frame, self.frame_index + 1, len(self.frames))
+
+    def _give_back(self, interrupt: Interrupt):
+        """Release the job in hand (nothing is uploaded) and go on to ``interrupt.then``."""
+        reason = interrupt.reason
+        if interrupt.then == PAUSED and not self.stop_reason:
+            self.pause_reason = reason
+        done = len(self.result.paths)
+        return self._end_job(lambda e, j: handover.report_release(
+            e, j, f"{reason} (after {done} frame(s))"))
+
+    def _end_job(self, outcome):
+        """The job's render is over: hand it over in this same turn (a release reaches the
+        engine at once)."""
+        if self.render is not None and self.render.state == farm_render.RUNNING:
+            farm_render.cancel(self.render)
+        self.outcome = outcome
+        self.state = HANDING_OVER
+        return self._handing_over()
+
+    def _begin_stopping(self):
+        self.state = STOPPING
+        self._stop_engine_soon()
+        return IDLE_TICK_S
+
+    def _leave_a_core(self, scene) -> None:
+        """The artist keeps working: a CPU render uses at most all cores but one."""
+        cores = os.cpu_count() or 1
+        limit = max(1, cores - 1)
+        render = scene.render
+        if render.threads_mode == "AUTO" or render.threads > limit:
+            render.threads_mode = "FIXED"
+            render.threads = limit
+            self.result.notes.append(f"render threads limited to {limit} of {cores} cores "
+                                     "(the artist keeps one)")
+
+    def _note_device(self, scene) -> None:
+        wanted = self.settings.device
+        if scene.render.engine != "CYCLES":
+            self.device_used = scene.render.engine.replace("BLENDER_", "").title()
+            return
+        gpu = [n for n in self.result.notes if n.startswith("device ")]
+        if scene.cycles.device == "GPU" and gpu:
+            self.device_used = gpu[0][len("device "):]
+        else:
+            self.device_used = "CPU"
+            if wanted != "CPU":
+                self.device_warning = f"your {wanted} GPU is not used: rendering on the CPU"
+
+    def _send_progress(self) -> None:
+        now = time.monotonic()
+        if now - self.last_progress < PROGRESS_EVERY_S:
+            return
+        self.last_progress = now
+        fraction, _ = self.progress()
+        self.engine.progress(self.job, fraction,
+                             f"frame {self.frame_index + 1}/{len(self.frames)}: "
+                             f"{self.render.elapsed():.0f} s")
+
+    def progress(self) -> tuple[float, float | None]:
+        """(job fraction 0..1, estimated fraction of the current frame or None when there is
+        nothing to estimate from yet). The frame estimate is the elapsed time over the mean
+        time of the job's frames so far, capped at 0.95."""
+        total = max(1, len(self.frames))
+        frame_part = None
+        if self.render is not None and self.result.paths:
+            mean = self.result.seconds / len(self.result.paths)
+            frame_part = min(0.95, self.render.elapsed() / mean) if mean > 0 else None
+        return (self.frame_index + (frame_part or 0.0)) / total, frame_part
+
+    def snapshot(self) -> dict:
+        """What the UI shows (status_text.describe turns it into words)."""
+        status = self.engine.status() if self.engine is not None else {}
+        job_fraction, frame_part = self.progress()
+        return {
+            "state": self.state, "engine_state": status.get("state", "stopped"),
+            "job_id": self.job.id if self.job is not None else "",
+            "frame_number": self.frame_index + 1, "frame_count": len(self.frames),
+            "frame_elapsed_s": self.render.elapsed() if self.render is not None else 0.0,
+            "frame_part": frame_part, "job_fraction": job_fraction,
+            "pause_reason": self.pause_reason, "stop_reason": self.stop_reason,
+            "stop_after_job": self.stop_after_job,
+            "device_used": self.device_used, "device_warning": self.device_warning,
+            "last_error": status.get("last_error") or self.error,
+            "jobs_done": status.get("jobs_done", 0), "jobs_failed": status.get("jobs_failed", 0),
+        }
+
+
+_STEPS = {WAITING: GuiWorker._waiting, PREPARING: GuiWorker._preparing,
+          RENDERING: GuiWorker._rendering, HANDING_OVER: GuiWorker._handing_over,
+          PAUSED: GuiWorker._paused, STOPPING: GuiWorker._stopping,
+          STOPPED: lambda _self: None}

@@ -43,34 +43,73 @@ def _id_key(id_) -> tuple[str, int]:
     return (type(id_).__name__, id_.as_pointer())
 
 
-def render_appended(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
-    """GUI strategy (see module doc). Everything the job added is removed afterwards,
-    whether the render succeeded or not. Raises JobRejected, RenderFailed."""
-    before = {_id_key(i) for i in all_ids()}
-    added = []
-    try:
+class AppendedJob:
+    """A job's scenes appended into the artist's open file, in short main-thread steps (the
+    GUI worker runs one per timer turn so the window stays live):
+
+    1. :meth:`append` -- ``bpy.data.libraries.load`` (the one long step: <= 0.5 s for the
+       demo scene);
+    2. :meth:`audit` -- external paths checked, Python drivers/File Output nodes removed,
+       the scene to render chosen (``self.scene``);
+    3. :meth:`discard` -- every ID the job added is removed, whatever happened before.
+
+    Raises JobRejected (unsafe or unreadable file) or RuntimeError (no scene).
+    """
+
+    def __init__(self, job):
+        self.job = job
+        self.before = {_id_key(i) for i in all_ids()}
+        self.added: list = []
+        self.scenes: list = []
+        self.scene = None
+
+    def append(self) -> None:
+        """Step 1: append every scene of the job file (with what they use)."""
+        job = self.job
         try:
             with bpy.data.libraries.load(job.blend_path, link=False) as (data_from, data_to):
                 data_to.scenes = list(data_from.scenes)
         except (OSError, RuntimeError) as exc:
             raise JobRejected(f"Blender {bpy.app.version_string} could not read the job file "
                               f"({os.path.getsize(job.blend_path)} bytes): {exc}") from exc
-        added = [i for i in all_ids() if _id_key(i) not in before]
-        check_external_paths(job.work_dir, ids=added, allow_absolute=True)
-        report = neutralise(added)
-        scenes = [s for s in data_to.scenes if s is not None]
-        if not scenes:
+        self.scenes = [s for s in data_to.scenes if s is not None]
+        self.added = [i for i in all_ids() if _id_key(i) not in self.before]
+
+    def audit(self) -> None:
+        """Step 2: check and neutralise what was appended; sets ``self.scene``."""
+        job = self.job
+        check_external_paths(job.work_dir, ids=self.added, allow_absolute=True)
+        report = neutralise(self.added)
+        if not self.scenes:
             raise RuntimeError(f"job file {job.blend_path} contains no scene to render")
         log.info("job %s: appended %d scene(s), %d datablock(s) from %s; %s", job.id,
-                 len(scenes), len(added), os.path.basename(job.blend_path), report.summary())
-        if len(scenes) > 1:
+                 len(self.scenes), len(self.added), os.path.basename(job.blend_path),
+                 report.summary())
+        if len(self.scenes) > 1:
             log.info("job %s: several scenes; rendering the first, '%s'", job.id,
-                     scenes[0].name)
-        return render_frames(scenes[0], job.frames, job.output_dir,
+                     self.scenes[0].name)
+        self.scene = self.scenes[0]
+
+    def discard(self) -> int:
+        """Step 3: remove every ID not there before :meth:`append`; returns how many."""
+        self.scene = None
+        self.scenes = []
+        return remove_added(self.before)
+
+
+def render_appended(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
+    """GUI strategy, blocking (see module doc; the GUI worker runs the same steps without
+    blocking). Everything the job added is removed afterwards, whether the render succeeded
+    or not. Raises JobRejected, RenderFailed."""
+    appended = AppendedJob(job)
+    try:
+        appended.append()
+        appended.audit()
+        return render_frames(appended.scene, job.frames, job.output_dir,
                              job.output_format or "PNG", device_type, on_frame=on_frame,
                              should_stop=should_stop)
     finally:
-        remove_added(before)
+        appended.discard()
 
 
 def remove_added(before: set) -> int:

@@ -1,21 +1,27 @@
-"""Preferences, the status panel, operators and the status-bar progress.
+"""Preferences, the Farmhand panel (Properties > Render) and the status-bar item.
 
-Preferences (``AddonPreferences.bl_idname = __package__``): *Share my GPU*; backend URL;
-IPFS RPC URL(s) and gateway URL(s) (comma-separated); key file (created on first enable in
-Blender's user config dir, worker address shown with a copy button); compute device (what
-Cycles reports); max job size (MiB); cache dir. ``bpy.app.online_access`` (Blender >= 4.2)
-is respected: with it off nothing connects and the panel says why.
+Preferences (``AddonPreferences.bl_idname = __package__``): *Share my GPU* (a button, see
+operators.py), *Only when idle* (N minutes), *Keep sharing after restart*; backend URL;
+IPFS RPC URL(s) and gateway URL(s) (comma-separated); key file and cache dir (their defaults
+shown); compute device (what Cycles reports); max job size (MiB). The worker address is shown
+shortened with a copy button. ``bpy.app.online_access`` (Blender >= 4.2) is respected: with it
+off nothing connects and the panel says why.
+
+What the status bar and the panel say comes from status_text.describe(), redrawn live by
+sharing.py while sharing.
 """
 
 from __future__ import annotations
 
 import bpy
 
-from . import device
+from . import device, sharing
 from .log import log, setup_stream_logging
+from .operators import CLASSES as OPERATOR_CLASSES
 from .settings import WorkerSettings, default_key_file, default_work_dir
+from .status_text import duration, short_address
 
-_state = {"worker": None, "address": "", "address_error": "", "devices": None}
+_state = {"address": "", "address_error": "", "devices": None}
 
 
 def _prefs():
@@ -24,6 +30,14 @@ def _prefs():
 
 def _online() -> bool:
     return getattr(bpy.app, "online_access", True)
+
+
+def forget_devices() -> None:
+    _state["devices"] = None
+
+
+def worker_address() -> str:
+    return _state["address"]
 
 
 def _device_items(_self, _context):
@@ -50,37 +64,18 @@ def settings_from_prefs(prefs) -> WorkerSettings:
     return settings
 
 
-def _start_worker(prefs) -> None:
-    from .gui_worker import GuiWorker
-
-    if _state["worker"] is not None:
-        return
+def start_from_prefs(prefs) -> str:
+    """Start sharing as the preferences say; '' or the error in words."""
     if not _online():
         log.info("Share my GPU is on, but Blender's online access is off: not connecting")
-        return
-    worker = GuiWorker(settings_from_prefs(prefs))
+        return "Blender's online access is off (Preferences > System > Network)"
     try:
-        worker.start()
-    except Exception as exc:  # shown in the panel; the toggle stays as the user set it
-        worker.error = f"{type(exc).__name__}: {exc}"
-        log.error("could not start the worker: %s", worker.error)
-        _state["worker"] = worker
-        return
-    _state["worker"] = worker
-
-
-def _stop_worker() -> None:
-    worker = _state["worker"]
-    _state["worker"] = None
-    if worker is not None:
-        worker.stop()
-
-
-def _share_changed(self, _context):
-    if self.share_gpu:
-        _start_worker(self)
-    else:
-        _stop_worker()
+        settings = settings_from_prefs(prefs)
+    except ValueError as exc:
+        return str(exc)
+    _state["start_error"] = sharing.start(
+        settings, prefs.idle_minutes if prefs.only_when_idle else 0.0)
+    return _state["start_error"]
 
 
 def ensure_key() -> None:
@@ -90,65 +85,97 @@ def ensure_key() -> None:
 
         core = load_core()
         settings = settings_from_prefs(_prefs())
-        engine = core.Engine(settings.engine_config(bpy.app.version))
-        _state["address"] = engine.worker_address
+        _state["address"] = core.Identity.load_or_create(settings.key_file).address
         _state["address_error"] = ""
     except Exception as exc:
         _state["address_error"] = f"{type(exc).__name__}: {exc}"
         log.error("worker key: %s", _state["address_error"])
 
 
+# -- drawing -------------------------------------------------------------------------------
+
+def draw_share_button(layout) -> None:
+    sharing_now = sharing.worker() is not None
+    layout.operator("farmhand.toggle_sharing", text="Share my GPU", depress=sharing_now,
+                    icon="CHECKBOX_HLT" if sharing_now else "CHECKBOX_DEHLT")
+
+
+def draw_controls(layout) -> None:
+    """Pause / Resume, Stop, Stop After This Job (only while sharing)."""
+    worker = sharing.worker()
+    if worker is None:
+        return
+    row = layout.row(align=True)
+    if worker.user_pause:
+        row.operator("farmhand.resume", icon="PLAY")
+    else:
+        row.operator("farmhand.pause", icon="PAUSE")
+    row.operator("farmhand.stop", icon="CANCEL").after_job = False
+    row.operator("farmhand.stop", text="Stop After This Job",
+                 icon="FF").after_job = True
+
+
 def draw_status(layout) -> None:
-    """State, current job, progress, done/failed, last error."""
+    """What happens, in words; progress; device; lifetime numbers; reward; last problem."""
     box = layout.box()
     if not _online():
         box.label(text="Online access is off (Preferences > System > Network): "
                        "Farmhand does not connect.", icon="ERROR")
-    worker = _state["worker"]
-    if worker is None:
-        box.label(text="Not sharing.", icon="PAUSE")
-        return
-    status = worker.status()
-    box.label(text=f"State: {status.get('state', '?')}", icon="RENDER_STILL")
-    if status.get("job_id"):
-        box.label(text=f"Job {status['job_id']}: {100 * status.get('progress', 0):.0f}% "
-                       f"{status.get('message', '')}")
-    box.label(text=f"Jobs done: {status.get('jobs_done', 0)}, "
-                   f"failed: {status.get('jobs_failed', 0)}")
-    error = status.get("last_error") or worker.error
-    if error:
-        box.label(text=f"Last error: {error}", icon="ERROR")
+    left = sharing.resume_seconds_left()
+    if left:
+        row = box.row()
+        row.label(text=f"Sharing resumes in {left:.0f} s (Keep sharing after restart)",
+                  icon="INFO")
+        row.operator("farmhand.cancel_resume")
+    words = sharing.words()
+    box.label(text=words.headline, icon=words.icon)
+    if words.warning:
+        box.label(text=words.warning, icon="ERROR")
+    for line in words.details:
+        box.label(text=line)
+    col = box.column(align=True)
+    lifetime = sharing.session()["lifetime"]
+    if lifetime is not None:
+        col.label(text=f"Jobs done: {lifetime.jobs_done} "
+                       f"(rendering {duration(lifetime.seconds_rendered)} in all)")
+    earnings = sharing.session()["earnings"]
+    if earnings is not None:
+        if earnings.numbers is not None:
+            n = earnings.numbers
+            col.label(text=f"Reward earned: {n['reward_total']} "
+                           f"({n['jobs_completed']} job(s) credited, {n['jobs_failed']} "
+                           "failed)")
+        elif earnings.error:
+            col.label(text=earnings.error.capitalize())
+    if _state.get("start_error"):
+        box.label(text=f"Could not start: {_state['start_error']}", icon="ERROR")
 
 
-class FARMHAND_OT_copy_address(bpy.types.Operator):
-    """Copy this worker's address to the clipboard"""
-
-    bl_idname = "farmhand.copy_address"
-    bl_label = "Copy Worker Address"
-
-    def execute(self, context):
-        context.window_manager.clipboard = _state["address"]
-        self.report({"INFO"}, f"Copied {_state['address']}")
-        return {"FINISHED"}
-
-
-class FARMHAND_OT_refresh_devices(bpy.types.Operator):
-    """Ask Cycles again which compute devices this machine has"""
-
-    bl_idname = "farmhand.refresh_devices"
-    bl_label = "Refresh Devices"
-
-    def execute(self, _context):
-        _state["devices"] = None
-        return {"FINISHED"}
+def draw_address(layout) -> None:
+    row = layout.row()
+    address = _state["address"]
+    shown = short_address(address) if address else _state["address_error"] or "?"
+    row.label(text=f"Worker: {shown}")
+    row.operator("farmhand.copy_address", text="", icon="COPYDOWN")
 
 
 class FarmhandPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     share_gpu: bpy.props.BoolProperty(
-        name="Share my GPU", default=False, update=_share_changed,
-        description="Render jobs from the farm while Blender is open")
+        name="Share my GPU", default=False,
+        description="Sharing was on when Blender last saved its preferences (with Keep "
+                    "sharing after restart, it resumes at the next start)")
+    only_when_idle: bpy.props.BoolProperty(
+        name="Only When Idle", default=False,
+        description="Start jobs only after you have not used Blender for a while; your "
+                    "next input gives the job back")
+    idle_minutes: bpy.props.FloatProperty(
+        name="Idle Minutes", default=5.0, min=0.05, max=240.0,
+        description="Minutes without keyboard or mouse input before jobs start")
+    keep_sharing: bpy.props.BoolProperty(
+        name="Keep Sharing After Restart", default=False,
+        description="Resume sharing when Blender starts (after a notice you can cancel)")
     backend_url: bpy.props.StringProperty(name="Backend URL", default="http://127.0.0.1:8000")
     ipfs_rpc_urls: bpy.props.StringProperty(
         name="IPFS RPC URL(s)", default="http://127.0.0.1:5001",
@@ -167,48 +194,72 @@ class FarmhandPreferences(bpy.types.AddonPreferences):
 
     def draw(self, _context):
         layout = self.layout
-        layout.prop(self, "share_gpu")
         row = layout.row()
-        row.label(text=f"Worker: {_state['address'] or _state['address_error'] or '?'}")
-        row.operator(FARMHAND_OT_copy_address.bl_idname, text="", icon="COPYDOWN")
-        for name in ("backend_url", "ipfs_rpc_urls", "gateway_urls", "key_file",
-                     "max_job_mib", "cache_dir"):
-            layout.prop(self, name)
+        draw_share_button(row)
+        draw_controls(row)
         row = layout.row()
-        row.prop(self, "device")
-        row.operator(FARMHAND_OT_refresh_devices.bl_idname, text="", icon="FILE_REFRESH")
+        row.prop(self, "only_when_idle")
+        sub = row.row()
+        sub.active = self.only_when_idle
+        sub.prop(self, "idle_minutes")
+        layout.prop(self, "keep_sharing")
         draw_status(layout)
+        draw_address(layout)
+        col = layout.column()
+        col.use_property_split = True
+        for name in ("backend_url", "ipfs_rpc_urls", "gateway_urls"):
+            col.prop(self, name)
+        col.prop(self, "key_file")
+        if not self.key_file:
+            col.label(text=f"Default: {default_key_file()}")
+        col.prop(self, "cache_dir")
+        if not self.cache_dir:
+            col.label(text=f"Default: {default_work_dir()}")
+        col.prop(self, "max_job_mib")
+        row = col.row()
+        row.prop(self, "device")
+        row.operator("farmhand.refresh_devices", text="", icon="FILE_REFRESH")
 
 
 class FARMHAND_PT_status(bpy.types.Panel):
+    """Farmhand in Properties > Render: share, pause, stop, and what happens"""
+
     bl_label = "Farmhand"
     bl_space_type = "PROPERTIES"
     bl_region_type = "WINDOW"
     bl_context = "render"
+    bl_order = -1  # first in the Render tab: where the artist looks after ticking it
 
-    def draw(self, context):
-        prefs = context.preferences.addons[__package__].preferences
-        self.layout.prop(prefs, "share_gpu")
-        draw_status(self.layout)
+    def draw(self, _context):
+        layout = self.layout
+        row = layout.row()
+        draw_share_button(row)
+        draw_controls(layout)
+        draw_status(layout)
+        draw_address(layout)
 
 
 def _statusbar(self, _context):
-    worker = _state["worker"]
-    if worker is None or worker.rendering_job is None:
+    left = sharing.resume_seconds_left()
+    if left:
+        self.layout.label(text=f"Farmhand resumes sharing in {left:.0f} s", icon="INFO")
+        self.layout.operator("farmhand.cancel_resume", text="Don't Share Now")
         return
-    status = worker.status()
-    self.layout.label(text=f"Farmhand job {status.get('job_id', '')}: "
-                           f"{100 * status.get('progress', 0):.0f}%", icon="RENDER_STILL")
+    if sharing.worker() is None:
+        return
+    words = sharing.words()
+    self.layout.label(text=f"Farmhand: {words.headline}", icon=words.icon)
+    if words.warning:
+        self.layout.label(text=words.warning, icon="ERROR")
 
 
-_classes = (FARMHAND_OT_copy_address, FARMHAND_OT_refresh_devices, FarmhandPreferences,
-            FARMHAND_PT_status)
+_classes = (*OPERATOR_CLASSES, FarmhandPreferences, FARMHAND_PT_status)
 
 
 def _after_register():
     prefs = _prefs()
-    if prefs.share_gpu:
-        _start_worker(prefs)
+    if prefs.share_gpu and prefs.keep_sharing:
+        sharing.schedule_resume(lambda: start_from_prefs(_prefs()))
     return None
 
 
@@ -217,12 +268,13 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     bpy.types.STATUSBAR_HT_header.append(_statusbar)
+    sharing.register()
     ensure_key()  # first enable: creates the key file (0600) and shows the address
     bpy.app.timers.register(_after_register, first_interval=0.1)
 
 
 def unregister():
-    _stop_worker()
+    sharing.unregister()
     bpy.types.STATUSBAR_HT_header.remove(_statusbar)
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

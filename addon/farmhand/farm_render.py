@@ -1,0 +1,179 @@
+"""One frame of a farm job rendered as Blender's own render job (what F12 runs), so the
+window stays live: ``bpy.ops.render.render('INVOKE_DEFAULT', scene=..., write_still=True)``
+starts it on a render thread and returns at once; ``render_complete`` / ``render_cancel``
+handlers say when it ended.
+
+How each piece works in Blender 3.4 (measured under Xvfb; the same code paths exist in 4.x and
+5.x, see docs/addon.md "The GUI worker"):
+
+- **Which frame.** With ``scene=`` set, the render operator copies the *context* scene's
+  frame into the rendered scene at invoke time (``screen_render_single_layer_set``), so the
+  artist's ``frame_current`` is set for the invoke call only and restored in the same step.
+- **No window over the artist's work.** ``preferences.view.render_display_type`` is read at
+  invoke time only: it is set to ``'NONE'`` (keep the user interface) for the call and then
+  restored, with ``preferences.is_dirty`` as it was (auto-save never stores our change).
+  The render goes into the farm scene's own render slot, so the artist's Render Result (the
+  render of their scene) is what the Image Editor keeps showing.
+- **Cancel.** A render job stops when ``G.is_break`` is set (Esc pressed anywhere in
+  Blender, or the status bar's cancel button) or when its job is killed. Python has no
+  direct call for either; deleting the scene through the operator ``scene.delete`` does it:
+  ``ED_scene_delete`` kills every job owned by the scene (``WM_jobs_kill_type``, which waits
+  for the render thread to end: 0.5-1.3 s for Cycles on 2 loaded cores), then deletes it.
+  The scene must come from ``temp_override(scene=...)`` *without* a window in the override
+  (with one, ``context.scene`` is the window's scene: the artist's), so :func:`cancel` runs
+  from a ``bpy.app.timers`` callback and checks ``context.scene`` before deleting. ``undo=False``: no step in the artist's undo history. After a kill the
+  handler that fires is ``render_complete`` (3.4), so the worker keeps its own "cancelled"
+  flag rather than trusting which handler fired.
+- **Progress within a frame.** ``render_stats`` fires only at the end of a GUI render in
+  3.4, so progress within a frame is estimated from the elapsed time and the job's previous
+  frames (shown as "about").
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import bpy
+
+from .log import log
+from .render import RenderFailed
+
+RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
+
+_active: dict[str, "FrameRender"] = {}  # scene name -> the render of that scene
+
+
+class FrameRender:
+    """Render ``frame`` of ``scene`` into ``path`` (``frame_0001.png``...) without blocking.
+
+    ``state``: RUNNING after :meth:`start`, then DONE (file written), CANCELLED (Esc, or
+    :func:`cancel`) or FAILED (``error`` says why). ``seconds``: wall time of the render.
+    """
+
+    def __init__(self, scene, frame: int, path: str):
+        self.scene = scene
+        self.scene_name = scene.name
+        self.frame = frame
+        self.path = path
+        self.state = RUNNING
+        self.error = ""
+        self.started = 0.0
+        self.seconds = 0.0
+        self.cancel_requested = False
+
+    def start(self, window) -> None:
+        """Invoke the render job in ``window`` (the artist's main window). Raises
+        RenderFailed when Blender refuses to start it (another render of this scene runs,
+        no window)."""
+        self.scene.render.filepath = os.path.splitext(self.path)[0]
+        artist_scene = window.scene
+        prefs = bpy.context.preferences
+        saved = (prefs.view.render_display_type, prefs.is_dirty, artist_scene.frame_current)
+        _active[self.scene_name] = self
+        self.started = time.monotonic()
+        try:
+            prefs.view.render_display_type = "NONE"
+            if artist_scene.frame_current != self.frame:
+                artist_scene.frame_current = self.frame  # copied into the farm scene
+            self.scene.frame_current = self.frame
+            with bpy.context.temp_override(window=window, screen=window.screen):
+                result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True,
+                                               scene=self.scene_name)
+        except RuntimeError as exc:
+            _active.pop(self.scene_name, None)
+            raise RenderFailed(f"frame {self.frame}: Blender did not start the render: "
+                               f"{exc}") from exc
+        finally:
+            prefs.view.render_display_type = saved[0]
+            if artist_scene.frame_current != saved[2]:
+                artist_scene.frame_current = saved[2]
+            prefs.is_dirty = saved[1]
+        if "RUNNING_MODAL" not in result:
+            _active.pop(self.scene_name, None)
+            raise RenderFailed(f"frame {self.frame}: Blender did not start the render "
+                               f"({', '.join(sorted(result))}); is another render running?")
+
+    def elapsed(self) -> float:
+        """Seconds since :meth:`start` (the final time once ended)."""
+        return self.seconds if self.state != RUNNING else time.monotonic() - self.started
+
+    def _ended(self, cancelled: bool) -> None:
+        _active.pop(self.scene_name, None)
+        self.seconds = time.monotonic() - self.started
+        if cancelled or self.cancel_requested:
+            self.state = CANCELLED
+        elif os.path.isfile(self.path):
+            self.state = DONE
+        else:
+            self.state = FAILED
+            self.error = (f"frame {self.frame}: Blender reported the render done but "
+                          f"{self.path} was not written")
+
+
+def cancel(render: FrameRender) -> float:
+    """Stop ``render`` now by deleting its scene (see the module doc); returns the seconds
+    the kill took. Call only from a ``bpy.app.timers`` callback (no window in context).
+    Raises RuntimeError if the context would name another scene (nothing is deleted)."""
+    render.cancel_requested = True
+    started = time.monotonic()
+    scene = bpy.data.scenes.get(render.scene_name)
+    if scene is None:
+        render._ended(True)
+        return 0.0
+    delete_scene(scene)
+    if render.state == RUNNING:  # no handler fired (the job had ended already)
+        render._ended(True)
+    took = time.monotonic() - started
+    log.info("farm render of frame %d cancelled in %.2f s", render.frame, took)
+    return took
+
+
+def delete_scene(scene) -> None:
+    """Delete ``scene`` the way the Scene menu does (its render and other jobs are killed
+    first), outside the undo history. Raises RuntimeError if the override does not make it
+    the context scene (then nothing is deleted)."""
+    with bpy.context.temp_override(scene=scene):
+        if bpy.context.scene != scene:
+            raise RuntimeError(f"cannot delete scene '{scene.name}' safely from this context "
+                               f"(its scene is '{bpy.context.scene.name}'); call from a "
+                               "bpy.app.timers callback")
+        bpy.ops.scene.delete("EXEC_DEFAULT", False)
+
+
+def _on_end(cancelled: bool):
+    def handler(scene, *_args):
+        render = _active.get(getattr(scene, "name", None))
+        if render is not None:
+            render._ended(cancelled)
+    handler.__name__ = f"farmhand_render_{'cancel' if cancelled else 'complete'}"
+    return bpy.app.handlers.persistent(handler)
+
+
+_HANDLERS = {"render_complete": _on_end(False), "render_cancel": _on_end(True)}
+
+
+def register() -> None:
+    """Install the render handlers (idempotent)."""
+    for name, handler in _HANDLERS.items():
+        handlers = getattr(bpy.app.handlers, name)
+        if handler not in handlers:
+            handlers.append(handler)
+
+
+def unregister() -> None:
+    for name, handler in _HANDLERS.items():
+        handlers = getattr(bpy.app.handlers, name)
+        if handler in handlers:
+            handlers.remove(handler)
+
+
+def artist_render_running(farm: FrameRender | None) -> bool:
+    """True while a render job runs that is not ``farm`` (the artist's F12 or animation).
+
+    ``bpy.app.is_job_running`` (Blender >= 3.1) counts every render job, so with a farm render
+    running the artist's render is seen by the worker's render_pre hook instead."""
+    if not hasattr(bpy.app, "is_job_running"):
+        return False
+    running = bpy.app.is_job_running("RENDER")
+    return running and (farm is None or farm.state != RUNNING)

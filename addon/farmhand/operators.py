@@ -1,0 +1,171 @@
+"""The add-on's operators. None has ``UNDO`` in ``bl_options``: sharing, pausing and stopping
+are never steps in the artist's undo history (the preference *Share my GPU* is changed by
+:class:`FARMHAND_OT_toggle_sharing`, not drawn as a property, because a property toggled in
+the UI pushes an undo step).
+"""
+
+from __future__ import annotations
+
+import bpy
+
+from . import sharing
+from .log import log
+
+# Event types that are not the artist's input (for Only when idle).
+_NOT_INPUT_PREFIXES = ("TIMER", "NDOF_MOTION")
+_NOT_INPUT = {"NONE", "WINDOW_DEACTIVATE", "ACTIONZONE_AREA", "ACTIONZONE_REGION",
+              "ACTIONZONE_FULLSCREEN", "XR_ACTION"}
+
+
+def _prefs():
+    return bpy.context.preferences.addons[__package__].preferences
+
+
+class FARMHAND_OT_share_watch(bpy.types.Operator):
+    """Watch the artist's events while sharing (F12, input for Only when idle); every event
+    passes on untouched (Esc reaches the render job itself: G.is_break)"""
+
+    bl_idname = "farmhand.share_watch"
+    bl_label = "Farmhand: Watch While Sharing"
+    bl_options = {"INTERNAL"}
+
+    def invoke(self, context, _event):
+        context.window_manager.modal_handler_add(self)
+        sharing.session()["modal"] = True
+        return {"RUNNING_MODAL"}
+
+    def modal(self, _context, event):
+        worker = sharing.worker()
+        if worker is None:
+            sharing.session()["modal"] = False
+            return {"FINISHED", "PASS_THROUGH"}
+        kind = event.type
+        if kind in _NOT_INPUT or kind.startswith(_NOT_INPUT_PREFIXES):
+            return {"PASS_THROUGH"}
+        worker.artist_input()
+        if event.value == "PRESS" and kind == "F12":
+            worker.artist_render(True)  # Render Image / Animation: the farm render yields
+        return {"PASS_THROUGH"}
+
+    def cancel(self, _context):
+        sharing.session()["modal"] = False
+
+
+class FARMHAND_OT_toggle_sharing(bpy.types.Operator):
+    """Render jobs from the farm while Blender is open (click again to stop: the job in
+    hand is given back at once)"""
+
+    bl_idname = "farmhand.toggle_sharing"
+    bl_label = "Share my GPU"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, _context):
+        prefs = _prefs()
+        if sharing.worker() is not None:
+            prefs.share_gpu = False
+            sharing.stop("you turned off Share my GPU")
+            return {"FINISHED"}
+        from .ui import start_from_prefs
+
+        prefs.share_gpu = True
+        sharing.cancel_resume()
+        error = start_from_prefs(prefs)
+        if error:
+            self.report({"ERROR"}, f"Farmhand could not start: {error}")
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class FARMHAND_OT_pause(bpy.types.Operator):
+    """Pause sharing: the job in hand is given back at once; Resume to share again"""
+
+    bl_idname = "farmhand.pause"
+    bl_label = "Pause"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, _context):
+        worker = sharing.worker()
+        if worker is not None:
+            worker.pause("you paused sharing")
+        return {"FINISHED"}
+
+
+class FARMHAND_OT_resume(bpy.types.Operator):
+    """Share again after a pause"""
+
+    bl_idname = "farmhand.resume"
+    bl_label = "Resume"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, _context):
+        worker = sharing.worker()
+        if worker is not None:
+            worker.resume()
+        return {"FINISHED"}
+
+
+class FARMHAND_OT_stop(bpy.types.Operator):
+    """Stop sharing now: the job in hand is given back at once"""
+
+    bl_idname = "farmhand.stop"
+    bl_label = "Stop"
+    bl_options = {"INTERNAL"}
+
+    after_job: bpy.props.BoolProperty(
+        name="After This Job", default=False,
+        description="Let the job in hand finish and be handed in first")
+
+    def execute(self, _context):
+        if not self.after_job:
+            _prefs().share_gpu = False
+        sharing.stop("you stopped sharing", after_job=self.after_job)
+        return {"FINISHED"}
+
+
+class FARMHAND_OT_cancel_resume(bpy.types.Operator):
+    """Do not resume sharing now (Keep sharing after restart)"""
+
+    bl_idname = "farmhand.cancel_resume"
+    bl_label = "Don't Share Now"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, _context):
+        sharing.cancel_resume()
+        _prefs().share_gpu = False
+        return {"FINISHED"}
+
+
+class FARMHAND_OT_copy_address(bpy.types.Operator):
+    """Copy this worker's full address to the clipboard"""
+
+    bl_idname = "farmhand.copy_address"
+    bl_label = "Copy Worker Address"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, context):
+        from .ui import worker_address
+
+        address = worker_address()
+        context.window_manager.clipboard = address
+        self.report({"INFO"}, f"Copied {address}")
+        log.info("worker address copied to the clipboard")
+        return {"FINISHED"}
+
+
+class FARMHAND_OT_refresh_devices(bpy.types.Operator):
+    """Ask Cycles again which compute devices this machine has"""
+
+    bl_idname = "farmhand.refresh_devices"
+    bl_label = "Refresh Devices"
+    bl_options = {"INTERNAL"}
+
+    def execute(self, _context):
+        from . import ui
+
+        ui.forget_devices()
+        return {"FINISHED"}
+
+
+CLASSES = (FARMHAND_OT_share_watch, FARMHAND_OT_toggle_sharing, FARMHAND_OT_pause,
+           FARMHAND_OT_resume, FARMHAND_OT_stop, FARMHAND_OT_cancel_resume,
+           FARMHAND_OT_copy_address, FARMHAND_OT_refresh_devices)

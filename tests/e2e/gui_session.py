@@ -1,0 +1,346 @@
+"""Runs inside Debian's Blender 3.4 *with a window* (under Xvfb): an artist's session with
+the Farmhand add-on installed from its zip, driven step by step from a timer, with real X
+key presses (xdotool) for the artist's keys. Prints ``EVENT {json}`` lines as it goes and
+one ``RESULT {json}`` before it quits Blender (the last step: quitting while a job renders).
+
+    blender ARTIST.blend --python gui_session.py -- SPEC.json
+
+SPEC: {"zip", "tests_addon", "prefs": {AddonPreferences values}, "jobs": {"long": id,
+"short": [id, id], "cancel": id}, "shots": DIR, "key_probes": N}
+
+Steps (each waits for what it needs, see ``scenario``): install + enable the add-on from the
+zip; baseline of the artist's file; Share my GPU (the operator behind the button); the long
+job renders (0.05 s heartbeat timer, PAUSE key presses, screenshots); the two short jobs;
+the cancel job is paused (Pause), then the file checks; Esc; F12; untick; quit.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+
+import bpy
+
+SPEC = json.load(open(sys.argv[sys.argv.index("--") + 1]))
+sys.path.insert(0, SPEC["tests_addon"])
+from harness import snapshot  # noqa: E402
+
+OUT = {"events": [], "errors": []}
+BEATS = []          # (monotonic time, worker state) of the 0.05 s heartbeat timer
+KEYS_SEEN = []      # monotonic times the probe saw a PAUSE key press
+ARTIST_RENDER = []  # monotonic times render_init fired for the artist's scene
+
+
+def event(name, **fields):
+    fields.update(name=name, t=round(time.monotonic(), 3), wall=round(time.time(), 3))
+    OUT["events"].append(fields)
+    print("EVENT " + json.dumps(fields), flush=True)
+
+
+def worker():
+    from farmhand import sharing
+
+    return sharing.session()["worker"]
+
+
+def worker_state():
+    try:
+        w = worker()
+    except ImportError:  # the add-on is not installed yet
+        return "none"
+    return w.state if w is not None else "none"
+
+
+def beat():
+    BEATS.append((time.monotonic(), worker_state()))
+    return 0.05
+
+
+class TEST_OT_key_probe(bpy.types.Operator):
+    """Records when a PAUSE key press reaches Blender's event handling (test only)."""
+
+    bl_idname = "test.key_probe"
+    bl_label = "Key probe"
+
+    def invoke(self, context, _event):
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, _context, ev):
+        if ev.type == "PAUSE" and ev.value == "PRESS":
+            KEYS_SEEN.append(time.monotonic())
+        return {"PASS_THROUGH"}
+
+
+@bpy.app.handlers.persistent
+def on_render_init(scene, *_args):
+    if scene.name == ARTIST_SCENE:
+        ARTIST_RENDER.append(time.monotonic())
+
+
+def main_window():
+    return bpy.context.window_manager.windows[0]
+
+
+def window_override():
+    win = main_window()
+    return bpy.context.temp_override(window=win, screen=win.screen)
+
+
+def xdotool(*args):
+    return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10)
+
+
+def focus_blender():
+    found = xdotool("search", "--name", "Blender").stdout.split()
+    if found:
+        xdotool("windowfocus", found[0])
+        xdotool("mousemove", "--window", found[0], "400", "300")
+
+
+def shot(name, crop=None):
+    """Screenshot of the whole X screen (``import``), optionally cropped (w, h, x, y)."""
+    path = os.path.join(SPEC["shots"], name)
+    args = ["import", "-window", "root"]
+    if crop:
+        args += ["-crop", "{}x{}+{}+{}".format(*crop)]
+    subprocess.run([*args, path], capture_output=True, timeout=30)
+    event("screenshot", path=path, exists=os.path.isfile(path))
+
+
+def area_crop_of(area):
+    win = main_window()
+    return (area.width, area.height, area.x, win.height - area.y - area.height)
+
+
+def render_result_digest(path):
+    image = bpy.data.images.get("Render Result")
+    if image is None:
+        return None
+    with window_override():
+        image.save_render(path)
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def file_state(tag):
+    """What must not change: datablocks, selection, unsaved flag, Render Result, undo."""
+    with window_override():
+        can_undo = bpy.ops.ed.undo.poll()
+    return {
+        "datablocks": snapshot(bpy),
+        "selected": sorted(o.name for o in bpy.context.view_layer.objects if o.select_get()),
+        "active": getattr(bpy.context.view_layer.objects.active, "name", None),
+        "dirty": bpy.data.is_dirty, "can_undo": can_undo,
+        "scenes": sorted(s.name for s in bpy.data.scenes),
+        "render_result": render_result_digest(os.path.join(SPEC["shots"], f"rr-{tag}.png")),
+    }
+
+
+# -- waiting helpers (generators yield the seconds to sleep) ------------------------------
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what} (worker "
+                               f"state {worker_state()})")
+        yield 0.05
+
+
+def rendering_job(job_id):
+    w = worker()
+    return (w is not None and w.state == "rendering" and w.job is not None and
+            int(w.job.id) == job_id and w.render is not None and
+            w.render.state == "running")
+
+
+def cancel_measure(label, job_id, act):
+    """Let ``job_id`` render 3 s, call ``act()``, time until the render is cancelled and
+    the job released (the worker leaves 'rendering'/'handing over')."""
+    yield from wait_for(lambda: rendering_job(job_id), 240, f"job {job_id} rendering")
+    yield 3.0
+    w = worker()
+    render = w.render
+    event(f"{label}: request", job=job_id)
+    asked = time.monotonic()
+    act()
+    yield from wait_for(lambda: render.state != "running", 10, "the render to end")
+    ended = time.monotonic()
+    yield from wait_for(lambda: worker() is None or worker().job is None, 10,
+                        "the job to be handed back")
+    event(f"{label}: released", job=job_id, render_state=render.state,
+          cancel_s=round(ended - asked, 3), release_s=round(time.monotonic() - asked, 3),
+          worker_state=worker_state(),
+          pause_reason=getattr(worker(), "pause_reason", ""))
+
+
+def max_gap(start, end, skip_states=()):
+    times = [(t, s) for t, s in BEATS if start <= t <= end]
+    gaps = [(b[0] - a[0], b[1]) for a, b in zip(times, times[1:])]
+    kept = [g for g, s in gaps if s not in skip_states]
+    return (round(max(kept), 3) if kept else None), len(times)
+
+
+ARTIST_SCENE = ""
+
+
+def scenario():
+    global ARTIST_SCENE
+    ARTIST_SCENE = bpy.context.scene.name
+    yield 1.0
+    focus_blender()
+    with window_override():
+        bpy.ops.test.key_probe("INVOKE_DEFAULT")
+    # the add-on, installed from its zip as an artist does it
+    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
+    bpy.ops.preferences.addon_enable(module="farmhand")
+    prefs = bpy.context.preferences
+    addon = prefs.addons["farmhand"].preferences
+    for key, value in SPEC["prefs"].items():
+        setattr(addon, key, value)
+    prefs.view.render_display_type = "NONE"  # the artist's own F12 keeps this window
+    prefs.view.use_save_prompt = False  # quitting with the unsaved artist file: no dialog
+    prefs.filepaths.use_scripts_auto_execute = True  # Auto Run on: job Python must not run
+    for area in main_window().screen.areas:
+        if area.type == "PROPERTIES":
+            area.spaces.active.context = "RENDER"
+    # the artist rendered once: their Render Result must survive the farm's renders
+    with window_override():
+        bpy.ops.render.render()
+    bpy.app.handlers.render_init.append(on_render_init)
+    yield 5.0  # let the window settle (first draws compile shaders)
+    before = file_state("before")
+    event("baseline", dirty=before["dirty"], can_undo=before["can_undo"],
+          selected=before["selected"])
+
+    # Share my GPU: the long job renders
+    with window_override():
+        bpy.ops.farmhand.toggle_sharing()
+    event("sharing on")
+    jobs = SPEC["jobs"]
+    yield from wait_for(lambda: rendering_job(jobs["long"]), 240, "the long job rendering")
+    render_started = time.monotonic()
+    long_render = worker().render
+    event("long job rendering")
+    yield 3.0
+    shot("gui-during-job.png")
+    win = main_window()
+    shot("gui-statusbar.png", (win.width, 28, 0, win.height - 28))  # a global area
+    sent = []
+    for _ in range(SPEC["key_probes"]):
+        yield 1.0
+        sent.append(time.monotonic())
+        xdotool("key", "Pause")
+    yield from wait_for(lambda: long_render.state != "running", 600, "the long job's end")
+    render_ended = time.monotonic()
+    gap_all, n_beats = max_gap(render_started, render_ended)
+    latencies = []
+    for t in sent:
+        seen = [k for k in KEYS_SEEN if k >= t]
+        latencies.append(round(seen[0] - t, 3) if seen else None)
+    prepare_gap, _ = max_gap(render_started - 30, render_started, ())
+    event("long job rendered", render_s=round(long_render.seconds, 2), max_gap_s=gap_all,
+          beats=n_beats, key_latency_s=latencies, prepare_max_gap_s=prepare_gap,
+          render_state=long_render.state)
+
+    # the two short jobs
+    yield from wait_for(lambda: worker().lifetime.jobs_done >= 3, 300, "3 jobs done")
+    event("three jobs done", lifetime=worker().lifetime.jobs_done)
+
+    # the preferences, while the cancel job renders
+    yield from wait_for(lambda: rendering_job(jobs["cancel"]), 240, "the cancel job rendering")
+    prefs.active_section = "ADDONS"
+    bpy.context.window_manager.addon_search = "Farmhand"
+    with window_override():
+        bpy.ops.screen.userpref_show()
+    bpy.ops.preferences.addon_expand(module="farmhand")
+    yield 4.0
+    shot("gui-preferences.png")
+    for win in list(bpy.context.window_manager.windows):
+        if win.screen.is_temporary:
+            with bpy.context.temp_override(window=win, screen=win.screen):
+                bpy.ops.wm.window_close()
+    yield 1.0
+
+    # Pause during the cancel job, then the file checks (3 jobs and a cancelled one)
+    yield from cancel_measure("pause", jobs["cancel"],
+                              lambda: bpy.ops.farmhand.pause())
+    yield 1.0
+    after = file_state("after")
+    same = {k: before[k] == after[k] for k in before}
+    event("file checks", same=same, before={k: before[k] for k in before if k != "datablocks"},
+          after={k: after[k] for k in after if k != "datablocks"})
+    OUT["file_same"] = same
+
+    # Esc (a real key press: G.is_break cancels the render job)
+    with window_override():
+        bpy.ops.farmhand.resume()
+    yield from cancel_measure("esc", jobs["cancel"], lambda: xdotool("key", "Escape"))
+
+    # F12: the artist's render starts, the farm render is given back
+    with window_override():
+        bpy.ops.farmhand.resume()
+    f12 = {}
+
+    def press_f12():
+        f12["t"] = time.monotonic()
+        xdotool("key", "F12")
+
+    yield from cancel_measure("f12", jobs["cancel"], press_f12)
+    yield from wait_for(lambda: ARTIST_RENDER and ARTIST_RENDER[-1] >= f12["t"], 30,
+                        "the artist's render")
+    event("artist render started", after_s=round(ARTIST_RENDER[-1] - f12["t"], 3))
+    yield from wait_for(lambda: not bpy.app.is_job_running("RENDER"), 120,
+                        "the artist's render to end")
+    event("artist render ended")
+
+    # untick Share my GPU (the operator behind the button)
+    def untick():
+        with window_override():
+            bpy.ops.farmhand.toggle_sharing()
+
+    yield from cancel_measure("untick", jobs["cancel"], untick)
+    yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
+                        "sharing to stop")
+
+    # share again, then quit Blender while the job renders
+    with window_override():
+        bpy.ops.farmhand.toggle_sharing()
+    yield from wait_for(lambda: rendering_job(jobs["cancel"]), 240, "the cancel job again")
+    # the panel, large: the 3D view becomes a Properties editor on the Render tab, searched
+    # for "Farmhand" (other panels fold away); after the file checks, so no check sees it
+    area = next(a for a in main_window().screen.areas if a.type == "VIEW_3D")
+    area.type = "PROPERTIES"
+    yield 1.0  # the new editor's tabs exist once it has been drawn
+    area.spaces.active.context = "RENDER"
+    area.spaces.active.search_filter = "Farmhand"
+    yield 4.0
+    shot("gui-panel.png", area_crop_of(area))
+    event("quit: request", job=jobs["cancel"])
+    OUT["done"] = True
+    print("RESULT " + json.dumps(OUT), flush=True)
+    bpy.ops.wm.quit_blender()
+
+
+_steps = scenario()
+
+
+def drive():
+    try:
+        return next(_steps)
+    except StopIteration:
+        return None
+    except Exception:
+        OUT["errors"].append(traceback.format_exc())
+        print("RESULT " + json.dumps(OUT), flush=True)
+        bpy.ops.wm.quit_blender()
+        return None
+
+
+bpy.utils.register_class(TEST_OT_key_probe)
+bpy.app.timers.register(beat, first_interval=0.05, persistent=True)
+bpy.app.timers.register(drive, first_interval=1.0, persistent=True)
