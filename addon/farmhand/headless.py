@@ -109,6 +109,9 @@ def run(argv=None) -> int:
     if not _ensure_online(settings):
         return EXIT_OFFLINE
     config = settings.engine_config(bpy.app.version)
+    if settings.sandbox.startswith("not sandboxed"):
+        log.warning("%s: a scene could read this account's files; start the node with "
+                    "python -m farmhand_core.sandbox (docs/security.md)", settings.sandbox)
     try:
         engine = core.Engine(config)
         engine.start()

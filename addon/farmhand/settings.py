@@ -18,6 +18,11 @@ Every setting as ``argument`` / ``ENV VAR`` (default); arguments win over the en
 - ``--log-file PATH`` / ``FARMHAND_LOG_FILE`` (none: the engine logs to stderr)
 - ``--online`` / ``FARMHAND_ONLINE=1`` (off): allow network where Blender >= 4.2 has
   online access off (the bpy module's default), like Blender's ``--online-mode``
+
+Set by the node launcher ``python -m farmhand_core.sandbox`` (docs/security.md), not by hand:
+``FARMHAND_KEY_FD`` (the key as an inherited descriptor: the engine reads and closes it, the
+key file is never opened) and ``FARMHAND_SANDBOX`` (how the process is confined; absent =
+"not sandboxed").
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ class WorkerSettings:
     heartbeat_interval_s: float = 10.0
     log_file: str | None = None
     online: bool = False
+    key_fd: int | None = None
+    sandbox: str = "not sandboxed"
 
     def validate(self) -> None:
         """Raise SettingsError naming the first bad value."""
@@ -120,6 +127,8 @@ class WorkerSettings:
             "heartbeat_interval_s": float(self.heartbeat_interval_s),
             "blender_version": int(blender_version[0]) * 100 + int(blender_version[1]),
             "log_file": self.log_file,
+            "sandbox": self.sandbox,
+            **({"key_fd": self.key_fd} if self.key_fd is not None else {}),
         }
 
 
@@ -165,5 +174,14 @@ def from_env_and_args(environ=None, argv=None) -> WorkerSettings:
         except ValueError as exc:
             raise SettingsError(f"{source}={raw!r}: {exc}") from exc
     settings.online = args.online or environ.get("FARMHAND_ONLINE", "") in ("1", "true", "yes")
+    if environ.get("FARMHAND_KEY_FD", "") != "":
+        try:
+            settings.key_fd = int(environ["FARMHAND_KEY_FD"])
+        except ValueError as exc:
+            raise SettingsError(f"FARMHAND_KEY_FD={environ['FARMHAND_KEY_FD']!r} is not a "
+                                "descriptor number (set only by farmhand_core.sandbox)") from exc
+        if settings.key_fd < 0:
+            raise SettingsError(f"FARMHAND_KEY_FD={settings.key_fd} must be >= 0")
+    settings.sandbox = environ.get("FARMHAND_SANDBOX", "")[:500] or "not sandboxed"
     settings.validate()
     return settings

@@ -12,5 +12,6 @@ void bind_backend(pybind11::module_& m);   // bind_backend.cpp: BackendClient an
 void bind_ipfs(pybind11::module_& m);      // bind_ipfs.cpp: submodule "ipfs"
 void bind_blend(pybind11::module_& m);     // bind_blend.cpp: .blend header validation
 void bind_engine(pybind11::module_& m);    // bind_engine.cpp: Engine
+void bind_sandbox(pybind11::module_& m);   // bind_sandbox.cpp: submodule "sandbox"
 
 }  // namespace farmhand::python

@@ -78,6 +78,7 @@ py::dict status_dict(const engine::Status& s) {
   d["jobs_failed"] = s.jobs_failed;
   d["last_error"] = s.last_error;
   d["worker_address"] = s.worker_address;
+  d["sandbox"] = s.sandbox;
   d["lease_lost_job_id"] = s.lease_lost_job_id.empty() ? py::object(py::none())
                                                        : py::object(py::str(s.lease_lost_job_id));
   return d;
@@ -165,7 +166,7 @@ void bind_engine(py::module_& m) {
       .def(
           "status", [](const Engine& e) { return status_dict(e.status()); },
           "{state, job_id, progress, message, bytes_done, bytes_total, jobs_done, jobs_failed, "
-          "last_error, worker_address, lease_lost_job_id}")
+          "last_error, worker_address, lease_lost_job_id, sandbox}")
       .def("stop", &Engine::stop, py::arg("graceful") = true, py::arg("timeout_s") = 30.0,
            py::call_guard<py::gil_scoped_release>(),
            "Stops the threads (GIL released). graceful: pending uploads/submits complete and "

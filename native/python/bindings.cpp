@@ -11,4 +11,5 @@ PYBIND11_MODULE(_native, m) {
   farmhand::python::bind_ipfs(m);
   farmhand::python::bind_blend(m);
   farmhand::python::bind_engine(m);
+  farmhand::python::bind_sandbox(m);
 }

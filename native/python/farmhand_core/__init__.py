@@ -12,9 +12,10 @@ Every error is a ``FarmhandError`` subclass with ``kind`` (str) and ``http_statu
 from ._native import *  # noqa: F401,F403
 from ._native import __version__  # noqa: F401
 
-# The star import above also binds the compiled submodules _native.ipfs and _native.blend
+# The star import above also binds the compiled submodules _native.ipfs, .blend and .sandbox
 # under these names; the Python modules of the same names are the documented surface.
-# (`from . import ipfs` would keep the compiled one: the attribute already exists.)
+# (`from . import ipfs` would keep the compiled one: the attribute already exists.) The
+# launcher farmhand_core.sandbox is imported on demand (python -m farmhand_core.sandbox).
 import importlib as _importlib  # noqa: E402
 
 ipfs = _importlib.import_module(".ipfs", __name__)

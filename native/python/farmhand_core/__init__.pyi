@@ -55,6 +55,7 @@ class EngineStatus(_TypedDict):
     last_error: str
     worker_address: str
     lease_lost_job_id: str | None
+    sandbox: str
 
 class Engine:
     def __init__(self, config: dict[str, _Any]) -> None: ...

@@ -73,11 +73,15 @@ Config Config::from_json(const json& object) {
   if (!object.is_object()) {
     throw Error(ErrorKind::kInvalidArgument, "engine config must be a dict of settings");
   }
-  static const std::set<std::string> kKnown = {
-      "backend_url",     "key_file",        "ipfs_rpc_urls", "gateway_urls", "work_dir",
-      "max_job_bytes",   "prefetch",        "cid_version",   "poll_wait_s",  "heartbeat_interval_s",
-      "keep_failed",     "blender_version", "log_file",      "auth_retry_s", "network_retry_s",
-      "source_timeout_s"};
+  static const std::set<std::string> kKnown = {"backend_url",     "key_file",
+                                               "ipfs_rpc_urls",   "gateway_urls",
+                                               "work_dir",        "max_job_bytes",
+                                               "prefetch",        "cid_version",
+                                               "poll_wait_s",     "heartbeat_interval_s",
+                                               "keep_failed",     "blender_version",
+                                               "log_file",        "auth_retry_s",
+                                               "network_retry_s", "source_timeout_s",
+                                               "key_fd",          "sandbox"};
   for (const auto& [key, value] : object.items()) {
     if (kKnown.count(key) == 0) bad(key, "is not a known setting (typo?)");
   }
@@ -123,6 +127,13 @@ Config Config::from_json(const json& object) {
     c.auth_retry_s = get_number(*v, "auth_retry_s", 0, kMaxSeconds);
   if (const auto* v = opt("network_retry_s")) {
     c.network_retry_s = get_number(*v, "network_retry_s", 0, kMaxSeconds);
+  }
+  if (const auto* v = opt("key_fd")) {
+    c.key_fd = static_cast<int>(get_int(*v, "key_fd", 0, std::numeric_limits<int>::max()));
+  }
+  if (const auto* v = opt("sandbox")) {
+    c.sandbox = get_string(*v, "sandbox");
+    if (c.sandbox.empty() || c.sandbox.size() > 500) bad("sandbox", "must be 1 to 500 characters");
   }
   if (const auto* v = opt("source_timeout_s")) {
     c.source_timeout_s = static_cast<int>(get_int(*v, "source_timeout_s", 1, 3600));

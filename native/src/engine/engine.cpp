@@ -49,7 +49,7 @@ void Engine::start() {
   }
   s_->log.line("engine starting: worker " + s_->ports.worker_address + ", backend " +
                s_->config.backend_url + ", work_dir " + s_->config.work_dir.string() +
-               ", prefetch " + std::to_string(s_->config.prefetch));
+               ", prefetch " + std::to_string(s_->config.prefetch) + "; " + s_->config.sandbox);
   auto shared = s_;
   fetch_ = std::thread([shared] { fetch_loop(shared); });
   service_ = std::thread([shared] { service_loop(shared); });
@@ -151,6 +151,7 @@ Status Engine::status() const {
   const std::lock_guard lock(s_->mu);
   Status st;
   st.worker_address = s_->ports.worker_address;
+  st.sandbox = s_->config.sandbox;
   st.jobs_done = s_->jobs_done;
   st.jobs_failed = s_->jobs_failed;
   st.last_error = s_->last_error;

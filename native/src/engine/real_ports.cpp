@@ -108,7 +108,8 @@ class RealStorage final : public Storage {
 
 Ports make_real_ports(const Config& config) {
   auto id = std::make_shared<const identity::Identity>(
-      identity::Identity::load_or_create(config.key_file));
+      config.key_fd >= 0 ? identity::Identity::from_key_fd(config.key_fd)
+                         : identity::Identity::load_or_create(config.key_file));
   Ports p;
   p.worker_address = id->address();
   p.make_backend = [url = config.backend_url, id, blender = config.blender_version](

@@ -53,6 +53,10 @@ Identity Identity::load_or_create(const std::filesystem::path& key_file) {
   return from_seed(seed);
 }
 
+Identity Identity::from_key_fd(int fd) {
+  return from_seed(read_key_fd(fd));
+}
+
 std::string Identity::sign_hex(std::string_view message) const {
   std::array<std::uint8_t, crypto_sign_BYTES> sig{};
   crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(message.data()),

@@ -48,14 +48,13 @@ class Fd {
 
 }  // namespace
 
-SecureBuffer read_key_file(const std::filesystem::path& path) {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears (a
-  // hang); with it the open returns and fstat below refuses the FIFO. Reads of a regular file
-  // ignore O_NONBLOCK.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  if (fd.get() < 0) fail(path, "cannot open: " + errno_text());
+namespace {
+
+// The checks and parsing shared by read_key_file and read_key_fd; `path` names the key in
+// messages. Reads from offset 0 (pread), so a descriptor's position does not matter.
+SecureBuffer read_key_from(int fd, const std::filesystem::path& path) {
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) fail(path, "cannot stat: " + errno_text());
+  if (::fstat(fd, &st) != 0) fail(path, "cannot stat: " + errno_text());
   if (!S_ISREG(st.st_mode)) fail(path, "not a regular file; point the key path at a file");
   if ((st.st_mode & 077) != 0) {
     char mode[8];
@@ -69,7 +68,7 @@ SecureBuffer read_key_file(const std::filesystem::path& path) {
   SecureBuffer text(kFileBytes + 1);
   std::size_t got = 0;
   while (got < text.size()) {
-    const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    const ssize_t n = ::pread(fd, text.data() + got, text.size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(path, "cannot read: " + errno_text());
     if (n == 0) break;
@@ -94,6 +93,24 @@ SecureBuffer read_key_file(const std::filesystem::path& path) {
          "to create a new key");
   }
   return seed;
+}
+
+}  // namespace
+
+SecureBuffer read_key_file(const std::filesystem::path& path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears (a
+  // hang); with it the open returns and fstat refuses the FIFO. Reads of a regular file
+  // ignore O_NONBLOCK.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) fail(path, "cannot open: " + errno_text());
+  return read_key_from(fd.get(), path);
+}
+
+SecureBuffer read_key_fd(int fd) {
+  const std::filesystem::path name = "descriptor " + std::to_string(fd) + " (FARMHAND_KEY_FD)";
+  if (fd < 0) fail(name, "not a descriptor; start the node through its launcher");
+  Fd owned(fd);  // closed on every path out
+  return read_key_from(owned.get(), name);
 }
 
 void write_key_file(const std::filesystem::path& path, const SecureBuffer& seed) {

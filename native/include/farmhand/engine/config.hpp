@@ -11,8 +11,11 @@
 namespace farmhand::engine {
 
 struct Config {
-  std::string backend_url;                 // required, e.g. "http://127.0.0.1:8000"
-  std::filesystem::path key_file;          // required; created (0600) if missing
+  std::string backend_url;         // required, e.g. "http://127.0.0.1:8000"
+  std::filesystem::path key_file;  // required; created (0600) if missing
+  int key_fd = -1;                 // >= 0: read the key from this inherited descriptor (the sandbox
+                    // launcher's FARMHAND_KEY_FD) and close it; key_file is then never opened
+  std::string sandbox = "not sandboxed";   // how this process is confined (FARMHAND_SANDBOX)
   std::vector<std::string> ipfs_rpc_urls;  // kubo RPC APIs, tried in order
   std::vector<std::string> gateway_urls;   // trustless gateways for downloads
   std::filesystem::path work_dir;          // required; job-<id>/ dirs and journal.json live here

@@ -37,6 +37,7 @@ struct Status {
   std::string last_error;
   std::string worker_address;
   std::string lease_lost_job_id;  // the last job whose lease was lost, "" if none
+  std::string sandbox;            // Config::sandbox: "Landlock ABI 7: ..." or "not sandboxed"
 };
 
 struct Shared;   // state shared by the threads (engine/shared_state.hpp)

@@ -21,6 +21,10 @@ class Identity {
   /// does not exist. Throws kKeyFile on problems (see key_file.hpp for the rules).
   static Identity load_or_create(const std::filesystem::path& key_file);
 
+  /// Loads the key from the inherited descriptor `fd` and closes it (key_file.hpp,
+  /// read_key_fd). Throws kKeyFile.
+  static Identity from_key_fd(int fd);
+
   /// Builds the key pair from a 32-byte seed (RFC 8032 §5.1.5). Throws kInvalidArgument when
   /// the seed is not 32 bytes.
   static Identity from_seed(const SecureBuffer& seed);

@@ -21,6 +21,11 @@ inline constexpr std::size_t kSeedBytes = 32;
 /// above.
 SecureBuffer read_key_file(const std::filesystem::path& path);
 
+/// Reads the seed from the open descriptor `fd` (the launcher's FARMHAND_KEY_FD) with the same
+/// checks as read_key_file, reading from offset 0, and closes `fd` whatever happens: the
+/// process holds the key only in guarded memory afterwards. Throws kKeyFile as read_key_file.
+SecureBuffer read_key_fd(int fd);
+
 /// Writes `seed` (32 bytes) to `path` atomically: a temporary file in the same directory,
 /// created 0600, written, fsync'd, renamed over `path`, then the directory fsync'd. The parent
 /// directory is created (0700) if missing. Throws kKeyFile on any filesystem failure.
