@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import Callable
 
@@ -102,13 +103,15 @@ class Farm:
 
     async def agree(self, a: dict, b: dict) -> bool:
         """Do two renders of the same frames agree? Same CID: yes. Same Blender version and
-        device class (both known): only the same CID agrees. Else every frame's PSNR >= 40 dB."""
+        device class (both known): every frame must have identical pixels (the same file once
+        outputs carry no per-run metadata; identical pixels tolerate a render-time stamp).
+        Else every frame's PSNR must be >= 40 dB."""
         if a["result_cid"] == b["result_cid"]:
             return True
-        if (a["worker_blender"] and a["worker_device"]
-                and (a["worker_blender"], a["worker_device"])
-                == (b["worker_blender"], b["worker_device"])):
-            return False
+        strict = bool(a["worker_blender"] and a["worker_device"]
+                      and (a["worker_blender"], a["worker_device"])
+                      == (b["worker_blender"], b["worker_device"]))
+        floor = math.inf if strict else MIN_PSNR_DB
         try:
             first = await self.result_files(a["result_cid"], a["frames"], a["output_format"])
             second = await self.result_files(b["result_cid"], b["frames"], b["output_format"])
@@ -119,7 +122,7 @@ class Farm:
                     continue
                 value = psnr(await self.kubo.cat(cid_a, MAX_FRAME_BYTES),
                              await self.kubo.cat(cid_b, MAX_FRAME_BYTES))
-                if value < MIN_PSNR_DB:
+                if value < floor:
                     return False
         except (KuboError, CheckFailed):
             return False

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from coord_helpers import Worker
 
@@ -20,14 +20,20 @@ WIDTH, HEIGHT = 32, 24
 
 def frame_png(frame: int, variant: str = "honest", size=(WIDTH, HEIGHT)) -> bytes:
     """A deterministic PNG for ``frame``. Variants: "honest" (the true render: a gradient
-    that moves with the frame), "other" (a different valid image), "black" (blank)."""
+    that moves with the frame), "restamped" (the same pixels with a metadata chunk, so another
+    file), "other" (a different valid image), "black" (blank)."""
     img = Image.new("RGB", size)
     if variant != "black":
         shift = 97 if variant == "other" else 0
         img.putdata([((x * 7 + frame * 5 + shift) % 256, (y * 9 + shift) % 256,
                       (x + y + frame) % 256) for y in range(size[1]) for x in range(size[0])])
     out = io.BytesIO()
-    img.save(out, "PNG")
+    if variant == "restamped":      # honest pixels, other bytes (a render-time text chunk)
+        info = PngImagePlugin.PngInfo()
+        info.add_text("RenderTime", f"00:0{frame % 10}.42")
+        img.save(out, "PNG", pnginfo=info)
+    else:
+        img.save(out, "PNG")
     return out.getvalue()
 
 

@@ -138,3 +138,29 @@ def test_bad_blender_or_device_on_poll_is_422(farm, kubo):
     assert by_header.status_code == 200
     record = httpx.get(f"{farm.url}/api/v1/workers/{worker.address}", timeout=30).json()
     assert (record["blender_version"], record["device"]) == ("4.2", "CUDA")
+
+
+def _with_text_chunk(png: bytes, text: str) -> bytes:
+    """The same pixels, other bytes: a PNG tEXt chunk as Blender's metadata would add."""
+    from PIL import PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_text("RenderTime", text)
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def test_psnr_tells_noise_from_another_image():
+    from coordinator.checks import MIN_PSNR_DB, psnr
+
+    honest = frame_png(3)
+    restamped = _with_text_chunk(honest, "00:01.25")
+    assert restamped != honest and psnr(honest, restamped) == float("inf")
+    img = Image.open(io.BytesIO(honest)).convert("RGB")
+    img.putpixel((0, 0), tuple((v + 9) % 256 for v in img.getpixel((0, 0))))
+    nudged = io.BytesIO()
+    img.save(nudged, "PNG")
+    assert MIN_PSNR_DB <= psnr(honest, nudged.getvalue()) < float("inf")
+    assert psnr(honest, frame_png(3, "other")) < MIN_PSNR_DB
+    assert psnr(honest, frame_png(3, size=(64, 48))) == 0.0
+    assert psnr(honest, b"not an image") == 0.0

@@ -62,3 +62,16 @@ def test_agreeing_renders_verify_the_original(verifying_farm, kubo, tmp_path):
     events = [e["type"] for e in httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/events",
                                            timeout=30).json()["events"]]
     assert events.count("verified") == 1 and "disputed" not in events
+
+
+def test_same_pixels_with_other_metadata_verify_on_the_same_blender_and_device(
+        verifying_farm, kubo, tmp_path):
+    farm = verifying_farm
+    job = submit(farm, kubo, tmp_path, [4], 0)
+    honest = ScriptedWorker(farm.url, kubo).login()
+    stamped = ScriptedWorker(farm.url, kubo, variant="restamped").login()
+    job = run_until_done(farm, [honest, stamped], job["id"])
+    tasks = httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/tasks", timeout=30).json()["tasks"]
+    assert tasks[0]["result_cid"] != tasks[1]["result_cid"]
+    assert [t["verdict"] for t in tasks] == ["verified", "verified"]
+    assert (tasks[0]["worker_blender"], tasks[0]["worker_device"]) == ("3.4.1", "CPU")
