@@ -124,7 +124,7 @@ if [ ! -f "$DEST/etc/farmhand/worker.env" ]; then
 else
   echo "install.sh: kept existing $DEST/etc/farmhand/worker.env"
 fi
-sed "s#^ExecStart=/usr/bin/blender #ExecStart=$BLENDER_BIN #" "$HERE/farmhand-worker.service" \
+sed "s#-- /usr/bin/blender #-- $BLENDER_BIN #" "$HERE/farmhand-worker.service" \
   > "$DEST/etc/systemd/system/farmhand-worker.service"
 chmod 0644 "$DEST/etc/systemd/system/farmhand-worker.service"
 echo "install.sh: wrote $DEST/etc/systemd/system/farmhand-worker.service"

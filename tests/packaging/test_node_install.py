@@ -39,9 +39,18 @@ def test_unit_declares_user_restart_sigterm_and_a_long_stop_timeout():
     assert unit["KillSignal"] == ["SIGTERM"]
     assert unit["TimeoutStopSec"] == ["15min"]
     assert unit["EnvironmentFile"] == ["/etc/farmhand/worker.env"]
-    # --python-exit-code 3: a missing add-on exits non-zero, so systemd restarts it.
-    assert unit["ExecStart"] == ['/usr/bin/blender -b --python-exit-code 3 --python-expr '
-                                 '"import farmhand; farmhand.run_headless()"']
+    # --python-exit-code 3: a missing add-on exits non-zero, so systemd restarts it. Blender
+    # runs under the node launcher (Landlock, key as a descriptor: docs/security.md).
+    assert unit["ExecStart"] == [
+        "/usr/bin/python3 -m farmhand_core.sandbox --work-dir /var/lib/farmhand/work "
+        "--key-file /var/lib/farmhand/worker.key -- /usr/bin/blender -b --python-exit-code 3 "
+        '--python-expr "import farmhand; farmhand.run_headless()"']
+    assert unit["Environment"][-1] == \
+        "PYTHONPATH=/var/lib/farmhand/blender/scripts/addons/farmhand/vendor"
+    for key, value in (("ProtectSystem", "strict"), ("ProtectHome", "yes"),
+                       ("PrivateTmp", "yes"), ("NoNewPrivileges", "yes"),
+                       ("MemoryMax", "90%"), ("TasksMax", "4096"), ("LimitCORE", "0")):
+        assert unit[key] == [value], key
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
@@ -90,8 +99,8 @@ def test_service_install_stages_unit_env_file_and_add_on(built, tmp_path):
     assert stat.S_IMODE(env.stat().st_mode) == 0o640
     assert env.read_text() == (NODE / "worker.env").read_text()
     unit = read_unit(root / "etc" / "systemd" / "system" / "farmhand-worker.service")
-    assert unit["ExecStart"][0].startswith(f"{os.path.realpath(BLENDER)} -b ") or \
-        unit["ExecStart"][0].startswith(f"{BLENDER} -b ")
+    assert f" -- {os.path.realpath(BLENDER)} -b " in unit["ExecStart"][0] or \
+        f" -- {BLENDER} -b " in unit["ExecStart"][0]
     assert (root / "var" / "lib" / "farmhand" / "blender" / "scripts" / "addons" / "farmhand" /
             "__init__.py").is_file()
     # A second run keeps an edited env file.

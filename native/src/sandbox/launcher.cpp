@@ -73,7 +73,7 @@ std::vector<fs::path> default_read_only() {
           "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/fonts", "/etc/ssl",
           "/etc/ca-certificates", "/etc/pki", "/etc/resolv.conf", "/etc/hosts",
           "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/localtime",
-          "/etc/alternatives",
+          "/etc/alternatives", "/etc/locale.alias",
           // GPU runtimes' loader configuration (OpenCL, Vulkan, GLVND).
           "/etc/OpenCL", "/etc/vulkan", "/etc/glvnd",
           // What allocators and thread pools ask the kernel. /proc/self/* resolve to this
