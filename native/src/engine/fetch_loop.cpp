@@ -1,6 +1,9 @@
 // The fetch thread: authenticate, report what a crashed run left behind, then long-poll,
 // claim, download + verify and validate jobs until stopped (engine.hpp).
 
+#include <algorithm>
+#include <set>
+
 #include "farmhand/blend/validate.hpp"
 #include "farmhand/engine/error_policy.hpp"
 #include "farmhand/error.hpp"
@@ -44,6 +47,15 @@ class Fetcher {
           // Requeued after our lease expired while we still hold it (e.g. Blender is still
           // rendering it): never claim it twice, that would reset its work dir.
           if (s_->held.count(offer.id) != 0) continue;
+          // Blender crashed on this job here before (a poison job): leave it to others.
+          if (std::any_of(s_->crashed.begin(), s_->crashed.end(),
+                          [&](const JournalEntry& c) { return c.id == offer.id; })) {
+            if (skipped_crashed_.insert(offer.id).second) {
+              s_->log.line("job " + offer.id +
+                           ": not claimed: Blender crashed on it on this worker before");
+            }
+            continue;
+          }
           s_->fetch_state = "claiming";
           s_->fetch_job_id = offer.id;
         }
@@ -137,6 +149,20 @@ class Fetcher {
       return;
     }
     entries = keep_foreign(std::move(entries));
+    {
+      // Poison jobs recorded by earlier runs stay recorded (7 days), not reported again.
+      const std::lock_guard lock(s_->mu);
+      const std::int64_t now = unix_now_s();
+      for (const auto& e : entries) {
+        if (e.state == JournalState::kCrashed &&
+            (e.recorded_at == 0 || now - e.recorded_at <= kForeignJournalEntryTtlS)) {
+          s_->crashed.push_back(e);
+        }
+      }
+      std::erase_if(entries,
+                    [](const JournalEntry& e) { return e.state == JournalState::kCrashed; });
+      if (entries.empty()) s_->save_journal_locked();
+    }
     if (entries.empty()) return;
     set_state("recovering");
     {
@@ -155,18 +181,49 @@ class Fetcher {
                                        ? "worker crashed while rendering"
                                        : "worker crashed while uploading the result";
         s_->log.job(e.id, dir, reason + " (found in the crash journal): reporting /fail");
-        const std::string tail = file_tail(s_->workspace.worker_log(e.id), std::size_t{64} * 1024);
+        // The coordinator keeps the last 64 KiB of a log tail: the crash report goes last.
+        const std::string report = e.state == JournalState::kHanded ? crash_report(e.id) : "";
+        const std::string tail =
+            file_tail(s_->workspace.worker_log(e.id), std::size_t{64} * 1024 - report.size()) +
+            report;
         call_backend(*s_, *backend_, e.id, "/fail",
                      [&] { backend_->fail(e.id, reason, true, tail); });
         s_->workspace.mark_failed(e.id, reason);
         const std::lock_guard lock(s_->mu);
         s_->jobs_failed += 1;
         s_->last_error = "job " + e.id + ": " + reason;
+        if (e.state == JournalState::kHanded) {
+          s_->crashed.push_back(JournalEntry{e.id, e.asset_cid, JournalState::kCrashed,
+                                             s_->config.backend_url, unix_now_s()});
+        }
       }
       const std::lock_guard lock(s_->mu);
       std::erase_if(s_->recovering, [&](const JournalEntry& r) { return r.id == e.id; });
       s_->save_journal_locked();
     }
+  }
+
+  // Blender's crash report for a job that crashed it, for the /fail log tail: Blender writes
+  // <temp dir>/<file name>.crash.txt (the launcher points TMPDIR at <work dir>/tmp, so
+  // scene.crash.txt there; blender.crash.txt when no file was open). The report is moved
+  // into the job's dir (kept with FAILED). "" when there is none.
+  std::string crash_report(const std::string& id) {
+    namespace fs = std::filesystem;
+    const fs::path dir = s_->workspace.job_dir(id);
+    for (const auto& candidate :
+         {s_->config.work_dir / "tmp" / "scene.crash.txt",
+          s_->config.work_dir / "tmp" / "blender.crash.txt", dir / "scene.crash.txt"}) {
+      std::error_code ec;
+      if (!fs::is_regular_file(candidate, ec)) continue;
+      std::string report = file_tail(candidate, std::size_t{16} * 1024);
+      fs::rename(candidate, dir / "blender.crash.txt", ec);
+      if (ec) fs::remove(candidate, ec);
+      s_->log.job(id, dir,
+                  "Blender's crash report (" + candidate.filename().string() + ", " +
+                      std::to_string(report.size()) + " bytes) added to the log tail");
+      return "\n--- Blender crash report (" + candidate.filename().string() + ") ---\n" + report;
+    }
+    return {};
   }
 
   // False when the caller should stop going through this batch of offers.
@@ -308,6 +365,7 @@ class Fetcher {
   std::shared_ptr<Shared> s_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Storage> storage_;
+  std::set<std::string> skipped_crashed_;  // poison jobs already logged as skipped
   bool authed_ = false;
 };
 

@@ -22,6 +22,7 @@ JournalState parse_state(const std::string& s, const std::filesystem::path& file
   if (s == "claimed") return JournalState::kClaimed;
   if (s == "handed") return JournalState::kHanded;
   if (s == "finishing") return JournalState::kFinishing;
+  if (s == "crashed") return JournalState::kCrashed;
   io_error(file, "unknown job state \"" + s + "\"; move the file aside to start afresh");
 }
 
@@ -57,6 +58,8 @@ const char* to_string(JournalState s) noexcept {
       return "handed";
     case JournalState::kFinishing:
       return "finishing";
+    case JournalState::kCrashed:
+      return "crashed";
   }
   return "unknown";
 }

@@ -17,6 +17,7 @@ std::int64_t unix_now_s() {
 
 void Shared::save_journal_locked() {
   std::vector<JournalEntry> entries = foreign;
+  entries.insert(entries.end(), crashed.begin(), crashed.end());
   entries.insert(entries.end(), recovering.begin(), recovering.end());
   const std::int64_t now = unix_now_s();
   for (const auto& [id, h] : held) {

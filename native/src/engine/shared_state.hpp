@@ -94,6 +94,7 @@ struct Shared {
   std::deque<Command> commands;          // for the service thread
   std::vector<JournalEntry> recovering;  // entries of a previous run not yet reported
   std::vector<JournalEntry> foreign;     // entries for another coordinator: kept, not reported
+  std::vector<JournalEntry> crashed;     // jobs Blender crashed on here: never claimed again
   std::set<std::string> lost;            // ids dropped after their lease was lost
 
   bool started = false;

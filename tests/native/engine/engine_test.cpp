@@ -454,10 +454,47 @@ TEST_F(EngineTest, CrashJournalReportsHandedJobsFailedAndReleasesClaimedOnes) {
   EXPECT_NE(f.extra.find("last words of job 5"), std::string::npos);
   EXPECT_EQ(farm_->calls_of("release").at(0).id, "6");
   EXPECT_EQ(engine->status().jobs_failed, 1);
-  ASSERT_TRUE(
-      eventually([&] { return Journal(config_.work_dir / "journal.json").load().empty(); }));
+  // Job 5 stays in the journal as a poison job of this worker; job 6 is gone.
+  ASSERT_TRUE(eventually([&] {
+    const auto left = Journal(config_.work_dir / "journal.json").load();
+    return left.size() == 1 && left[0].id == "5" && left[0].state == JournalState::kCrashed;
+  }));
   EXPECT_TRUE(fs::exists(config_.work_dir / "job-5" / "FAILED"));
   engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, PoisonJobGetsBlendersCrashReportAndIsNeverClaimedAgainHere) {
+  fs::create_directories(config_.work_dir / "job-5");
+  fs::create_directories(config_.work_dir / "tmp");
+  std::ofstream(config_.work_dir / "job-5" / "worker.log") << "last words of job 5\n";
+  std::ofstream(config_.work_dir / "tmp" / "scene.crash.txt")
+      << "# Blender 3.4.1, Commit date: 2022-12-19\n# backtrace\n./blender(BLI_system_backtrace)\n";
+  Journal(config_.work_dir / "journal.json").save({{"5", "QmGood", JournalState::kHanded}});
+  farm_->post("5", "QmGood");  // the coordinator offers it again (retryable /fail)
+  farm_->post("8", "QmGood");
+  auto engine = make();
+  engine->start();
+  auto job = engine->next_job(10);
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->id, "8");  // 5 was skipped
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.id, "5");
+  EXPECT_NE(f.extra.find("last words of job 5"), std::string::npos);
+  EXPECT_NE(f.extra.find("--- Blender crash report (scene.crash.txt) ---\n# Blender 3.4.1"),
+            std::string::npos)
+      << f.extra;
+  EXPECT_FALSE(fs::exists(config_.work_dir / "tmp" / "scene.crash.txt"));
+  EXPECT_TRUE(fs::exists(config_.work_dir / "job-5" / "blender.crash.txt"));
+  EXPECT_TRUE(farm_->calls_of("assign").size() == 1 && farm_->calls_of("assign")[0].id == "8");
+  engine->release("8", "test over");
+  engine->stop(false, 5);
+  // A restart still knows: the journal keeps the crashed entry and 5 is not claimed.
+  farm_->post("5", "QmGood");
+  auto again = make();
+  again->start();
+  EXPECT_FALSE(again->next_job(2));
+  for (const auto& c : farm_->calls_of("assign")) EXPECT_NE(c.id, "5");
+  again->stop(false, 5);
 }
 
 TEST_F(EngineTest, CrashJournalEntriesOfAnotherCoordinatorAreKeptNotReportedHere) {
@@ -473,17 +510,20 @@ TEST_F(EngineTest, CrashJournalEntriesOfAnotherCoordinatorAreKeptNotReportedHere
   auto engine = make();
   engine->start();
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  // Left: job 3 (another coordinator's) and job 5 as this worker's poison job.
   ASSERT_TRUE(
-      eventually([&] { return Journal(config_.work_dir / "journal.json").load().size() == 1; }));
+      eventually([&] { return Journal(config_.work_dir / "journal.json").load().size() == 2; }));
   engine->stop(false, 5);
   const auto fails = farm_->calls_of("fail");
   ASSERT_EQ(fails.size(), 1U);  // job 3 belongs to another coordinator: not reported here
   EXPECT_EQ(fails.at(0).id, "5");
   const auto left = Journal(config_.work_dir / "journal.json").load();
-  ASSERT_EQ(left.size(), 1U);  // job 4's entry was older than 7 days: dropped
+  ASSERT_EQ(left.size(), 2U);  // job 4's entry was older than 7 days: dropped
   EXPECT_EQ(left.at(0).id, "3");
   EXPECT_EQ(left.at(0).coordinator, "http://other.example:8000");
   EXPECT_EQ(left.at(0).recorded_at, now - 60);
+  EXPECT_EQ(left.at(1).id, "5");
+  EXPECT_EQ(left.at(1).state, JournalState::kCrashed);
 }
 
 TEST_F(EngineTest, CrashJournalRecordsTheCoordinatorOfEachHeldJob) {

@@ -19,9 +19,11 @@ enum class JournalState {
   kClaimed,    // assigned to us, downloading/validating/queued; Blender has not seen it
   kHanded,     // returned by next_job(): Blender is rendering it
   kFinishing,  // Blender finished; result being uploaded/submitted
+  kCrashed,    // Blender crashed while rendering it (reported): never claimed again here;
+               // kept kForeignJournalEntryTtlS after it was recorded
 };
 
-/// "claimed", "handed", "finishing".
+/// "claimed", "handed", "finishing", "crashed".
 const char* to_string(JournalState s) noexcept;
 
 struct JournalEntry {
