@@ -20,7 +20,8 @@ namespace farmhand::python {
 namespace {
 
 ipfs::Client make_client(std::vector<std::string> rpc_urls, std::vector<std::string> gateway_urls,
-                         uint64_t max_bytes, double timeout_s, int cid_version, bool car) {
+                         uint64_t max_bytes, double timeout_s, int cid_version, bool car,
+                         uint64_t plain_min_bytes, std::size_t plain_streams, bool durable) {
   // Bounded above so the cast to whole seconds is defined (inf or 1e300 would overflow it).
   if (!(timeout_s > 0 && timeout_s <= 86400)) {
     throw Error(
@@ -34,6 +35,9 @@ ipfs::Client make_client(std::vector<std::string> rpc_urls, std::vector<std::str
   o.source_timeout = std::chrono::seconds(static_cast<int64_t>(std::ceil(timeout_s)));
   o.cid_version = cid_version;
   o.stream_car = car;
+  o.plain_stream_min_bytes = plain_min_bytes;
+  o.plain_streams = plain_streams;
+  o.durable = durable;
   return ipfs::Client(std::move(o));
 }
 
@@ -120,11 +124,17 @@ void bind_ipfs(py::module_& parent) {
            py::arg("gateway_urls") = std::vector<std::string>{},
            py::arg("max_bytes") = uint64_t{4} << 30, py::arg("timeout_s") = 60.0,
            py::arg("cid_version") = 0, py::arg("car") = true,
+           py::arg("plain_min_bytes") = uint64_t{128} << 20, py::arg("plain_streams") = 4,
+           py::arg("durable") = false,
            "rpc_urls/gateway_urls: base URLs such as 'http://127.0.0.1:5001'; max_bytes: the\n"
            "largest file download() accepts; timeout_s: limit per block request per source\n"
            "(seconds, rounded up; a CAR stream fails over when no block came for that long);\n"
            "cid_version: 0 or 1 for upload(); car: download the DAG as one verified CAR\n"
-           "stream (falling back to block by block), False = block by block only.\n"
+           "stream (falling back to block by block), False = block by block only;\n"
+           "plain_min_bytes: with car, a file of at least this size comes as plain byte\n"
+           "streams (RPC cat, gateway /ipfs/CID ranges; plain_streams connections), each\n"
+           "leaf hashed against the DAG's verified internal nodes as it passes;\n"
+           "durable: fsync a download before renaming it into place.\n"
            "Raises InvalidArgument if no URL is given, a URL is not http(s)://,\n"
            "timeout_s is not in (0, 86400] or cid_version is not 0/1.")
       .def("download", &download, py::arg("cid"), py::arg("dest_dir"),

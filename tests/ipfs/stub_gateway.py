@@ -21,6 +21,18 @@ CAR modes: single blocks (``?format=raw``) are served honestly, only the CAR str
 - ``"car_garbage"``: answer a CAR request with ``other_block`` (not a CAR at all);
 - ``"car_hang"``: never answer a CAR request within ``hang_s`` seconds.
 
+Plain modes: blocks and CARs are served honestly, only the plain file (``GET /ipfs/CID``
+without ``format=``; a ``Range`` header is forwarded, 206 and ``Content-Range`` passed
+back) lies:
+
+- ``"plain_flip"``: flip one bit in the middle of the plain body;
+- ``"plain_truncate"``: cut the plain body 1000 bytes before its end (Content-Length too);
+- ``"plain_foreign"``: serve ``other_block`` repeated to the same length instead;
+- ``"plain_404"``: answer 404 to a plain request (a gateway that serves only
+  verifiable responses).
+
+``ranges`` records the ``Range`` header of each request ("" when none).
+
 POST requests (the kubo RPC API) are forwarded to ``upstream`` unchanged and counted; give
 the RPC URL as ``upstream`` for that.
 
@@ -102,6 +114,7 @@ class StubGateway:
         self.hang_s = hang_s
         self.blocks = blocks or {}
         self.requests: list[str] = []
+        self.ranges: list[str] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -110,9 +123,16 @@ class StubGateway:
 
             def do_GET(self):  # noqa: N802 (http.server API)
                 stub.requests.append(self.path)
+                stub.ranges.append(self.headers.get("Range", ""))
                 is_car = "format=car" in self.path
+                is_plain = "format=" not in self.path
                 if stub.mode == "hang" or (stub.mode == "car_hang" and is_car):
                     time.sleep(stub.hang_s)
+                    return
+                if stub.mode == "plain_404" and is_plain:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 if stub.mode == "blocks":
                     cid = self.path.split("/ipfs/", 1)[-1].split("?", 1)[0]
@@ -122,12 +142,15 @@ class StubGateway:
                     self.end_headers()
                     self.wfile.write(body or b"")
                     return
-                req = urllib.request.Request(
-                    stub.upstream + self.path,
-                    headers={"Accept": self.headers.get("Accept", "")})
+                forward = {"Accept": self.headers.get("Accept", "")}
+                if self.headers.get("Range"):
+                    forward["Range"] = self.headers["Range"]
+                req = urllib.request.Request(stub.upstream + self.path, headers=forward)
                 try:
                     with urllib.request.urlopen(req, timeout=10) as resp:
                         body = resp.read()
+                        status = resp.status
+                        content_range = resp.headers.get("Content-Range")
                 except urllib.error.HTTPError as err:
                     self.send_response(err.code)
                     self.send_header("Content-Length", "0")
@@ -141,7 +164,17 @@ class StubGateway:
                     body = stub.other_block
                 elif is_car:
                     body = corrupt_car(body, stub.mode, stub.other_block)
-                self.send_response(200)
+                elif is_plain and stub.mode == "plain_flip":
+                    mid = len(body) // 2
+                    body = body[:mid] + bytes([body[mid] ^ 0x01]) + body[mid + 1:]
+                elif is_plain and stub.mode == "plain_truncate":
+                    body = body[:-1000]
+                elif is_plain and stub.mode == "plain_foreign":
+                    body = (stub.other_block * (len(body) // len(stub.other_block) + 1))[
+                        :len(body)]
+                self.send_response(status if is_plain else 200)
+                if is_plain and content_range:
+                    self.send_header("Content-Range", content_range)
                 self.send_header("Content-Type", "application/vnd.ipld.car" if is_car
                                  else "application/vnd.ipld.raw")
                 self.send_header("Content-Length", str(len(body)))

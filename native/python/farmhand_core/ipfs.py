@@ -3,7 +3,8 @@
 - ``cid_of(path, cid_version=0)``: what ``ipfs add -Q --only-hash [-r]`` prints.
 - ``sha256_file_hex(path)``: lower-case hex SHA-256 of a file.
 - ``parse_cid(text)``: ``(version, codec, canonical_text)``; raises ``CidInvalid``.
-- ``Client(rpc_urls, gateway_urls, max_bytes=4 GiB, timeout_s=60, cid_version=0, car=True)``
+- ``Client(rpc_urls, gateway_urls, max_bytes=4 GiB, timeout_s=60, cid_version=0, car=True,
+  plain_min_bytes=128 MiB, plain_streams=4, durable=False)``
   with ``.download(cid, dest_dir, progress=None, filename=None) -> str`` and
   ``.upload(path) -> str``.
 

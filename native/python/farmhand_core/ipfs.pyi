@@ -34,6 +34,9 @@ class Client:
         timeout_s: float = 60.0,
         cid_version: int = 0,
         car: bool = True,
+        plain_min_bytes: int = 128 << 20,
+        plain_streams: int = 4,
+        durable: bool = False,
     ) -> None: ...
     def download(
         self,

@@ -48,7 +48,37 @@ struct Transfer {
   bool consumer_aborted = false;      // on_body returned false
   bool too_large = false;             // kept body would exceed max_body_bytes
   bool cancelled = false;             // cancel flag seen
+  bool head_seen = false;             // on_head was called
+  CURL* curl = nullptr;
 };
+
+// A multipart part fed by MultipartPart::read (curl_mime_data_cb).
+struct PartReader {
+  const MultipartPart* part = nullptr;
+  std::exception_ptr* error = nullptr;
+};
+
+size_t on_part_read(char* buffer, size_t size, size_t count, void* user) {
+  auto* r = static_cast<PartReader*>(user);
+  try {
+    return r->part->read(buffer, size * count);
+  } catch (...) {
+    *r->error = std::current_exception();
+    return CURL_READFUNC_ABORT;
+  }
+}
+
+int on_part_seek(void* user, curl_off_t offset, int origin) {
+  auto* r = static_cast<PartReader*>(user);
+  if (offset != 0 || origin != SEEK_SET || !r->part->rewind) return CURL_SEEKFUNC_CANTSEEK;
+  try {
+    r->part->rewind();
+  } catch (...) {
+    *r->error = std::current_exception();
+    return CURL_SEEKFUNC_FAIL;
+  }
+  return CURL_SEEKFUNC_OK;
+}
 
 size_t on_write(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -56,6 +86,16 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
   const std::string_view chunk(data, n);
   if (t->request->on_body) {
     try {
+      if (!t->head_seen && t->request->on_head) {
+        t->head_seen = true;
+        long status = 0;
+        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+        t->response->status = static_cast<int>(status);
+        if (!t->request->on_head(*t->response)) {
+          t->consumer_aborted = true;
+          return 0;
+        }
+      }
       if (!t->request->on_body(chunk)) {
         t->consumer_aborted = true;
         return 0;
@@ -185,6 +225,7 @@ Response Client::perform(const Request& request) {
   Transfer transfer;
   transfer.request = &request;
   transfer.response = &response;
+  transfer.curl = curl;
 
   if (!request.url.starts_with("http://") && !request.url.starts_with("https://")) {
     throw Error(ErrorKind::kInvalidArgument,
@@ -210,6 +251,13 @@ Response Client::perform(const Request& request) {
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+  if (request.stall_timeout.count() > 0) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(
+        curl, CURLOPT_LOW_SPEED_TIME,
+        static_cast<long>(std::max<int64_t>(1, (request.stall_timeout.count() + 999) / 1000)));
+  }
+  if (request.on_body) curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer calls
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   auto add_header = [&](const std::string& line) {
@@ -229,12 +277,18 @@ Response Client::perform(const Request& request) {
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
 
   std::unique_ptr<curl_mime, MimeDeleter> mime;
+  std::vector<PartReader> readers;
+  readers.reserve(request.multipart.size());
   if (!request.multipart.empty()) {
     mime.reset(curl_mime_init(curl));
     for (const MultipartPart& part : request.multipart) {
       curl_mimepart* p = curl_mime_addpart(mime.get());
       curl_mime_name(p, part.name.c_str());
-      if (part.file.empty()) {
+      if (part.file.empty() && part.read) {
+        readers.push_back({&part, &transfer.callback_error});
+        curl_mime_data_cb(p, static_cast<curl_off_t>(part.size), on_part_read, on_part_seek,
+                          nullptr, &readers.back());
+      } else if (part.file.empty()) {
         curl_mime_data(p, "", 0);
       } else {
         std::error_code ec;
@@ -269,6 +323,10 @@ Response Client::perform(const Request& request) {
     }
   }
 
+  if (!request.multipart.empty()) {
+    // Upload in large pieces (fewer read callbacks and send calls); at most 2 MiB.
+    curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+  }
   const CURLcode rc = curl_easy_perform(curl);
   if (transfer.callback_error) std::rethrow_exception(transfer.callback_error);
   if (rc != CURLE_OK) {

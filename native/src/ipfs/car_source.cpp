@@ -269,9 +269,21 @@ std::string CarBlockProvider::fallback_get(const Cid& cid) {
   }
 }
 
+void CarBlockProvider::set_root(const Cid& root, std::string block) {
+  root_ = root;
+  root_block_ = std::move(block);
+  car_candidates_ = blocks_->remaining_sources();
+  next_car_source();
+}
+
 std::string CarBlockProvider::get(const Cid& cid) {
   if (fell_back_) return fallback_get(cid);
   const std::string key = cid.bytes();
+  if (root_block_ && root_ && cid == *root_) {
+    std::string block = std::move(*root_block_);
+    root_block_.reset();
+    return deliver(key, std::move(block));
+  }
   if (!root_) {  // the root alone, so max_bytes is checked before any leaf is requested
     root_ = cid;
     std::string block = blocks_->get(cid);

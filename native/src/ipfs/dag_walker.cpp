@@ -17,13 +17,8 @@ namespace {
               "DAG node " + cid.to_string() + " is inconsistent: " + why);
 }
 
-struct FileNode {
-  PbNode node;
-  UnixfsData unixfs;
-  uint64_t content_size = 0;  // bytes this node's subtree holds
-};
+}  // namespace
 
-// Decodes a verified dag-pb block into a file node and checks its own sizes.
 FileNode decode_file_node(const Cid& cid, std::string_view block) {
   FileNode f;
   f.node = decode_pbnode(block);
@@ -54,6 +49,8 @@ FileNode decode_file_node(const Cid& cid, std::string_view block) {
   f.content_size = sum;
   return f;
 }
+
+namespace {
 
 class Walker {
  public:
@@ -118,6 +115,17 @@ class Walker {
 };
 
 }  // namespace
+
+void read_file_subtree(BlockProvider& fetcher, const Cid& cid, uint64_t expected_bytes,
+                       const DataSink& on_data) {
+  const std::string block = fetcher.get(cid);
+  Walker walker(fetcher, on_data);
+  const uint64_t got = walker.emit(cid, block, 1);
+  if (got != expected_bytes) {
+    inconsistent(cid, "holds " + std::to_string(got) + " bytes, its parent's blocksizes says " +
+                          std::to_string(expected_bytes));
+  }
+}
 
 void read_file_dag(BlockProvider& fetcher, const Cid& root, uint64_t max_bytes,
                    const std::function<void(uint64_t total)>& on_size, const DataSink& on_data) {

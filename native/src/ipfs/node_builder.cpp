@@ -11,8 +11,15 @@
 namespace farmhand::ipfs {
 namespace {
 
-// The dag-pb prefix and suffix around a v0 leaf's chunk, so the chunk is never copied:
-// 0x0a len(UnixFS) [0x08 0x02 0x12 len(chunk)] chunk [0x18 filesize]
+DagEntry finish_block(const std::string& block, int cid_version, uint64_t children_tsize,
+                      uint64_t file_size, const BlockSink& sink) {
+  Cid cid = Cid::from_digest(cid_version, kCodecDagPb, sha256(block));
+  if (sink) sink(cid, block);
+  return {std::move(cid), block.size() + children_tsize, file_size};
+}
+
+}  // namespace
+
 std::pair<std::string, std::string> v0_leaf_frame(std::size_t n) {
   std::string inner_head;  // UnixFS fields before the chunk bytes
   pb::put_varint_field(inner_head, 1, static_cast<uint64_t>(UnixfsType::kFile));
@@ -28,15 +35,6 @@ std::pair<std::string, std::string> v0_leaf_frame(std::size_t n) {
   head += inner_head;
   return {head, tail};
 }
-
-DagEntry finish_block(const std::string& block, int cid_version, uint64_t children_tsize,
-                      uint64_t file_size, const BlockSink& sink) {
-  Cid cid = Cid::from_digest(cid_version, kCodecDagPb, sha256(block));
-  if (sink) sink(cid, block);
-  return {std::move(cid), block.size() + children_tsize, file_size};
-}
-
-}  // namespace
 
 DagEntry make_leaf(std::string_view chunk, int cid_version, const BlockSink& sink) {
   if (cid_version == 1) {

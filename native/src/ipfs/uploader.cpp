@@ -1,9 +1,15 @@
 #include "farmhand/ipfs/uploader.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <system_error>
 
 #include "farmhand/error.hpp"
 
@@ -52,6 +58,68 @@ std::vector<http::MultipartPart> multipart_parts(const std::filesystem::path& pa
                 "cannot upload " + path.string() + ": not a regular file or directory");
   }
   return parts;
+}
+
+HashingFilePart::HashingFilePart(const std::filesystem::path& file, int cid_version)
+    : path_(file), cid_version_(cid_version) {
+  hasher_.emplace(0, cid_version);  // checks cid_version before anything is opened
+  fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st {};
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const std::error_code ec(errno, std::generic_category());
+    const std::string why = fd_ >= 0 && !S_ISREG(st.st_mode) ? "not a regular file" : ec.message();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    throw Error(ErrorKind::kIo, "cannot upload " + file.string() + ": " + why);
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  hasher_.emplace(size_, cid_version_);
+}
+
+HashingFilePart::~HashingFilePart() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+http::MultipartPart HashingFilePart::part(const std::string& filename) {
+  http::MultipartPart p{"file", filename, "application/octet-stream", {}};
+  p.read = [this](char* buf, std::size_t max) { return read(buf, max); };
+  p.rewind = [this] { rewind(); };
+  p.size = size_;
+  return p;
+}
+
+std::size_t HashingFilePart::read(char* buf, std::size_t max) {
+  const std::size_t want = static_cast<std::size_t>(std::min<uint64_t>(max, size_ - offset_));
+  if (want == 0) return 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd_, buf, want, static_cast<off_t>(offset_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::error_code ec(errno, std::generic_category());
+      throw Error(ErrorKind::kIo, "cannot read " + path_.string() + ": " + ec.message());
+    }
+    if (n == 0) {
+      throw Error(ErrorKind::kIo, path_.string() + " shrank while being uploaded (" +
+                                      std::to_string(offset_) + " of " + std::to_string(size_) +
+                                      " bytes): upload it again once it is complete");
+    }
+    hasher_->update(std::string_view(buf, static_cast<std::size_t>(n)));
+    offset_ += static_cast<uint64_t>(n);
+    return static_cast<std::size_t>(n);
+  }
+}
+
+void HashingFilePart::rewind() {
+  offset_ = 0;
+  hasher_.emplace(size_, cid_version_);
+}
+
+Cid HashingFilePart::cid() {
+  if (offset_ != size_) {
+    throw Error(ErrorKind::kIo, path_.string() + ": only " + std::to_string(offset_) + " of " +
+                                    std::to_string(size_) + " bytes were sent");
+  }
+  return hasher_->finish();
 }
 
 Cid parse_add_reply(const std::string& ndjson) {

@@ -33,7 +33,16 @@ struct MultipartPart {
                                // (every byte but A-Z a-z 0-9 - . _ ~), kubo unescapes it
   std::string content_type;    // "application/octet-stream" or "application/x-directory"
   std::filesystem::path file;  // streamed from disk while sending; empty for a directory entry
+  /// If set (and `file` empty), the part's `size` bytes are read from here while sending
+  /// instead of from a file: fill up to `max` bytes at `buf`, return how many (0 only at
+  /// the end). Called again from the start after `rewind` when libcurl must resend the
+  /// body. An exception thrown here aborts the transfer; perform() rethrows it unchanged.
+  std::function<std::size_t(char* buf, std::size_t max)> read = nullptr;
+  std::function<void()> rewind = nullptr;  // with `read`: the next read starts at byte 0
+  uint64_t size = 0;                       // bytes `read` yields in all
 };
+
+struct Response;
 
 struct Request {
   std::string method = "GET";                                // GET, POST, HEAD, PUT, DELETE, ...
@@ -50,6 +59,12 @@ struct Request {
   /// perform() then throws kCancelled. An exception thrown here aborts the transfer and is
   /// rethrown by perform() unchanged.
   std::function<bool(std::string_view)> on_body;
+  /// With on_body: called once before the first body chunk with the final status and
+  /// headers (Response::body empty). Return false to abort: perform() throws kCancelled.
+  std::function<bool(const Response& head)> on_head;
+  /// If non-zero: a transfer that moves no byte for this long fails with kTimeout (for
+  /// streams with total_timeout 0).
+  std::chrono::milliseconds stall_timeout{0};
   /// Polled during the transfer (at least once a second); true -> Error kCancelled.
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -82,6 +82,11 @@ class CarBlockProvider : public BlockProvider {
   [[nodiscard]] std::size_t prefetch() const override;
   void expect(const std::vector<Cid>& children, const std::vector<uint64_t>& sizes) override;
 
+  /// The root block, already fetched alone and verified over the same sources (e.g. by the
+  /// caller's BlockFetcher, to choose a path): the first get(root) returns it without a
+  /// request. Call before any get().
+  void set_root(const Cid& root, std::string block);
+
   /// True once the per-block path took over.
   [[nodiscard]] bool fell_back() const { return fell_back_.load(); }
 
@@ -104,6 +109,7 @@ class CarBlockProvider : public BlockProvider {
   std::optional<BlockSource> car_source_;    // the source streaming now
   std::vector<BlockSource> car_failed_;
   std::optional<Cid> root_;
+  std::optional<std::string> root_block_;  // set_root(), until the walker asks for it
   std::vector<Cid> root_children_;
   std::vector<uint64_t> root_sizes_;
   std::vector<CarPart> plan_;  // the CARs streamed, in walk order

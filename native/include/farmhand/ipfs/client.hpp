@@ -26,6 +26,18 @@ struct ClientOptions {
   /// download(): stream the DAG as one CAR (CarBlockProvider); false = block by block only
   /// (BlockFetcher), e.g. for gateways known not to serve CARs.
   bool stream_car = true;
+  /// download() with stream_car: a file of at least this many bytes is streamed as plain
+  /// bytes (RPC `cat`, gateway `/ipfs/CID` with byte ranges, plain_streams at once) and
+  /// checked leaf by leaf against the DAG's internal nodes (leaf_plan, plain_stream);
+  /// smaller files come as CARs. UINT64_MAX: never.
+  uint64_t plain_stream_min_bytes = uint64_t{128} << 20;
+  /// Connections (threads) streaming one file at once on that path, 1 or more.
+  std::size_t plain_streams = 4;
+  /// download(): fsync the file before renaming it into place, so it survives a crash
+  /// under its name. Off by default: the engine never reuses a download after a crash
+  /// (the crash journal fails those jobs), and waiting for the disk made a 1 GiB download
+  /// take several seconds longer on a busy disk. Readers never see a partial file either way.
+  bool durable = false;
 };
 
 /// (bytes written so far, total bytes of the file)
@@ -38,8 +50,10 @@ class Client {
   explicit Client(ClientOptions options);
 
   /// Verified download of the file `cid` into dest_dir/filename (filename "" = the CID
-  /// string). Sources: every RPC URL, then every gateway: the root block alone, then the
-  /// whole DAG as one CAR stream, falling back to block by block (CarBlockProvider). Bytes go to a
+  /// string). Sources: every RPC URL, then every gateway: the root block alone, then (a
+  /// file of plain_stream_min_bytes or more) its internal nodes as blocks and its bytes as
+  /// plain streams, each leaf hashed as it passes (stream_plain), or else the whole DAG as
+  /// CAR streams, falling back to block by block (CarBlockProvider). Bytes go to a
   /// temp file in dest_dir, renamed into place only after the whole DAG verified; on any
   /// failure nothing is left behind. Throws kTooLarge (root filesize > max_bytes, before
   /// any leaf is fetched), kNotFound (no source serves a block; bounded by sources x

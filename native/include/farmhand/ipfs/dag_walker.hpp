@@ -15,11 +15,33 @@
 
 #include "farmhand/ipfs/block_provider.hpp"
 #include "farmhand/ipfs/cid.hpp"
+#include "farmhand/ipfs/dagpb.hpp"
+#include "farmhand/ipfs/unixfs.hpp"
 
 namespace farmhand::ipfs {
 
 /// Receives the file's bytes in order.
 using DataSink = std::function<void(std::string_view bytes)>;
+
+/// A decoded dag-pb file node whose own sizes were checked.
+struct FileNode {
+  PbNode node;
+  UnixfsData unixfs;
+  uint64_t content_size = 0;  // bytes this node's subtree holds: len(Data) + sum(blocksizes)
+};
+
+/// Decodes the verified dag-pb block of `cid` as a UnixFS file node and checks its own
+/// sizes (File or Raw type, as many blocksizes as links, filesize == len(Data) +
+/// sum(blocksizes)). Throws kBlockVerificationFailed (malformed or inconsistent),
+/// kInvalidArgument (a directory).
+[[nodiscard]] FileNode decode_file_node(const Cid& cid, std::string_view block);
+
+/// Streams the subtree under `cid` (a child somewhere in a file's DAG whose parent says
+/// it holds `expected_bytes`) to `on_data`, with the same checks as read_file_dag; the
+/// block of `cid` itself comes from `fetcher` too. Throws kBlockVerificationFailed when
+/// the subtree holds another number of bytes, and whatever read_file_dag throws.
+void read_file_subtree(BlockProvider& fetcher, const Cid& cid, uint64_t expected_bytes,
+                       const DataSink& on_data);
 
 /// Streams the file `root` names to `on_data`. `on_size` is called once with the total
 /// size (bytes) declared by the root, after the max_bytes check and before any data.

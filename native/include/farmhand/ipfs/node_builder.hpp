@@ -27,6 +27,12 @@ struct DagEntry {
 /// Receives every block built, children before parents. May be empty (hash only).
 using BlockSink = std::function<void(const Cid&, std::string_view block)>;
 
+/// The dag-pb bytes before and after an `n`-byte chunk in kubo's v0 leaf block, so a leaf
+/// can be hashed (or checked) without copying its chunk:
+///   0x0a len(UnixFS) [0x08 0x02 (0x12 len(chunk))] chunk [0x18 filesize]
+/// (PBNode.Data = UnixFS{Type=File, Data=chunk (absent when n == 0), filesize=n}).
+[[nodiscard]] std::pair<std::string, std::string> v0_leaf_frame(std::size_t n);
+
 /// A leaf for `chunk`: v0 wraps it in dag-pb/UnixFS, v1 stores it raw. Hashes without
 /// copying the chunk when `sink` is empty.
 [[nodiscard]] DagEntry make_leaf(std::string_view chunk, int cid_version, const BlockSink& sink);

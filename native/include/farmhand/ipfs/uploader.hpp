@@ -6,18 +6,51 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "farmhand/http/client.hpp"
 #include "farmhand/ipfs/cid.hpp"
+#include "farmhand/ipfs/stream_hasher.hpp"
 
 namespace farmhand::ipfs {
 
 /// The multipart parts for `path`, in the order `ipfs add -r` walks it (hidden entries
 /// skipped, names sorted). Throws kInvalidArgument for symlinks and special files.
 [[nodiscard]] std::vector<http::MultipartPart> multipart_parts(const std::filesystem::path& path);
+
+/// A regular file sent as one multipart part while its CID is computed from the same
+/// reads (StreamHasher): the file is read once, and no time goes to hashing it first.
+class HashingFilePart {
+ public:
+  /// Opens `file` and takes its size now. Throws kIo (unreadable, not a regular file),
+  /// kInvalidArgument (cid_version not 0/1).
+  HashingFilePart(const std::filesystem::path& file, int cid_version);
+  ~HashingFilePart();
+  HashingFilePart(const HashingFilePart&) = delete;
+  HashingFilePart& operator=(const HashingFilePart&) = delete;
+
+  /// The part (name "file", `filename`, application/octet-stream) reading through this
+  /// object; valid while it lives. Reading throws kIo when the file ends early (it shrank).
+  [[nodiscard]] http::MultipartPart part(const std::string& filename);
+  /// The file's CID, once every byte was read (sent). Throws kIo before that.
+  [[nodiscard]] Cid cid();
+  [[nodiscard]] uint64_t size() const { return size_; }
+
+ private:
+  std::size_t read(char* buf, std::size_t max);
+  void rewind();
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  int cid_version_;
+  uint64_t offset_ = 0;
+  std::optional<StreamHasher> hasher_;
+};
 
 /// The CID of the last NDJSON object that has a "Hash" in kubo's add reply body.
 /// Throws kMalformedResponse if there is none or a line is not JSON.
