@@ -161,6 +161,14 @@ def test_cancel_during_plain_stream_leaves_nothing(ipfs, kubo, two_levels, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("durable", [False, True])
+def test_durable_or_not_the_file_appears_only_complete(ipfs, kubo, small, tmp_path, durable):
+    cid = kubo.add(small)
+    out = client(ipfs, [kubo.api_url], [], durable=durable).download(cid, tmp_path)
+    assert open(out, "rb").read() == small.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cid]
+
+
 def test_plain_streams_must_be_positive(ipfs, kubo):
     with pytest.raises(ipfs.InvalidArgument, match="plain_streams"):
         client(ipfs, [kubo.api_url], [], plain_streams=0)

@@ -80,5 +80,14 @@ TEST(PartialFileTest, WriteAtFillsAResizedFileInAnyOrder) {
   EXPECT_EQ(std::filesystem::file_size(path), 6U);
 }
 
+TEST(PartialFileTest, NotDurableStillAppearsOnlyOnCommit) {
+  testing::TempDir dir;
+  PartialFile f(dir.path(), "out.bin", /*durable=*/false);
+  f.write("abc");
+  f.start_writeback(0, 3);  // nothing to do when not durable
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "out.bin"));
+  EXPECT_EQ(std::filesystem::file_size(f.commit()), 3U);
+}
+
 }  // namespace
 }  // namespace farmhand::ipfs
