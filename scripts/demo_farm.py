@@ -1,7 +1,10 @@
 """The demo's driver, also used by tests/e2e: a local farm (kubo + coordinator), the
 sample scene, job submission and a headless Blender worker.
 
-    .venv/bin/python scripts/demo_farm.py [--blender debian|bpy] [--frames 1-3] [--keep]
+    .venv/bin/python scripts/demo_farm.py [--blender CELL] [--frames 1-3] [--keep]
+
+CELL is a Blender of the matrix (scripts/blender_cells.py): blender34 (Debian's, alias
+``debian``), bpy42, bpy45, bpy50 (alias ``bpy``) or bpy52 (Python 3.13).
 
 Steps: start kubo and the coordinator (scripts/localfarm), generate the sample scene
 (scripts/demo_scene.py, saved by Debian's Blender 3.4 when present so every worker can open
@@ -27,6 +30,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
+import blender_cells  # noqa: E402
 from localfarm import Coordinator, Kubo  # noqa: E402
 
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
@@ -36,14 +40,12 @@ HEADLESS_EXPR = "import farmhand; farmhand.run_headless()"
 
 def generate_scene(out: Path, *options: str, blender: str | None = None) -> Path:
     """Write the sample scene to ``out`` with scripts/demo_scene.py (``options`` go to it).
-    ``blender``: "debian" (default when installed) or "bpy"."""
-    blender = blender or ("debian" if DEBIAN_BLENDER else "bpy")
-    script = str(REPO / "scripts" / "demo_scene.py")
-    if blender == "debian":
-        cmd = [DEBIAN_BLENDER, "-b", "--factory-startup", "--python", script, "--", str(out)]
-    else:
-        cmd = [str(VENV_PYTHON), script, str(out)]
-    proc = subprocess.run([*cmd, *options], capture_output=True, text=True, timeout=120)
+    ``blender``: a cell name (default: the oldest here, Debian's 3.4 when installed, so every
+    worker can open the file)."""
+    blender = blender or blender_cells.oldest_available().name
+    script = REPO / "scripts" / "demo_scene.py"
+    cmd = blender_cells.cell(blender).argv(script, [out, *options])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if proc.returncode != 0 or not out.is_file():
         raise RuntimeError(f"scene generation failed:\n{proc.stdout}\n{proc.stderr}")
     return out
@@ -102,15 +104,13 @@ def addon_scripts_dir(base: Path) -> Path:
 
 
 def worker_command(blender: str, args: list[str]) -> list[str]:
-    """The headless worker's argv: Debian Blender (``blender -b --python-expr ...``) or the
-    bpy module (``python -c ...``), with the worker's ``args``."""
-    if blender == "debian":
-        return [DEBIAN_BLENDER, "-b", "--factory-startup", "--python-expr", HEADLESS_EXPR,
-                "--", *args]
-    return [str(VENV_PYTHON), "-c", HEADLESS_EXPR, *args]
+    """The headless worker's argv in cell ``blender``: a Blender binary
+    (``blender -b --factory-startup --python-expr ... -- ARGS``) or a bpy module's Python
+    (``python -c ... ARGS``). Raises KeyError for an unknown cell."""
+    return blender_cells.cell(blender).argv(expr=HEADLESS_EXPR, args=args)
 
 
-def start_worker(coord: Coordinator, kubo: Kubo, home: Path, blender: str = "debian",
+def start_worker(coord: Coordinator, kubo: Kubo, home: Path, blender: str = "blender34",
                  extra_args=(), log_path: Path | None = None,
                  core_path: str | None = None) -> subprocess.Popen:
     """Start a headless worker against ``coord``/``kubo``; ``home`` holds its key, work dir
@@ -141,12 +141,17 @@ def fetch_result(kubo: Kubo, cid: str, dest: Path) -> Path:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Farmhand demo: one job, end to end")
-    parser.add_argument("--blender", choices=["debian", "bpy"],
-                        default="debian" if DEBIAN_BLENDER else "bpy")
+    parser.add_argument("--blender", choices=blender_cells.NAMES,
+                        default=blender_cells.oldest_available().name,
+                        help="the Blender that runs the worker (default: the oldest here)")
     parser.add_argument("--frames", default="", help='e.g. "1-3" (default: current frame)')
     parser.add_argument("--keep", action="store_true",
                         help="keep kubo and the coordinator running until Ctrl-C")
     args = parser.parse_args(argv)
+    missing = blender_cells.cell(args.blender).missing()
+    if missing:
+        print(f"demo: {missing}")
+        return 2
     run_dir = REPO / ".demo" / time.strftime("run-%Y%m%d-%H%M%S")
     run_dir.mkdir(parents=True)
     frames = []
@@ -170,7 +175,7 @@ def _demo(kubo, coord, run_dir, args, frames) -> int:
           f"({scene.stat().st_size} bytes) as {job['asset_cid']}")
     started = time.monotonic()
     worker = start_worker(coord, kubo, run_dir / "worker", args.blender, ["--max-jobs", "1"])
-    print(f"demo: headless worker started ({args.blender} Blender), log "
+    print(f"demo: headless worker started ({blender_cells.cell(args.blender).label}), log "
           f"{run_dir / 'worker' / 'worker.log'}")
     try:
         job = wait_for_job(coord, job["id"], timeout=300, worker=None)

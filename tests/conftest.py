@@ -25,6 +25,13 @@ CORE_PATH = Path(os.environ.get("FARMHAND_CORE_PATH", REPO_ROOT / "build" / "rel
 sys.path.insert(0, str(CORE_PATH))
 
 from localfarm import Coordinator, Kubo  # noqa: E402
+import blender_cells  # noqa: E402
+
+
+def pytest_configure(config):
+    # One marker per Blender matrix cell (scripts/blender_cells.py): `pytest -m bpy52`.
+    for cell in blender_cells.CELLS.values():
+        config.addinivalue_line("markers", f"{cell.name}: runs in the {cell.label} cell")
 
 
 @pytest.fixture(scope="session")

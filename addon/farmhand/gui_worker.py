@@ -33,7 +33,7 @@ import time
 
 import bpy
 
-from . import farm_render, handover
+from . import compat, farm_render, handover
 from .core_loader import load_core
 from .jobrun import AppendedJob
 from .log import log
@@ -103,7 +103,7 @@ class GuiWorker:
         self._start_engine()
         self.window = window
         self.state = WAITING
-        bpy.app.timers.register(self._tick, first_interval=TICK_S, persistent=True)
+        compat.register_timer(self._tick, first_interval=TICK_S, persistent=True)
         log.info("worker %s started (GUI, device %s%s)", self.engine.worker_address,
                  self.settings.device,
                  f", only when idle for {self.idle_minutes:g} min" if self.idle_minutes else "")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import device, sharing
+from . import compat, device, sharing
 from .log import log, setup_stream_logging
 from .operators import CLASSES as OPERATOR_CLASSES
 from .settings import WorkerSettings, default_key_file, default_work_dir
@@ -270,7 +270,7 @@ def register():
     bpy.types.STATUSBAR_HT_header.append(_statusbar)
     sharing.register()
     ensure_key()  # first enable: creates the key file (0600) and shows the address
-    bpy.app.timers.register(_after_register, first_interval=0.1)
+    compat.register_timer(_after_register, first_interval=0.1)
 
 
 def unregister():

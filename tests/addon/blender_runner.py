@@ -1,8 +1,11 @@
-"""How the add-on tests run Blender: Debian's ``blender`` 3.4 binary and the ``bpy`` 5.0.1
-module (``.venv/bin/python``), each as a child process so a crash or hang stays there.
+"""How the add-on tests run Blender: every cell of the Blender matrix (Debian's ``blender``
+3.4 binary and the ``bpy`` 4.2, 4.5, 5.0.1 and 5.2 modules; scripts/blender_cells.py), each as
+a child process so a crash or hang stays there.
 
-``BLENDERS`` is the pytest parameter list; ``run_bpy_script(kind, script, args)`` runs a
-script in one of them and returns the CompletedProcess.
+``BLENDERS`` is the pytest parameter list (one param per cell, id = cell name, marked with
+the cell's name: ``pytest -m bpy52`` runs one cell); ``cell_params(...)`` makes a narrower
+list; ``run_bpy_script(kind, script, args)`` runs a script in one of them and returns the
+CompletedProcess.
 """
 
 from __future__ import annotations
@@ -16,17 +19,17 @@ from pathlib import Path
 
 import pytest
 
+import blender_cells  # scripts/ (tests/conftest.py puts it on sys.path)
+from matrix import cell_params  # tests/matrix.py
+
 REPO = Path(__file__).resolve().parents[2]
 ADDON_PARENT = REPO / "addon"
 HARNESS = Path(__file__).with_name("harness.py")
 MAKE_FILES = Path(__file__).with_name("make_job_files.py")
 DEBIAN_BLENDER = shutil.which("blender")
 
-BLENDERS = [
-    pytest.param("blender34", marks=[pytest.mark.blender, pytest.mark.skipif(
-        DEBIAN_BLENDER is None, reason="Debian's blender is not installed")]),
-    pytest.param("bpy50"),
-]
+
+BLENDERS = cell_params()
 
 
 def blender_env(tmp: Path) -> dict:
@@ -38,13 +41,14 @@ def blender_env(tmp: Path) -> dict:
 
 
 def command(kind: str, script: Path | None, args: list[str], expr: str | None = None) -> list:
-    """The argv that runs ``script`` (or ``expr``) with ``args`` in Blender ``kind``."""
-    if kind == "blender34":
-        head = [DEBIAN_BLENDER, "-b", "--factory-startup"]
-        head += ["--python-expr", expr] if expr else ["--python", str(script)]
-        return head + ["--", *args]
-    py = str(REPO / ".venv" / "bin" / "python")
-    return [py, "-c", expr, *args] if expr else [py, str(script), *args]
+    """The argv that runs ``script`` (or ``expr``) with ``args`` in Blender ``kind`` (a cell
+    name or alias, see scripts/blender_cells.py)."""
+    return blender_cells.cell(kind).argv(script, args, expr=expr)
+
+
+def core_path(kind: str) -> str:
+    """The built farmhand_core for ``kind``'s Python (FARMHAND_CORE_PATH wins when set)."""
+    return os.environ.get("FARMHAND_CORE_PATH") or str(blender_cells.cell(kind).core_path)
 
 
 def run_bpy_script(kind: str, script: Path, args: list[str], tmp: Path, timeout=180):
@@ -53,12 +57,12 @@ def run_bpy_script(kind: str, script: Path, args: list[str], tmp: Path, timeout=
 
 
 def make_job_files(tmp: Path) -> dict:
-    """Generate the test job files with Debian's Blender 3.4 (or bpy 5.0 if absent:
-    then only the 5.0 worker can open them). Returns dirs: files, markers, outside."""
+    """Generate the test job files with the oldest Blender here (Debian's 3.4, so every cell
+    can open them). Returns dirs: files, markers, outside."""
     dirs = {k: tmp / k for k in ("files", "markers", "outside")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    kind = "blender34" if DEBIAN_BLENDER else "bpy50"
+    kind = blender_cells.oldest_available().name
     proc = run_bpy_script(kind, MAKE_FILES, [str(dirs[k]) for k in ("files", "markers",
                                                                     "outside")], tmp)
     assert (dirs["files"] / "artist.blend").is_file(), proc.stdout + proc.stderr

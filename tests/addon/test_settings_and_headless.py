@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+import blender_cells
 from blender_runner import ADDON_PARENT, BLENDERS, REPO, blender_env, command
 
 sys.path.insert(0, str(ADDON_PARENT))
@@ -101,7 +102,7 @@ def test_addon_registers_preferences_and_panel_and_unregisters(kind, tmp_path):
     (scripts / "farmhand").symlink_to(ADDON_PARENT / "farmhand")
     env = blender_env(tmp_path)
     env["FARMHAND_CORE_PATH"] = CORE_PATH
-    if kind == "bpy50":  # the bpy module looks for legacy add-ons on sys.path
+    if blender_cells.cell(kind).is_module:  # the bpy module looks for legacy add-ons on sys.path
         env["PYTHONPATH"] = str(scripts)
     proc = subprocess.run(command(kind, None, [], expr=REGISTER), env=env,
                           capture_output=True, text=True, timeout=120)

@@ -1,5 +1,5 @@
 """End-to-end fixtures: job files, a local farm per test (kubo is session-wide), and
-headless workers in Debian's Blender 3.4 or the bpy 5.0.1 module (scripts/demo_farm.py)."""
+headless workers in any cell of the Blender matrix (scripts/demo_farm.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_helpers import CORE_PATH, demo_farm  # noqa: E402
+from e2e_helpers import core_path, demo_farm  # noqa: E402
 from blender_runner import make_job_files  # noqa: E402
 
 
@@ -29,7 +29,7 @@ def worker_factory(tmp_path, coordinator, kubo):
     def start(blender: str, *args: str, home: Path | None = None) -> subprocess.Popen:
         home = home or tmp_path / f"worker-{len(started)}"
         proc = demo_farm.start_worker(coordinator, kubo, home, blender, list(args),
-                                      core_path=CORE_PATH)
+                                      core_path=core_path(blender))
         proc.home = home  # type: ignore[attr-defined]
         started.append(proc)
         return proc

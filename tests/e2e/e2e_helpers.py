@@ -11,16 +11,16 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "addon"))
 
-import demo_farm  # noqa: E402  (scripts/ is on sys.path: tests/conftest.py)
+import blender_cells  # noqa: E402  (scripts/ is on sys.path: tests/conftest.py)
+import demo_farm  # noqa: E402
+from blender_runner import cell_params, core_path  # noqa: E402
 
 CORE_PATH = os.environ.get("FARMHAND_CORE_PATH",
                            str(demo_farm.REPO / "build" / "release" / "python"))
 
-WORKERS = [
-    pytest.param("debian", marks=pytest.mark.skipif(demo_farm.DEBIAN_BLENDER is None,
-                                                    reason="Debian's blender not installed")),
-    pytest.param("bpy"),
-]
+# Every cell of the Blender matrix (scripts/blender_cells.py); values are cell names, which
+# demo_farm accepts beside the older "debian" and "bpy".
+WORKERS = cell_params()
 
 
 def worker_log(proc) -> str:

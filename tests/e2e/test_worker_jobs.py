@@ -5,13 +5,13 @@ fail with reasons while the loop goes on; signals; crash recovery."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import signal
 import time
 
 import pytest
 from PIL import Image
 
+import blender_cells
 import demo_farm
 from e2e_helpers import WORKERS, worker_log
 
@@ -145,7 +145,7 @@ def test_sigterm_while_rendering_finishes_the_frame_and_hands_the_job_back(
 
 def test_worker_killed_mid_render_reports_failed_on_restart_then_completes(
         coordinator, kubo, worker_factory, slow_scene, tmp_path):
-    blender = "debian" if shutil.which("blender") else "bpy"
+    blender = blender_cells.oldest_available().name
     job = demo_farm.submit_job(coordinator, kubo, slow_scene, frames=[1, 2])
     home = tmp_path / "crashy"
     worker = worker_factory(blender, home=home)

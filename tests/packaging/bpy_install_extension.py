@@ -1,5 +1,6 @@
-"""Run by test_extension.py with the venv's Python: install an extension zip with Blender's
-own installer in the bpy module (Blender 5.0), enable it, and print what got loaded as JSON.
+"""Run by test_extension.py with a bpy cell's Python (4.2, 4.5, 5.0, 5.2): install an extension
+zip with Blender's own installer in the bpy module, enable it, and print what got loaded as
+JSON.
 
     python bpy_install_extension.py ZIP  (BLENDER_USER_RESOURCES must point at a temp dir)
 
@@ -27,4 +28,5 @@ if addon is not None:
     core = loader.load_core()
     out["core_file"] = core.__file__
     out["core_version"] = core.__version__
+    out["core_native"] = core._native.__file__
 print("RESULT " + json.dumps(out))

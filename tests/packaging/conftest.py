@@ -41,10 +41,16 @@ def pytest_collection_modifyitems(config, items):
 @dataclass
 class Built:
     dist: Path
-    wheel: Path
+    wheel: Path              # the cp311 wheel (Blender 3.4-5.0)
+    wheel_cp313: Path | None  # the cp313 wheel (Blender 5.1+), None where no Python 3.13
     extension_zip: Path
     legacy_zip: Path
     output: str          # what packaging/build printed (stdout + stderr)
+
+    @property
+    def wheels(self) -> list[Path]:
+        """Every wheel built, in the order packaging/build lists them (cp311 first)."""
+        return [self.wheel] + ([self.wheel_cp313] if self.wheel_cp313 else [])
 
 
 def run_build(repo: Path, dist: Path, *args: str,
@@ -59,7 +65,9 @@ def run_build(repo: Path, dist: Path, *args: str,
 def collect(dist: Path, output: str) -> Built:
     wheels = sorted(dist.glob(f"farmhand_core-{VERSION}-cp311-*.whl"))
     assert len(wheels) == 1, f"expected one cp311 wheel in {dist}: {list(dist.iterdir())}"
-    return Built(dist=dist, wheel=wheels[0],
+    cp313 = sorted(dist.glob(f"farmhand_core-{VERSION}-cp313-*.whl"))
+    assert len(cp313) <= 1, f"expected at most one cp313 wheel in {dist}: {cp313}"
+    return Built(dist=dist, wheel=wheels[0], wheel_cp313=cp313[0] if cp313 else None,
                  extension_zip=dist / f"farmhand-{VERSION}-linux-x64.zip",
                  legacy_zip=dist / f"farmhand-{VERSION}-legacy-linux-x64.zip", output=output)
 

@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 
+import blender_cells
 from pack_helpers import REPO_ROOT, VERSION, load
 from conftest import run_build
 
 bl_info = load("bl_info")
+PY313 = blender_cells.cell("bpy52")
+needs_py313 = pytest.mark.skipif(PY313.missing() is not None, reason=PY313.missing() or "")
 
 
 
@@ -43,8 +46,32 @@ def test_wheel_is_cp311_manylinux_and_carries_the_project_version(built):
     assert "farmhand_core/_native.cpython-311-x86_64-linux-gnu.so" in names
 
 
+@needs_py313
+def test_a_cp313_wheel_for_blender_5_1_and_later_is_built_beside_the_cp311_one(built):
+    assert built.wheel_cp313 is not None, built.output[-3000:]
+    pattern = rf"farmhand_core-{re.escape(VERSION)}-cp313-cp313-manylinux_2_\d+_x86_64\.whl"
+    assert re.fullmatch(pattern, built.wheel_cp313.name)
+    with zipfile.ZipFile(built.wheel_cp313) as zf:
+        meta = zf.read(f"farmhand_core-{VERSION}.dist-info/METADATA").decode()
+        names = zf.namelist()
+    assert f"\nVersion: {VERSION}\n" in meta
+    assert "farmhand_core/_native.cpython-313-x86_64-linux-gnu.so" in names
+    assert not [n for n in names if "cpython-311" in n]
+
+
+@needs_py313
+def test_both_zips_carry_both_pythons_cores(built):
+    with zipfile.ZipFile(built.legacy_zip) as zf:
+        natives = sorted(n for n in zf.namelist() if "/_native." in n)
+    assert natives == ["farmhand/vendor/farmhand_core/_native.cpython-311-x86_64-linux-gnu.so",
+                       "farmhand/vendor/farmhand_core/_native.cpython-313-x86_64-linux-gnu.so"]
+    with zipfile.ZipFile(built.extension_zip) as zf:
+        for wheel in built.wheels:
+            assert zf.read(f"wheels/{wheel.name}") == wheel.read_bytes()
+
+
 def test_report_prints_name_size_and_sha256_of_every_artefact(built):
-    artefacts = [built.wheel, built.extension_zip, built.legacy_zip]
+    artefacts = [*built.wheels, built.extension_zip, built.legacy_zip]
     for path in artefacts:
         line = next(l for l in built.output.splitlines() if l.strip().startswith(path.name + " "))
         assert f" {path.stat().st_size} bytes" in line

@@ -1,6 +1,7 @@
 """The Blender >= 4.2 extension zip: its manifest passes Blender's own validator and an
-explicit schema, and Blender 5.0's real installer (bpy module) installs and enables it, with
-farmhand_core coming from the wheel it installed, not from the source tree."""
+explicit schema, and the real installer of every Blender >= 4.2 of the matrix (bpy 4.2, 4.5,
+5.0, 5.2) installs and enables it, with farmhand_core coming from the wheel of that Blender's
+Python that it installed, not from the source tree."""
 
 import json
 import re
@@ -12,6 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import blender_cells
+from matrix import cell_params
 from pack_helpers import BPY_EXT_CLI, VENV_PYTHON, VERSION, clean_env
 
 HERE = Path(__file__).resolve().parent
@@ -66,7 +69,7 @@ def test_manifest_matches_the_schema_and_the_project(built):
     assert manifest["blender_version_min"] == "4.2.0"
     assert manifest["license"] == ["SPDX:GPL-3.0-or-later"]
     assert manifest["platforms"] == ["linux-x64"]
-    assert manifest["wheels"] == [f"./wheels/{built.wheel.name}"]
+    assert manifest["wheels"] == [f"./wheels/{w.name}" for w in built.wheels]
     assert set(manifest["permissions"]) == {"network", "files"}
     names = zipfile.ZipFile(built.extension_zip).namelist()
     for wheel in manifest["wheels"]:
@@ -80,22 +83,34 @@ def test_schema_check_rejects_a_manifest_with_a_wheel_outside_wheels_dir(built):
         jsonschema.validate(manifest, SCHEMA)
 
 
-@needs_bpy
-def test_blender_5_installs_and_enables_the_extension_with_its_wheel(built, tmp_path):
-    resources = tmp_path / "blender-user"
+def _install_in(cell, zip_path, resources, cwd):
     result = subprocess.run(
-        [str(VENV_PYTHON), str(HERE / "bpy_install_extension.py"), str(built.extension_zip)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        [str(cell.python), str(HERE / "bpy_install_extension.py"), str(zip_path)],
+        capture_output=True, text=True, timeout=300, cwd=cwd,
         env=clean_env(BLENDER_USER_RESOURCES=str(resources)))
     line = next((l for l in result.stdout.splitlines() if l.startswith("RESULT ")), None)
     assert line, f"no result:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    out = json.loads(line[len("RESULT "):])
-    assert out["blender"].startswith("5.")
+    return json.loads(line[len("RESULT "):])
+
+
+@pytest.mark.parametrize("kind", cell_params(min_series=(4, 2)))
+def test_blender_installs_and_enables_the_extension_with_its_wheel(kind, built, tmp_path):
+    # Blender's own installer (extensions.package_install_files) in each Blender >= 4.2:
+    # it must pick the wheel of its own Python (cp311 for 4.2-5.0, cp313 for 5.1+).
+    cell = blender_cells.cell(kind)
+    if cell.python_tag == "cp313" and built.wheel_cp313 is None:
+        pytest.fail(f"no cp313 wheel was built, so {cell.label} cannot load the core:\n"
+                    + built.output[-2000:])
+    resources = tmp_path / "blender-user"
+    out = _install_in(cell, built.extension_zip, resources, tmp_path)
+    assert out["blender"].startswith(f"{cell.series[0]}.{cell.series[1]}.")
     assert out["install"] == ["FINISHED"]
     assert out["enabled"] == [True, True]
     installed = resources / "extensions" / "user_default" / "farmhand"
     assert Path(out["addon_file"]) == installed / "__init__.py"
-    site = resources / "extensions" / ".local" / "lib" / "python3.11" / "site-packages"
+    py = f"python{cell.python_tag[2]}.{cell.python_tag[3:]}"
+    site = resources / "extensions" / ".local" / "lib" / py / "site-packages"
     assert Path(out["core_file"]) == site / "farmhand_core" / "__init__.py"
     assert out["core_version"] == VERSION
+    assert out["core_native"].endswith(f"_native.cpython-{cell.python_tag[2:]}-x86_64-linux-gnu.so")
     assert not (installed / "vendor").exists()
