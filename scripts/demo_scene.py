@@ -20,8 +20,8 @@ import argparse
 import math
 import sys
 
-import bmesh
-import bpy
+import bpy  # first: the bpy module (5.2) puts bmesh on sys.path when imported
+import bmesh  # noqa: I001
 
 
 def _mesh_object(name, builder, **kwargs):

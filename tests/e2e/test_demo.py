@@ -11,16 +11,25 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from blender_runner import core_path
 from e2e_helpers import CORE_PATH, demo_farm
+from matrix import cell_params
 
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_prints_the_result_cid_page_and_png_of_a_completed_job(kubo):
-    env = dict(os.environ, FARMHAND_DEMO_SKIP_SETUP="1", FARMHAND_CORE_PATH=CORE_PATH)
-    proc = subprocess.run([str(demo_farm.REPO / "scripts" / "demo")], env=env,
-                          capture_output=True, text=True, timeout=300)
+@pytest.mark.parametrize("blender", [pytest.param(None, id="default"),
+                                     *cell_params(names=["bpy52"])])
+def test_demo_prints_the_result_cid_page_and_png_of_a_completed_job(blender, kubo):
+    # default: the oldest Blender here (Debian's 3.4); bpy52: the README's
+    # `scripts/demo --blender bpy52`, a worker in bpy 5.2 on Python 3.13.
+    env = dict(os.environ, FARMHAND_DEMO_SKIP_SETUP="1",
+               FARMHAND_CORE_PATH=core_path(blender) if blender else CORE_PATH)
+    argv = [str(demo_farm.REPO / "scripts" / "demo")] + (["--blender", blender] if blender else [])
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    if blender:
+        assert "headless worker started (bpy 5.2 (cp313))" in proc.stdout, proc.stdout
     cid = re.search(r"^result CID:\s+(\S+)$", proc.stdout, re.M).group(1)
     page = re.search(r"^page:\s+(\S+)$", proc.stdout, re.M).group(1)
     png = Path(re.search(r"^rendered:\s+(\S+)$", proc.stdout, re.M).group(1))
