@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+import blender_cells
 from e2e_helpers import WORKERS, demo_farm  # noqa: F401  (sys.path: conftest.py)
 import strace_log
 
@@ -34,13 +35,9 @@ RLE_BLOCK = 128 << 10
 
 
 def make_corpus(blender: str, out: Path, secret: Path, outside: Path) -> None:
-    script = str(HERE / "make_corpus.py")
-    if blender == "debian":
-        cmd = [demo_farm.DEBIAN_BLENDER, "-b", "--factory-startup", "--python", script, "--"]
-    else:
-        cmd = [str(demo_farm.VENV_PYTHON), script]
-    proc = subprocess.run([*cmd, str(out), str(secret), str(outside)], capture_output=True,
-                          text=True, timeout=180)
+    # `blender`: a cell of the matrix (scripts/blender_cells.py), as WORKERS names them.
+    cmd = blender_cells.cell(blender).argv(HERE / "make_corpus.py", [out, secret, outside])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert (out / "good.blend").is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
