@@ -126,6 +126,7 @@ class WorkerSettings:
             "poll_wait_s": int(self.poll_wait_s),
             "heartbeat_interval_s": float(self.heartbeat_interval_s),
             "blender_version": int(blender_version[0]) * 100 + int(blender_version[1]),
+            "device_class": self.device,
             "log_file": self.log_file,
             "sandbox": self.sandbox,
             **({"key_fd": self.key_fd} if self.key_fd is not None else {}),

@@ -31,6 +31,7 @@ def test_arguments_override_environment_and_build_the_engine_config(tmp_path):
     assert config["ipfs_rpc_urls"] == ["http://127.0.0.1:5001", "http://127.0.0.1:5002"]
     assert config["gateway_urls"] == ["http://127.0.0.1:8080"]
     assert config["blender_version"] == 304
+    assert config["device_class"] == "CUDA"     # said on every poll (protocol.md "Matching")
     assert config["cid_version"] == 1
     assert config["work_dir"] == str(tmp_path / "w")
     assert config["max_job_bytes"] == 2 * 1024 ** 3

@@ -299,3 +299,25 @@ def test_engine_polls_with_its_blender_version(farm, farmhand_core, tmp_path):
     finally:
         engine.stop()
     assert record is not None and record["blender_version"] == "3.4", record
+
+
+def test_engine_polls_with_its_device_class(farm, farmhand_core, tmp_path):
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", device_class="OPTIX"))
+    engine.start()
+    try:
+        record, deadline = None, time.monotonic() + 20
+        while time.monotonic() < deadline:
+            resp = farm.http.get(f"/api/v1/workers/{engine.worker_address}")
+            record = resp.json() if resp.status_code == 200 else None
+            if record and record["device"]:
+                break
+            time.sleep(0.2)
+    finally:
+        engine.stop()
+    assert record is not None and (record["device"], record["blender_version"]) == (
+        "OPTIX", "3.4"), record
+
+
+def test_unknown_device_class_is_refused(farm, farmhand_core, tmp_path):
+    with pytest.raises(farmhand_core.InvalidArgument, match="'device_class' must be one of"):
+        farmhand_core.Engine(farm.config(tmp_path / "work", device_class="ABACUS"))

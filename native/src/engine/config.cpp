@@ -81,7 +81,8 @@ Config Config::from_json(const json& object) {
                                                "keep_failed",     "blender_version",
                                                "log_file",        "auth_retry_s",
                                                "network_retry_s", "source_timeout_s",
-                                               "key_fd",          "sandbox"};
+                                               "key_fd",          "sandbox",
+                                               "device_class"};
   for (const auto& [key, value] : object.items()) {
     if (kKnown.count(key) == 0) bad(key, "is not a known setting (typo?)");
   }
@@ -118,6 +119,15 @@ Config Config::from_json(const json& object) {
   }
   if (const auto* v = opt("heartbeat_interval_s")) {
     c.heartbeat_interval_s = get_number(*v, "heartbeat_interval_s", 0.1, kMaxSeconds);
+  }
+  if (const auto* v = opt("device_class")) {
+    c.device_class = get_string(*v, "device_class");
+    static const std::set<std::string> kDevices = {"",    "CPU",   "CUDA",  "OPTIX",
+                                                   "HIP", "METAL", "ONEAPI"};
+    if (kDevices.count(c.device_class) == 0) {
+      bad("device_class",
+          "must be one of CPU, CUDA, OPTIX, HIP, METAL, ONEAPI, got \"" + c.device_class + "\"");
+    }
   }
   if (const auto* v = opt("keep_failed")) {
     c.keep_failed = static_cast<int>(get_int(*v, "keep_failed", 0, 10000));

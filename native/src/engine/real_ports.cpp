@@ -11,8 +11,8 @@ namespace {
 class RealBackend final : public Backend {
  public:
   RealBackend(const std::string& url, std::shared_ptr<const identity::Identity> id,
-              const std::atomic<bool>* cancel, int blender_version)
-      : client_(url, std::move(id), options(cancel, blender_version)) {}
+              const std::atomic<bool>* cancel, int blender_version, std::string device)
+      : client_(url, std::move(id), options(cancel, blender_version, std::move(device))) {}
 
   void authenticate() override { client_.ensure_authenticated(); }
 
@@ -49,9 +49,11 @@ class RealBackend final : public Backend {
   }
 
  private:
-  static backend::ClientOptions options(const std::atomic<bool>* cancel, int blender_version) {
+  static backend::ClientOptions options(const std::atomic<bool>* cancel, int blender_version,
+                                        std::string device) {
     backend::ClientOptions o;
     o.cancel = cancel;
+    o.worker_device = std::move(device);
     // 304 -> "3.4": the coordinator offers only files this Blender can open (protocol.md).
     if (blender_version > 0) {
       o.worker_blender =
@@ -112,9 +114,10 @@ Ports make_real_ports(const Config& config) {
                          : identity::Identity::load_or_create(config.key_file));
   Ports p;
   p.worker_address = id->address();
-  p.make_backend = [url = config.backend_url, id, blender = config.blender_version](
-                       const std::atomic<bool>* cancel) -> std::unique_ptr<Backend> {
-    return std::make_unique<RealBackend>(url, id, cancel, blender);
+  p.make_backend =
+      [url = config.backend_url, id, blender = config.blender_version,
+       device = config.device_class](const std::atomic<bool>* cancel) -> std::unique_ptr<Backend> {
+    return std::make_unique<RealBackend>(url, id, cancel, blender, device);
   };
   p.make_storage = [config]() -> std::unique_ptr<Storage> {
     return std::make_unique<RealStorage>(config);

@@ -20,12 +20,13 @@ struct Config {
   std::vector<std::string> gateway_urls;   // trustless gateways for downloads
   std::filesystem::path work_dir;          // required; job-<id>/ dirs and journal.json live here
   std::uint64_t max_job_bytes = std::uint64_t{2} << 30;  // bytes (2 GiB)
-  int prefetch = 1;                               // jobs claimed ahead while one renders; 0 = off
-  int cid_version = 0;                            // result CIDs: 0 (kubo default) or 1 (raw leaves)
-  int poll_wait_s = 20;                           // seconds a long-poll is held by the backend
-  double heartbeat_interval_s = 10.0;             // seconds between heartbeats of each held job
-  int keep_failed = 5;                            // failed jobs' work dirs kept, newest first
-  int blender_version = 0;                        // required: 304 = 3.4, 500 = 5.0
+  int prefetch = 1;                    // jobs claimed ahead while one renders; 0 = off
+  int cid_version = 0;                 // result CIDs: 0 (kubo default) or 1 (raw leaves)
+  int poll_wait_s = 20;                // seconds a long-poll is held by the backend
+  double heartbeat_interval_s = 10.0;  // seconds between heartbeats of each held job
+  int keep_failed = 5;                 // failed jobs' work dirs kept, newest first
+  int blender_version = 0;             // required: 304 = 3.4, 500 = 5.0
+  std::string device_class;  // "CPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI"; "" = not said
   std::optional<std::filesystem::path> log_file;  // log lines also appended here
   double auth_retry_s = 5.0;                      // seconds to wait after an authentication failure
   double network_retry_s = 10.0;                  // seconds to wait after a network failure
