@@ -1,6 +1,6 @@
 """The coordinator page of a farm at work, in a real browser (Chromium via Playwright): a job's
 per-frame grid (done, rendering, waiting) and the worker records. The screenshot goes to
-docs/screenshots/coordinator-farm.png."""
+docs/img/coordinator-farm.png."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from farm_helpers import ScriptedWorker
 from test_farm_directory import submit
 
-SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "coordinator-farm.png"
+SHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "coordinator-farm.png"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
