@@ -87,3 +87,34 @@ def test_four_blender_workers_render_one_animation_as_a_farm(coordinator_factory
     events = demo_farm.job_events(coord, too_new["id"])
     assert [e["type"] for e in events] == ["created"], events
     assert demo_farm.get_job(coord, too_new["id"])["status"] == "pending"
+
+
+def test_honest_blender_workers_verify_each_other(coordinator_factory, kubo, tmp_path):
+    """At 100 % spot verification, two Blender 3.4 CPU workers rendering the same frames agree
+    (same Blender, same device: identical pixels), so nobody is disputed or flagged."""
+    coord = coordinator_factory("--ipfs-api", kubo.api_url, "--verify-share", "1",
+                                trusted=False)
+    scene = demo_farm.generate_scene(tmp_path / "scene.blend", "--size", "32x24")
+    job = demo_farm.http_json("POST", coord.url + "/api/v1/jobs", {
+        "asset_cid": kubo.add(scene), "frames": [1, 2, 3, 4], "chunk_size": 2})
+    workers = [demo_farm.start_worker(coord, kubo, tmp_path / f"v{i}", "debian",
+                                      core_path=CORE_PATH) for i in range(2)]
+    try:
+        final = demo_farm.wait_for_job(coord, job["id"], timeout=400)
+    finally:
+        for proc in workers:
+            proc.send_signal(signal.SIGTERM)
+        for proc in workers:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    assert final["status"] == "completed", final
+    tasks = _json(f"{coord.url}/api/v1/jobs/{job['id']}/tasks")["tasks"]
+    assert [(t["kind"], t["verdict"]) for t in tasks] == [
+        ("task", "verified"), ("task", "verified"), ("verify", "verified"),
+        ("verify", "verified")], tasks
+    assert {(t["worker_blender"], t["worker_device"]) for t in tasks} == {("3.4", "CPU")}
+    records = _json(coord.url + "/api/v1/workers")["workers"]
+    assert all(r["flags"] == 0 and r["disputed"] == 0 for r in records), records
