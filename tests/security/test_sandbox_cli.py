@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,34 @@ def test_launched_program_gets_the_key_as_a_descriptor_and_cannot_open_the_file(
     assert result.stdout.split("\n")[:3] == ["farmhand-ed25519-seed-v1:", "EACCES",
                                              f"{work}/tmp"]
     assert key.stat().st_mode & 0o077 == 0
+
+
+def test_worker_settings_take_the_key_descriptor_and_sandbox_from_the_launcher(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "addon"))
+    from farmhand import settings as fs  # imports bpy: the 5.0.1 module
+
+    env = {"FARMHAND_KEY_FD": "3", "FARMHAND_SANDBOX": "Landlock ABI 7: read/write /w only",
+           "FARMHAND_WORK_DIR": str(tmp_path)}
+    config = fs.from_env_and_args(env, []).engine_config((3, 4, 1))
+    assert (config["key_fd"], config["sandbox"]) == (3, "Landlock ABI 7: read/write /w only")
+    plain = fs.from_env_and_args({"FARMHAND_WORK_DIR": str(tmp_path)}, []).engine_config((3, 4))
+    assert "key_fd" not in plain and plain["sandbox"] == "not sandboxed"
+    for bad, needle in (("three", "is not a descriptor number"), ("-1", "must be >= 0")):
+        with pytest.raises(fs.SettingsError, match=needle):
+            fs.from_env_and_args({"FARMHAND_KEY_FD": bad}, [])
+
+
+def test_engine_reports_its_sandbox_and_reads_the_key_from_the_descriptor(farmhand_core,
+                                                                         tmp_path):
+    key = tmp_path / "worker.key"
+    address = farmhand_core.Identity.load_or_create(str(key)).address
+    fd = os.open(key, os.O_RDONLY)
+    engine = farmhand_core.Engine({
+        "backend_url": "http://127.0.0.1:9", "key_file": str(tmp_path / "never-opened.key"),
+        "key_fd": fd, "sandbox": "Landlock ABI 7: test", "work_dir": str(tmp_path / "w"),
+        "blender_version": 304})
+    assert engine.worker_address == address
+    assert engine.status()["sandbox"] == "Landlock ABI 7: test"
+    with pytest.raises(OSError):
+        os.fstat(fd)  # the engine closed it
+    assert not (tmp_path / "never-opened.key").exists()
