@@ -21,9 +21,12 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
   for the render thread to end: 0.5-1.3 s for Cycles on 2 loaded cores), then deletes it.
   The scene must come from ``temp_override(scene=...)`` *without* a window in the override
   (with one, ``context.scene`` is the window's scene: the artist's), so :func:`cancel` runs
-  from a ``bpy.app.timers`` callback and checks ``context.scene`` before deleting. ``undo=False``: no step in the artist's undo history. After a kill the
-  handler that fires is ``render_complete`` (3.4), so the worker keeps its own "cancelled"
-  flag rather than trusting which handler fired.
+  from a ``bpy.app.timers`` callback and checks ``context.scene`` before deleting.
+  ``undo=False``: no step in the artist's undo history. After a kill the handler that fires
+  is ``render_complete`` (3.4), so the worker keeps its own "cancelled" flag rather than
+  trusting which handler fired. Starting *another* render kills ours the same way
+  (``screen_render_invoke`` kills all other jobs) and its partial image is still written:
+  the worker gives such a frame back (gui_worker.py).
 - **Progress within a frame.** ``render_stats`` fires only at the end of a GUI render in
   3.4, so progress within a frame is estimated from the elapsed time and the job's previous
   frames (shown as "about").
@@ -60,6 +63,7 @@ class FrameRender:
         self.error = ""
         self.started = 0.0
         self.seconds = 0.0
+        self.ended_at = 0.0
         self.cancel_requested = False
 
     def start(self, window) -> None:
@@ -100,7 +104,8 @@ class FrameRender:
 
     def _ended(self, cancelled: bool) -> None:
         _active.pop(self.scene_name, None)
-        self.seconds = time.monotonic() - self.started
+        self.ended_at = time.monotonic()
+        self.seconds = self.ended_at - self.started
         if cancelled or self.cancel_requested:
             self.state = CANCELLED
         elif os.path.isfile(self.path):

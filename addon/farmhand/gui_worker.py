@@ -42,6 +42,7 @@ from .render import RenderFailed, RenderResult, frame_filename, prepare_scene
 TICK_S = 0.05           # the state machine's turn while preparing / rendering
 IDLE_TICK_S = 0.25      # while waiting for work or paused
 PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
+SETTLE_S = 1.5          # a finished render job is still listed as running this long at most
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
 PAUSED, STOPPING, STOPPED = "paused", "stopping", "stopped"
@@ -100,12 +101,17 @@ class GuiWorker:
     def start(self, window) -> None:
         """Start the engine and the timer; ``window``: the artist's main window (renders are
         invoked there). Raises what Engine() raises (key file, work dir...)."""
-        self._start_engine()
         self.window = window
-        self.state = WAITING
+        why = self._why_not_start()
+        if why:  # e.g. Only when idle: claim nothing until the artist is away
+            self.pause_reason = why
+            self.state = PAUSED
+            load_core()  # a missing core is an error now, not when the pause ends
+        else:
+            self._start_engine()
+            self.state = WAITING
         compat.register_timer(self._tick, first_interval=TICK_S, persistent=True)
-        log.info("worker %s started (GUI, device %s%s)", self.engine.worker_address,
-                 self.settings.device,
+        log.info("worker started (GUI, device %s%s)", self.settings.device,
                  f", only when idle for {self.idle_minutes:g} min" if self.idle_minutes else "")
 
     def _start_engine(self) -> None:
@@ -309,6 +315,10 @@ class GuiWorker:
                 interrupt = Interrupt(ESC_REASON, PAUSED)
                 self.user_pause = interrupt.reason
             return self._give_back(interrupt)
+        if render.state == farm_render.DONE and not self.artist_rendering and \
+                farm_render.artist_render_running(render) and \
+                time.monotonic() - render.ended_at < SETTLE_S:
+            return TICK_S  # our own render job may still be ending: look again
         if render.state == farm_render.DONE and (
                 self.artist_rendering or farm_render.artist_render_running(render)):
             # Starting a render kills every other render job (screen_render_invoke:
@@ -391,7 +401,7 @@ class GuiWorker:
         if self._stopper is not None and self._stopper.is_alive():
             return IDLE_TICK_S
         self.state = STOPPED
-        status = self.engine.status()
+        status = self.engine.status() if self.engine is not None else {}
         log.info("worker stopped (%s): %s job(s) done, %s failed", self.stop_reason or
                  "after the job", status.get("jobs_done"), status.get("jobs_failed"))
         return None

@@ -160,8 +160,10 @@ def schedule_resume(start_fn) -> None:
 
 
 def cancel_resume() -> None:
+    """Drop a pending resume (no-op without one)."""
+    if _session["resume_at"]:
+        log.info("Keep sharing after restart: cancelled by the artist")
     _session["resume_at"] = 0.0
-    log.info("Keep sharing after restart: cancelled by the artist")
 
 
 def resume_seconds_left() -> float:

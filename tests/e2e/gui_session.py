@@ -326,7 +326,75 @@ def scenario():
     bpy.ops.wm.quit_blender()
 
 
-_steps = scenario()
+def scenario_idle():
+    """Only When Idle (3 s), Stop After This Job, Keep Sharing After Restart."""
+    yield 1.0
+    focus_blender()
+    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
+    bpy.ops.preferences.addon_enable(module="farmhand")
+    prefs = bpy.context.preferences
+    addon = prefs.addons["farmhand"].preferences
+    for key, value in SPEC["prefs"].items():
+        setattr(addon, key, value)
+    prefs.view.use_save_prompt = False
+    yield 5.0
+    from farmhand import sharing, ui
+
+    jobs = SPEC["jobs"]
+    with window_override():
+        bpy.ops.farmhand.toggle_sharing()
+    event("sharing on")
+    yield 1.0
+    event("while the artist works", worker_state=worker_state(),
+          pause_reason=worker().pause_reason)
+    # the artist goes away: after 3 s without input the job starts; their input gives it back
+    yield from wait_for(lambda: rendering_job(jobs["idle"]), 120, "the job after idling")
+    yield 3.0
+    render = worker().render
+    event("input: request", job=jobs["idle"])
+    asked = time.monotonic()
+    xdotool("mousemove_relative", "--", "15", "10")
+    yield from wait_for(lambda: render.state != "running", 30, "the render to end")
+    event("input: released", job=jobs["idle"], render_state=render.state,
+          cancel_s=round(time.monotonic() - asked, 3), worker_state=worker_state(),
+          pause_reason=worker().pause_reason)
+    # idle again: a job renders (the oldest pending one); Stop After This Job lets it finish
+    yield from wait_for(lambda: any(rendering_job(j) for j in jobs.values()), 120,
+                        "a job again")
+    finishing = int(worker().job.id)
+    with window_override():
+        bpy.ops.farmhand.stop(after_job=True)
+    event("stop after this job: request", job=finishing)
+    yield from wait_for(lambda: worker() is None or worker().state == "stopped", 120,
+                        "sharing to stop after the job")
+    event("stopped after the job", jobs_done=sharing.session()["lifetime"].jobs_done)
+    # Keep Sharing After Restart: what register() does at the next start, twice
+    addon.share_gpu = True
+    addon.keep_sharing = True
+    addon.only_when_idle = False
+    ui._after_register()
+    yield 2.0
+    event("notice", seconds_left=round(sharing.resume_seconds_left(), 1),
+          words=sharing.words().headline)
+    win = main_window()
+    shot("gui-resume-notice.png", (win.width, 28, 0, win.height - 28))
+    with window_override():
+        bpy.ops.farmhand.cancel_resume()
+    yield sharing.RESUME_DELAY_S + 2.0
+    event("notice cancelled", sharing=sharing.worker() is not None, share_gpu=addon.share_gpu)
+    addon.share_gpu = True
+    ui._after_register()
+    yield sharing.RESUME_DELAY_S + 2.0
+    event("resumed after the notice", sharing=sharing.worker() is not None)
+    left = [j for j in jobs.values() if j != finishing][0]
+    yield from wait_for(lambda: rendering_job(left), 120, "the job left")
+    event("quit: request", job=left)
+    OUT["done"] = True
+    print("RESULT " + json.dumps(OUT), flush=True)
+    bpy.ops.wm.quit_blender()
+
+
+_steps = {"main": scenario, "idle": scenario_idle}[SPEC.get("scenario", "main")]()
 
 
 def drive():

@@ -76,6 +76,31 @@ def ts(iso: str) -> float:
         tzinfo=timezone.utc).timestamp()
 
 
+def run_session(spec: dict, tmp_path: Path, artist: Path):
+    """Run gui_session.py with ``spec`` in Blender under Xvfb; returns (result, events by
+    name). Fails with the end of Blender's output when the session reported an error."""
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
+    env = blender_env(tmp_path)
+    env.pop("FARMHAND_CORE_PATH", None)  # the core comes from the zip's vendor/
+    env.pop("PYTHONPATH", None)
+    # normal priority: this measures how a desktop application answers its user (pytest
+    # itself may run under nice); one core of the two is left to the artist by the worker
+    cmd = ["nice", "-n", str(-os.nice(0)), "xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}",
+           demo_farm.DEBIAN_BLENDER,
+           "--factory-startup", str(artist), "--python",
+           str(HERE / "gui_session.py"), "--", str(spec_path)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    (tmp_path / "blender.log").write_text(log)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    assert lines, log[-6000:]
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert not result["errors"], result["errors"][0] + log[-4000:]
+    events = {e["name"]: e for e in result["events"]}
+    return result, events
+
+
 def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
         coordinator, kubo, job_files, tmp_path):
     files = job_files["files"]
@@ -90,33 +115,15 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     shots = tmp_path / "shots"
     shots.mkdir()
     spec = {
-        "zip": str(addon_zip(tmp_path / "farmhand.zip")), "tests_addon": str(HERE.parent / "addon"),
-        "shots": str(shots), "key_probes": 5,
+        "zip": str(addon_zip(tmp_path / "farmhand.zip")),
+        "tests_addon": str(HERE.parent / "addon"), "shots": str(shots), "key_probes": 5,
         "jobs": {"long": long_job["id"], "short": [j["id"] for j in short],
                  "cancel": cancel_job["id"]},
         "prefs": {"backend_url": coordinator.url, "ipfs_rpc_urls": kubo.api_url,
                   "gateway_urls": kubo.gateway_url, "key_file": str(tmp_path / "worker.key"),
                   "cache_dir": str(tmp_path / "work")},
     }
-    spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
-    env = blender_env(tmp_path)
-    env.pop("FARMHAND_CORE_PATH", None)  # the core comes from the zip's vendor/
-    env.pop("PYTHONPATH", None)
-    # normal priority: this measures how a desktop application answers its user (pytest
-    # itself may run under nice); one core of the two is left to the artist by the worker
-    cmd = ["nice", "-n", str(-os.nice(0)), "xvfb-run", "-a", "-s", f"-screen 0 {SCREEN}",
-           demo_farm.DEBIAN_BLENDER,
-           "--factory-startup", str(files / "artist.blend"), "--python",
-           str(HERE / "gui_session.py"), "--", str(spec_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    log = proc.stdout + proc.stderr
-    (tmp_path / "blender.log").write_text(log)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
-    assert lines, log[-6000:]
-    result = json.loads(lines[-1][len("RESULT "):])
-    assert not result["errors"], result["errors"][0] + log[-4000:]
-    events = {e["name"]: e for e in result["events"]}
+    result, events = run_session(spec, tmp_path, files / "artist.blend")
 
     # a >= 20 s farm render with a live window
     rendered = events["long job rendered"]
@@ -168,3 +175,53 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
                      "gui-preferences.png"):
             if (shots / name).exists():
                 shutil.copy(shots / name, DOCS_IMG / name)
+
+
+def test_only_when_idle_stop_after_this_job_and_keep_sharing_after_restart(
+        coordinator, kubo, job_files, tmp_path):
+    files = job_files["files"]
+    idle_blend = slow_scene(files / "plain.blend", tmp_path / "idle.blend", 8)
+    # the job that renders at "Stop After This Job" finishes (8 s); the other one renders
+    # when Blender quits
+    idle_job = demo_farm.submit_job(coordinator, kubo, idle_blend, frames=[1])
+    last_blend = slow_scene(files / "plain.blend", tmp_path / "last.blend", 8)
+    last_job = demo_farm.submit_job(coordinator, kubo, last_blend, frames=[1])
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    spec = {
+        "scenario": "idle", "zip": str(addon_zip(tmp_path / "farmhand.zip")),
+        "tests_addon": str(HERE.parent / "addon"), "shots": str(shots), "key_probes": 0,
+        "jobs": {"idle": idle_job["id"], "last": last_job["id"]},
+        "prefs": {"backend_url": coordinator.url, "ipfs_rpc_urls": kubo.api_url,
+                  "gateway_urls": kubo.gateway_url, "key_file": str(tmp_path / "worker.key"),
+                  "cache_dir": str(tmp_path / "work"), "only_when_idle": True,
+                  "idle_minutes": 0.05},
+    }
+    result, events = run_session(spec, tmp_path, files / "artist.blend")
+
+    # Only When Idle: nothing starts while the artist works; their input gives the job back
+    assert events["while the artist works"]["worker_state"] == "paused"
+    assert events["while the artist works"]["pause_reason"].startswith(
+        "waiting until you are away for 0.05 min")
+    given_back = events["input: released"]
+    assert given_back["render_state"] == "cancelled", given_back
+    assert given_back["cancel_s"] <= CANCEL_LIMIT_S
+    assert given_back["pause_reason"].startswith("waiting until you are away"), given_back
+    released = [e for e in demo_farm.job_events(coordinator, idle_job["id"])
+                if e["type"] == "released"]
+    assert released[0]["detail"].startswith("you are working (Only when idle)"), released
+    # Stop After This Job: the job finished and was handed in, then sharing stopped
+    assert events["stopped after the job"]["jobs_done"] == 1
+    finished = events["stop after this job: request"]["job"]
+    job = demo_farm.wait_for_job(coordinator, finished, timeout=60)
+    assert (job["status"], job["attempts"]) == ("completed", 0), job
+    # Keep Sharing After Restart: a visible notice first; cancelled -> no sharing
+    notice = events["notice"]
+    assert 0 < notice["seconds_left"] <= 10
+    assert events["notice cancelled"] == {**events["notice cancelled"], "sharing": False,
+                                          "share_gpu": False}
+    assert events["resumed after the notice"]["sharing"] is True
+    # quit while the last job renders (or waits): it is released, attempts unchanged
+    final = demo_farm.get_job(coordinator, events["quit: request"]["job"])
+    assert (final["status"], final["attempts"]) == ("pending", 0), final
+    assert (shots / "gui-resume-notice.png").stat().st_size > 500
