@@ -91,6 +91,7 @@ class GuiWorker:
         self.pause_reason = ""
         self.artist_rendering = False
         self.artist_render_at = 0.0
+        self.last_render_end = 0.0
         self.last_input = time.monotonic()
         self._stopper = None
         self.engine_running = False
@@ -229,10 +230,13 @@ class GuiWorker:
         """Why no new job may start now ('' = it may)."""
         if self.user_pause:
             return self.user_pause
+        # a farm render job just ended is still listed as running for a moment
+        settling = time.monotonic() - self.last_render_end < SETTLE_S
+        other_render = farm_render.artist_render_running(None) and not settling
         if self.artist_rendering and time.monotonic() - self.artist_render_at > 3.0 and \
-                not farm_render.artist_render_running(None):
+                not other_render:
             self.artist_render(False)  # F12 seen, but no render came of it (or it ended)
-        if self.artist_rendering or farm_render.artist_render_running(None):
+        if self.artist_rendering or other_render:
             return "you are rendering"
         if self.idle_minutes:
             idle = time.monotonic() - self.last_input
@@ -350,6 +354,8 @@ class GuiWorker:
 
     def _handing_over(self):
         job, outcome = self.job, self.outcome
+        if self.render is not None:
+            self.last_render_end = self.render.ended_at or time.monotonic()
         try:
             if outcome is not None:
                 done = outcome(self.engine, job)

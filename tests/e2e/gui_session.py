@@ -111,6 +111,17 @@ def shot(name, crop=None):
     event("screenshot", path=path, exists=os.path.isfile(path))
 
 
+def create_job(cid):
+    """POST /api/v1/jobs on the (dev-mode) coordinator; returns the new job's id."""
+    import urllib.request
+
+    body = json.dumps({"asset_cid": cid, "frames": [1], "reward": "1.00"}).encode()
+    request = urllib.request.Request(SPEC["coordinator"] + "/api/v1/jobs", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())["id"]
+
+
 def area_crop_of(area):
     win = main_window()
     return (area.width, area.height, area.x, win.height - area.y - area.height)
@@ -250,6 +261,9 @@ def scenario():
     # the two short jobs
     yield from wait_for(lambda: worker().lifetime.jobs_done >= 3, 300, "3 jobs done")
     event("three jobs done", lifetime=worker().lifetime.jobs_done)
+    # the job to cancel, created now (coordinators offer pending jobs in a random order)
+    jobs["cancel"] = create_job(SPEC["cancel_cid"])
+    event("cancel job created", job=jobs["cancel"])
 
     # the preferences, while the cancel job renders
     yield from wait_for(lambda: rendering_job(jobs["cancel"]), 240, "the cancel job rendering")
@@ -358,10 +372,9 @@ def scenario_idle():
     event("input: released", job=jobs["idle"], render_state=render.state,
           cancel_s=round(time.monotonic() - asked, 3), worker_state=worker_state(),
           pause_reason=worker().pause_reason)
-    # idle again: a job renders (the oldest pending one); Stop After This Job lets it finish
-    yield from wait_for(lambda: any(rendering_job(j) for j in jobs.values()), 120,
-                        "a job again")
-    finishing = int(worker().job.id)
+    # idle again: the job comes back; Stop After This Job lets it finish, then stops
+    yield from wait_for(lambda: rendering_job(jobs["idle"]), 120, "the job again")
+    finishing = jobs["idle"]
     with window_override():
         bpy.ops.farmhand.stop(after_job=True)
     event("stop after this job: request", job=finishing)
@@ -382,12 +395,12 @@ def scenario_idle():
         bpy.ops.farmhand.cancel_resume()
     yield sharing.RESUME_DELAY_S + 2.0
     event("notice cancelled", sharing=sharing.worker() is not None, share_gpu=addon.share_gpu)
+    left = create_job(SPEC["last_cid"])  # a new job for the resumed worker to render
     addon.share_gpu = True
     ui._after_register()
     yield sharing.RESUME_DELAY_S + 2.0
     event("resumed after the notice", sharing=sharing.worker() is not None)
-    left = [j for j in jobs.values() if j != finishing][0]
-    yield from wait_for(lambda: rendering_job(left), 120, "the job left")
+    yield from wait_for(lambda: rendering_job(left), 120, "the new job")
     event("quit: request", job=left)
     OUT["done"] = True
     print("RESULT " + json.dumps(OUT), flush=True)

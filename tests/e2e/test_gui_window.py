@@ -111,14 +111,14 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     # with Auto Run on: a Python driver and a registered text block must not run
     short = [submit(files / name, frames=[2]) for name in ("driver.blend", "autorun.blend")]
     hostile = submit(files / "abspath.blend", frames=[2], max_attempts=1)
-    cancel_job = submit(cancel_blend, frames=[1], max_attempts=3)
+    cancel_cid = kubo.add(cancel_blend)  # the session creates this job after 3 jobs
     shots = tmp_path / "shots"
     shots.mkdir()
     spec = {
         "zip": str(addon_zip(tmp_path / "farmhand.zip")),
         "tests_addon": str(HERE.parent / "addon"), "shots": str(shots), "key_probes": 5,
-        "jobs": {"long": long_job["id"], "short": [j["id"] for j in short],
-                 "cancel": cancel_job["id"]},
+        "jobs": {"long": long_job["id"], "short": [j["id"] for j in short]},
+        "cancel_cid": cancel_cid, "coordinator": coordinator.url,
         "prefs": {"backend_url": coordinator.url, "ipfs_rpc_urls": kubo.api_url,
                   "gateway_urls": kubo.gateway_url, "key_file": str(tmp_path / "worker.key"),
                   "cache_dir": str(tmp_path / "work")},
@@ -154,10 +154,11 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     assert events["esc: released"]["pause_reason"] == "you cancelled the render (Esc)"
     assert events["f12: released"]["pause_reason"] == "you are rendering"
     assert events["artist render started"]["after_s"] <= CANCEL_LIMIT_S
-    final = demo_farm.get_job(coordinator, cancel_job["id"])
+    cancel_id = events["cancel job created"]["job"]
+    final = demo_farm.get_job(coordinator, cancel_id)
     assert final["status"] == "pending", final
     assert final["attempts"] == 0
-    released = [e for e in demo_farm.job_events(coordinator, cancel_job["id"])
+    released = [e for e in demo_farm.job_events(coordinator, cancel_id)
                 if e["type"] == "released"]
     assert len(released) >= 5, released
     for label in ("pause", "esc", "f12", "untick", "quit"):
@@ -180,18 +181,16 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
 def test_only_when_idle_stop_after_this_job_and_keep_sharing_after_restart(
         coordinator, kubo, job_files, tmp_path):
     files = job_files["files"]
-    idle_blend = slow_scene(files / "plain.blend", tmp_path / "idle.blend", 8)
-    # the job that renders at "Stop After This Job" finishes (8 s); the other one renders
-    # when Blender quits
+    idle_blend = slow_scene(files / "plain.blend", tmp_path / "idle.blend", 20)
     idle_job = demo_farm.submit_job(coordinator, kubo, idle_blend, frames=[1])
-    last_blend = slow_scene(files / "plain.blend", tmp_path / "last.blend", 8)
-    last_job = demo_farm.submit_job(coordinator, kubo, last_blend, frames=[1])
+    last_blend = slow_scene(files / "plain.blend", tmp_path / "last.blend", 20)
+    last_cid = kubo.add(last_blend)  # the session creates this job once sharing resumes
     shots = tmp_path / "shots"
     shots.mkdir()
     spec = {
         "scenario": "idle", "zip": str(addon_zip(tmp_path / "farmhand.zip")),
         "tests_addon": str(HERE.parent / "addon"), "shots": str(shots), "key_probes": 0,
-        "jobs": {"idle": idle_job["id"], "last": last_job["id"]},
+        "jobs": {"idle": idle_job["id"]}, "last_cid": last_cid, "coordinator": coordinator.url,
         "prefs": {"backend_url": coordinator.url, "ipfs_rpc_urls": kubo.api_url,
                   "gateway_urls": kubo.gateway_url, "key_file": str(tmp_path / "worker.key"),
                   "cache_dir": str(tmp_path / "work"), "only_when_idle": True,
