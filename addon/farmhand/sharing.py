@@ -12,7 +12,7 @@ import time
 
 import bpy
 
-from . import farm_render
+from . import compat, farm_render
 from .earnings import Earnings
 from .gui_worker import STOPPED, GuiWorker
 from .lifetime import Lifetime
@@ -72,7 +72,7 @@ def start(settings, idle_minutes: float) -> str:
     w.on_finished = _session["earnings"].fetch_soon
     ensure_modal()
     if not bpy.app.timers.is_registered(_redraw):
-        bpy.app.timers.register(_redraw, first_interval=REDRAW_S, persistent=True)
+        compat.register_timer(_redraw, first_interval=REDRAW_S, persistent=True)
     return ""
 
 
@@ -156,7 +156,7 @@ def schedule_resume(start_fn) -> None:
         start_fn()
         return None
 
-    bpy.app.timers.register(countdown, first_interval=0.5)
+    compat.register_timer(countdown, first_interval=0.5)
 
 
 def cancel_resume() -> None:
@@ -210,7 +210,7 @@ def _file_loading(*_args):
 @bpy.app.handlers.persistent
 def _file_loaded(*_args):
     if worker() is not None:
-        bpy.app.timers.register(lambda: ensure_modal(), first_interval=0.1)
+        compat.register_timer(ensure_modal, first_interval=0.1)
 
 
 def _quitting():
