@@ -9,7 +9,7 @@ import logging
 from fastapi import FastAPI
 
 from . import __version__, api_auth, api_creators, api_farm, api_jobs, api_site, \
-    api_workers
+    api_workers, openapi
 from .auth import Authenticator
 from .config import ConfigError, Settings, load_jwt_secret
 from .creators import CrossSiteGuard
@@ -137,9 +137,10 @@ def create_app(settings: Settings) -> FastAPI:
             db.close()
 
     app = FastAPI(title="Farmhand coordinator", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.services = svc
     install_handlers(app)
+    openapi.install(app)
     app.include_router(api_site.router)
     app.include_router(api_auth.router)
     app.include_router(api_jobs.router)

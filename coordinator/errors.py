@@ -70,6 +70,15 @@ async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONRes
     message = str(exc.detail) if exc.detail else "request failed"
     if exc.status_code == 404:
         message = "no such endpoint; see docs/protocol.md for the API"
+    if exc.status_code == 405:
+        # RFC 9110 15.5.6: a 405 MUST carry Allow. Starlette names only the methods of the
+        # first route whose path matched; the document knows them all.
+        from .openapi import allowed_methods
+        allow = allowed_methods(_request)
+        reply = error_response(405, code, f"{_request.method} is not allowed here; this path "
+                               f"accepts {allow} (see /openapi.json)")
+        reply.headers["Allow"] = allow
+        return reply
     return error_response(exc.status_code, code, message)
 
 
