@@ -6,9 +6,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated, Optional
+
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
+from . import __version__
 from .creators import Caller, caller, signed_in
 from .errors import ApiError
 from .services import Services, services
@@ -29,6 +32,7 @@ WEB_FILES = {
     "style.css": "text/css; charset=utf-8",
 }
 UPLOAD_PATH = "/api/v1/uploads"
+JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="job id")]
 
 
 def web_headers(gateway: str) -> dict[str, str]:
@@ -40,6 +44,13 @@ def web_headers(gateway: str) -> dict[str, str]:
            "form-action 'none'; frame-ancestors 'none'")
     return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin", "Cache-Control": "no-cache"}
+
+
+@router.get("/api/v1/site")
+async def site(svc: Services = Depends(services)) -> dict:
+    """What the front end needs to know about this coordinator."""
+    return {"version": __version__, "gateway_url": svc.settings.gateway_url.rstrip("/"),
+            "max_upload_bytes": svc.settings.max_upload_bytes, "dev": svc.settings.dev}
 
 
 @router.get("/api/v1/me", responses={401: {"description": "token_invalid / token_expired"}})
@@ -74,15 +85,17 @@ async def upload(request: Request, svc: Services = Depends(services),
     200: {"content": {"application/x-tar": {}}, "description": "the result as a tar"},
     403: {"description": "not_owner"}, 404: {"description": "job_not_found"},
     409: {"description": "no_result"}, 502: {"description": "ipfs_unavailable"}})
-async def archive(job_id: int, svc: Services = Depends(services),
-                  who: Caller = Depends(caller)):
-    """All frames of a completed job as one tar, streamed from the IPFS node."""
-    if not 1 <= job_id <= 2**63 - 1:
-        raise ApiError(422, "validation_error", "job id must be in 1..2^63-1")
+async def archive(job_id: JobId, cid: Optional[str] = Query(None, max_length=256),
+                  svc: Services = Depends(services), who: Caller = Depends(caller)):
+    """All frames of a completed job as one tar, streamed from the IPFS node. Allowed to the
+    job's creator and the operator, and to whoever names the job's result CID in ``cid``
+    (knowing it is what the gateway needs too: the capability a creator shares)."""
     job = await svc.call(svc.store.get, job_id)
-    if "creator" in job and not who.owns(job.get("creator")):
+    shared = cid is not None and cid == job.get("result_cid")
+    if not shared and not who.owns(job.get("creator")):
         raise ApiError(403, "not_owner", f"job {job_id} belongs to another creator; only "
-                       "they (or the operator) can download its frames")
+                       "they (or the operator, or whoever has its result CID) can download "
+                       "its frames")
     cid = job.get("result_cid")
     if not cid:
         raise ApiError(409, "no_result", f"job {job_id} has no result yet (it is "

@@ -1,0 +1,79 @@
+"""The creators' page in real Chromium against a real coordinator and kubo, without workers:
+sign-in with a WebCrypto Ed25519 key, upload refusals, upload + submit, security headers."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from browser import Console, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(page, url: str) -> str:
+    """Open the page, sign in with a new browser key; returns the address shown."""
+    page.goto(url + "/web/#/submit")
+    page.get_by_test_id("signin").click()
+    expect(page.get_by_test_id("who")).to_have_attribute("title", re.compile(r"^0x[0-9a-f]{64}$"))
+    return page.get_by_test_id("who").get_attribute("title")
+
+
+def test_page_is_served_with_csp_and_no_inline_script(farm):
+    resp = httpx.get(farm.url + "/web/")
+    assert resp.status_code == 200
+    csp = resp.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" not in resp.text and 'type="module" src="/web/app.js"' in resp.text
+    assert httpx.get(farm.url + "/web/../app.py").status_code == 404
+    assert httpx.get(farm.url + "/web/app.py").status_code == 404
+    js = httpx.get(farm.url + "/web/app.js")
+    assert js.headers["content-type"].startswith("text/javascript")
+
+
+def test_sign_in_upload_and_submit(farm, kubo, browser, demo_scene, tmp_path):
+    context = browser.new_context()
+    page = context.new_page()
+    console = Console(page)
+    address = sign_in(page, farm.url)
+    # The address the page shows is the one the coordinator authenticated.
+    assert httpx.post(farm.url + "/api/v1/auth/challenge", json={"address": address}
+                      ).status_code == 200
+    # A file that is not a .blend by name is refused in the page, without an upload.
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("hello")
+    page.get_by_test_id("file").set_input_files(str(bogus))
+    assert "is not a .blend file" in page.get_by_test_id("upload-text").text_content()
+    # A .blend by name that is not one is refused by the coordinator.
+    fake = tmp_path / "fake.blend"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    page.get_by_test_id("file").set_input_files(str(fake))
+    expect(page.get_by_test_id("upload-text")).to_have_class("error")
+    assert "This is not a Blender file." in page.get_by_test_id("upload-text").text_content()
+    # The demo scene uploads; the CID shown is kubo's.
+    page.get_by_test_id("file").set_input_files(str(demo_scene))
+    expect(page.get_by_test_id("upload-text")).to_have_class("ok")
+    text = page.get_by_test_id("upload-text").text_content()
+    assert kubo.only_hash(demo_scene) in text and "Blender 3.4" in text
+    page.get_by_test_id("frames").fill("1-6")
+    page.get_by_test_id("chunk").fill("2")
+    assert "6 frame(s) (1-6) in 3 task(s)" in page.locator("#frames-text").text_content()
+    page.get_by_test_id("frames").fill("5-1")
+    assert "runs backwards" in page.locator("#frames-text").text_content()
+    page.get_by_test_id("frames").fill("1,3,5-6")
+    screenshot(page, "web-submit")
+    page.get_by_test_id("submit").click()
+    page.wait_for_url("**/web/#/job/*")
+    job_id = int(page.url.rsplit("/", 1)[1])
+    job = httpx.get(f"{farm.url}/api/v1/jobs/{job_id}").json()
+    assert job["frames"] == [1, 3, 5, 6]
+    assert job["asset_cid"] == kubo.only_hash(demo_scene)
+    expect(page.locator("#grid figure")).to_have_count(4)
+    assert page.get_by_test_id("job-state").text_content() == "pending"
+    assert console.errors == []
+    context.close()
