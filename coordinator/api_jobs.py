@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from .blendinfo import read_header
+from .creators import looks_like_jwt
 from .errors import ApiError
 from .models import (AssignRequest, CancelRequest, CompleteRequest, CreateJobRequest,
                      FailRequest, HeartbeatRequest, ReleaseRequest, check_blender, check_creator,
@@ -23,9 +24,14 @@ JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="job id")]
 
 
 def _require_admin(request: Request, svc: Services) -> None:
+    """The operator (admin token; no header in --dev) or, for a Bearer value shaped like a
+    JWT, a signed-in creator (docs/protocol.md "Creators"; 401 token_invalid/expired)."""
     configured = svc.settings.admin_token
     header = request.headers.get("authorization")
     if header is None and svc.settings.dev:
+        return
+    if header and looks_like_jwt(header):
+        svc.auth.verify_token(header)
         return
     if not configured and not svc.settings.dev:
         raise ApiError(403, "job_creation_disabled",

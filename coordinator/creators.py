@@ -8,6 +8,7 @@ address) is the creator. docs/protocol.md "Creators".
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -37,6 +38,13 @@ class Caller:
 
 
 ANONYMOUS = Caller(None, False)
+_JWT_RE = re.compile(r"Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def looks_like_jwt(header: str) -> bool:
+    """Is the Authorization value ``Bearer`` + three base64url parts (a JWT, RFC 7519), as
+    opposed to an operator's admin token?"""
+    return _JWT_RE.fullmatch(header.strip()) is not None
 
 
 def identify(request: Request, svc: Services) -> Caller:

@@ -37,12 +37,21 @@ def chromium():
 
 
 class Console:
-    """Collects a page's console errors and uncaught exceptions (a test asserts none)."""
+    """Collects a page's console errors and uncaught exceptions (a test asserts none), and
+    its failed requests apart (``failed_requests``: "STATUS URL"), which a test may expect
+    (a refused upload is a 422)."""
 
     def __init__(self, page):
         self.errors: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.failed_requests: list[str] = []
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("response", lambda r: self.failed_requests.append(f"{r.status} {r.url}")
+                if r.status >= 400 else None)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(message.text)
 
 
 def screenshot(page, name: str) -> Path:

@@ -76,4 +76,5 @@ def test_sign_in_upload_and_submit(farm, kubo, browser, demo_scene, tmp_path):
     expect(page.locator("#grid figure")).to_have_count(4)
     assert page.get_by_test_id("job-state").text_content() == "pending"
     assert console.errors == []
+    assert [r for r in console.failed_requests if "/uploads" not in r] == []
     context.close()
