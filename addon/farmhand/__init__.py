@@ -27,12 +27,14 @@ def run_headless(argv=None):
 
 
 def register():
-    from . import ui
+    from . import farm_submit_ui, ui
 
     ui.register()
+    farm_submit_ui.register()
 
 
 def unregister():
-    from . import ui
+    from . import farm_submit_ui, ui
 
+    farm_submit_ui.unregister()
     ui.unregister()
