@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from . import __version__
-from .creators import Caller, caller, signed_in
+from .creators import Caller, caller, may_see, signed_in
 from .errors import ApiError
 from .services import Services, services
 from .uploads import archive_stream, store_blend
@@ -92,7 +92,7 @@ async def archive(job_id: JobId, cid: Optional[str] = Query(None, max_length=256
     (knowing it is what the gateway needs too: the capability a creator shares)."""
     job = await svc.call(svc.store.get, job_id)
     shared = cid is not None and cid == job.get("result_cid")
-    if not shared and not who.owns(job.get("creator")):
+    if not shared and not await svc.call(may_see, svc.store.db, who, job_id):
         raise ApiError(403, "not_owner", f"job {job_id} belongs to another creator; only "
                        "they (or the operator, or whoever has its result CID) can download "
                        "its frames")

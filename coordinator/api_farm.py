@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from .creators import Caller, caller, may_see, redact
 from .errors import ApiError
 from .models import check_address
 from .services import Services, services
@@ -16,8 +17,10 @@ TaskId = Annotated[int, Path(ge=1, le=2**63 - 1, description="task id")]
 
 
 @router.get("/tasks/{task_id}")
-async def get_task(task_id: TaskId, svc: Services = Depends(services)) -> dict:
-    return await svc.call(svc.store.task, task_id)
+async def get_task(task_id: TaskId, svc: Services = Depends(services),
+                   who: Caller = Depends(caller)) -> dict:
+    task = await svc.call(svc.store.task, task_id)
+    return redact(task, await svc.call(may_see, svc.store.db, who, task_id))
 
 
 @router.get("/workers")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from .blendinfo import read_header
-from .creators import looks_like_jwt
+from .creators import Caller, caller, looks_like_jwt, may_see, redact, redact_event, signed_in
 from .errors import ApiError
 from .models import (AssignRequest, CancelRequest, CompleteRequest, CreateJobRequest,
                      FailRequest, HeartbeatRequest, ReleaseRequest, check_blender, check_creator,
@@ -23,36 +23,39 @@ Status = Literal["pending", "assigned", "completed", "failed", "cancelled"]
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="job id")]
 
 
-def _require_admin(request: Request, svc: Services) -> None:
-    """The operator (admin token; no header in --dev) or, for a Bearer value shaped like a
-    JWT, a signed-in creator (docs/protocol.md "Creators"; 401 token_invalid/expired)."""
+def _require_admin(request: Request, svc: Services) -> Caller:
+    """Who may create jobs: the operator (admin token; no header in --dev) or, for a Bearer
+    value shaped like a JWT, a signed-in creator (docs/protocol.md "Creators"; 401
+    token_invalid/expired)."""
     configured = svc.settings.admin_token
     header = request.headers.get("authorization")
     if header is None and svc.settings.dev:
-        return
+        return Caller(None, True)
     if header and looks_like_jwt(header):
-        svc.auth.verify_token(header)
-        return
+        return Caller(svc.auth.verify_token(header), False)
     if not configured and not svc.settings.dev:
         raise ApiError(403, "job_creation_disabled",
-                       "job creation needs an admin token: start the coordinator with "
-                       "--admin-token (or FARMHAND_ADMIN_TOKEN), or --dev")
+                       "job creation needs an admin token or a creator's sign-in: start the "
+                       "coordinator with --admin-token (or FARMHAND_ADMIN_TOKEN), or --dev")
     if not header or not header.startswith("Bearer "):
         raise ApiError(401, "token_missing", "send 'Authorization: Bearer <admin token>'")
     given = header[len("Bearer "):].strip().encode()
     if not configured or not hmac.compare_digest(given, configured.encode()):
         raise ApiError(401, "admin_token_invalid", "the admin token is wrong")
+    return Caller(None, True)
 
 
 @router.post("", status_code=201)
 async def create_job(body: CreateJobRequest, request: Request,
                      svc: Services = Depends(services)) -> dict:
-    _require_admin(request, svc)
+    who = _require_admin(request, svc)
+    # A creator's job is theirs, whatever the body says; the operator names any creator.
+    creator = who.address or body.creator
     header = {}
     if not svc.settings.trusted:
         header = await read_header(svc.farm.kubo, body.asset_cid)
     return await svc.call(svc.store.create, body.asset_cid, body.frames, body.output_format,
-                          body.reward, body.max_attempts, body.chunk_size, body.creator,
+                          body.reward, body.max_attempts, body.chunk_size, creator,
                           body.resolution, header.get("version"), header.get("compression"))
 
 
@@ -68,10 +71,12 @@ def _query(check, value):
 @router.get("")
 async def list_jobs(status: Optional[Status] = None, limit: int = Query(100, ge=1, le=1000),
                     creator: Optional[str] = None,
-                    svc: Services = Depends(services)) -> dict:
+                    svc: Services = Depends(services), who: Caller = Depends(caller)) -> dict:
     if creator is not None:
         _query(check_creator, creator)
-    return {"jobs": await svc.call(svc.store.list, status, limit, creator)}
+    jobs = await svc.call(svc.store.list, status, limit, creator)
+    return {"jobs": [redact(job, await svc.call(may_see, svc.store.db, who, job["id"]))
+                     for job in jobs]}
 
 
 @router.get("/available")
@@ -93,8 +98,10 @@ async def available(request: Request, status: Literal["pending"] = "pending",
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: JobId, svc: Services = Depends(services)) -> dict:
-    return await svc.call(svc.store.get, job_id)
+async def get_job(job_id: JobId, svc: Services = Depends(services),
+                  who: Caller = Depends(caller)) -> dict:
+    job = await svc.call(svc.store.get, job_id)
+    return redact(job, await svc.call(may_see, svc.store.db, who, job_id))
 
 
 @router.post("/{job_id}/assign")
@@ -150,18 +157,27 @@ async def release(job_id: JobId, body: Optional[ReleaseRequest] = None,
 
 
 @router.post("/{job_id}/cancel")
-async def cancel(job_id: JobId, request: Request, body: Optional[CancelRequest] = None,
-                 svc: Services = Depends(services)) -> dict:
-    _require_admin(request, svc)
+async def cancel(job_id: JobId, body: Optional[CancelRequest] = None,
+                 svc: Services = Depends(services), who: Caller = Depends(signed_in)) -> dict:
+    await svc.call(svc.store.get, job_id)   # 404 job_not_found first
+    if not who.owns((await svc.call(svc.store.get, job_id)).get("creator")):
+        raise ApiError(403, "not_owner", f"job {job_id} belongs to another creator; only they "
+                       "or the operator can cancel it")
     job = await svc.call(svc.store.cancel, job_id, body.reason if body else None)
     return {"success": True, "job": job}
 
 
 @router.get("/{job_id}/tasks")
-async def job_tasks(job_id: JobId, svc: Services = Depends(services)) -> dict:
-    return {"tasks": await svc.call(svc.store.tasks, job_id)}
+async def job_tasks(job_id: JobId, svc: Services = Depends(services),
+                    who: Caller = Depends(caller)) -> dict:
+    tasks = await svc.call(svc.store.tasks, job_id)
+    allowed = await svc.call(may_see, svc.store.db, who, job_id)
+    return {"tasks": [redact(task, allowed) for task in tasks]}
 
 
 @router.get("/{job_id}/events")
-async def job_events(job_id: JobId, svc: Services = Depends(services)) -> dict:
-    return {"events": await svc.call(svc.store.events, job_id)}
+async def job_events(job_id: JobId, svc: Services = Depends(services),
+                     who: Caller = Depends(caller)) -> dict:
+    events = await svc.call(svc.store.events, job_id)
+    allowed = await svc.call(may_see, svc.store.db, who, job_id)
+    return {"events": [redact_event(event, allowed) for event in events]}

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, StreamingResponse
 
 from . import __version__
+from .creators import Caller, caller, may_see, redact, redact_event
 from .page import render_page
 from .services import Services, services
 
@@ -30,8 +31,10 @@ async def metrics(svc: Services = Depends(services)) -> PlainTextResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def page(svc: Services = Depends(services)) -> HTMLResponse:
-    jobs = await svc.call(svc.store.list, None, 500)
+async def page(svc: Services = Depends(services),
+               who: Caller = Depends(caller)) -> HTMLResponse:
+    jobs = [redact(job, await svc.call(may_see, svc.store.db, who, job["id"]))
+            for job in await svc.call(svc.store.list, None, 500)]
     counts = await svc.call(svc.store.counts)
     gateway = svc.settings.gateway_url.rstrip("/")
     csp = (f"default-src 'none'; style-src 'unsafe-inline'; img-src {gateway}; "
@@ -57,8 +60,10 @@ def _last_event_id(request: Request) -> int | None:
 
 
 @router.get("/api/v1/events/stream")
-async def event_stream(request: Request, svc: Services = Depends(services)) -> StreamingResponse:
+async def event_stream(request: Request, svc: Services = Depends(services),
+                       who: Caller = Depends(caller)) -> StreamingResponse:
     start = _last_event_id(request)
+    allowed: dict[int, bool] = {}   # job id -> may_see, for redact_event
     if start is None:
         start = await svc.call(svc.store.last_event_id)
 
@@ -70,6 +75,10 @@ async def event_stream(request: Request, svc: Services = Depends(services)) -> S
             events = await svc.call(svc.store.events_after, last)
             for event in events:
                 last = event["id"]
+                job_id = event["job_id"]
+                if job_id not in allowed or not allowed[job_id]:
+                    allowed[job_id] = await svc.call(may_see, svc.store.db, who, job_id)
+                event = redact_event(event, allowed[job_id])
                 yield f"id: {last}\nevent: job\ndata: {json.dumps(event)}\n\n"
             if not events and not await svc.notifier.wait(changed, KEEPALIVE_SECONDS):
                 yield ": keepalive\n\n"

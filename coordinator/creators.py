@@ -76,6 +76,52 @@ async def signed_in(request: Request) -> Caller:
     return who
 
 
+# Fields only a job's creator and the operator see (docs/protocol.md "Creators").
+PRIVATE_FIELDS = ("asset_cid", "result_cid", "sha256", "result_frames", "log_tail")
+
+
+def may_see(db, who: Caller, item_id: int) -> bool:
+    """May ``who`` see the private details of the job with id ``item_id`` (or of the job
+    holding task ``item_id``)? The operator, the job's creator, and a worker that held a lease
+    on one of its tasks (it had the scene and made the result) may. Blocking (call it
+    through Services.call)."""
+    if who.operator:
+        return True
+    if who.address is None:
+        return False
+    with db.reader() as conn:
+        row = conn.execute(
+            "SELECT j.id, j.creator FROM jobs j WHERE j.id = ? UNION ALL "
+            "SELECT j.id, j.creator FROM tasks t JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.id = ? LIMIT 1", (item_id, item_id)).fetchone()
+        if row is None:
+            return False
+        if row[1] == who.address:
+            return True
+        return conn.execute("SELECT 1 FROM leases l JOIN tasks t ON t.id = l.job_id "
+                            "WHERE t.job_id = ? AND l.worker_address = ? LIMIT 1",
+                            (row[0], who.address)).fetchone() is not None
+
+
+def redact(item: dict, allowed: bool) -> dict:
+    """A job or task object as a caller may see it: unchanged when ``allowed`` (see
+    may_see), else with PRIVATE_FIELDS blanked (None) and ``private: true``."""
+    if allowed:
+        return item
+    out = dict(item)
+    for name in PRIVATE_FIELDS:
+        if name in out:
+            out[name] = None
+    out["private"] = True
+    return out
+
+
+def redact_event(event: dict, allowed: bool) -> dict:
+    """An event as a caller may see it: its ``detail`` (which names CIDs) is blanked unless
+    ``allowed``."""
+    return event if allowed else {**event, "detail": ""}
+
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -85,16 +85,17 @@ class AuthenticateRequest(_Body):
         return v.lower()
 
 
-CREATOR_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+# 66: a signed-in creator is their address, "0x" + 64 hex (docs/protocol.md "Creators").
+CREATOR_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,66}$")
 BLENDER_RE = re.compile(r"^[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?$")
 DEVICES = ("CPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI")
 MAX_ATTEMPTS = 10   # docs/protocol.md "Poison tasks": a crashing job must not loop longer
 
 
 def check_creator(value: str) -> str:
-    """A creator name: 1-64 of [A-Za-z0-9_.@-]; ValueError otherwise."""
+    """A creator name: 1-66 of [A-Za-z0-9_.@-]; ValueError otherwise."""
     if not CREATOR_RE.match(value):
-        raise ValueError("creator must be 1-64 characters of letters, digits and _.@-")
+        raise ValueError("creator must be 1-66 characters of letters, digits and _.@-")
     return value
 
 

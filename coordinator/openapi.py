@@ -56,6 +56,8 @@ FIELD_RULES = {
     "frames": _FRAMES,
     "render_seconds": {"description": "finite, >= 0 (seconds)"},
     "creator": {"pattern": "^[A-Za-z0-9_.@-]{1,66}$"},
+    "resolution": {"minItems": 2, "maxItems": 2,
+                   "items": {"type": "integer", "minimum": 1, "maximum": 65536}},
     "message": {"description": "truncated to 1000 characters"},
     "reason": {"description": "truncated to 1000 characters"},
     "error": {"description": "truncated to 4000 characters"},
@@ -94,7 +96,13 @@ _TOKEN_OPS = {("post", p) for p in ("/api/v1/jobs/{job_id}/assign",
                                      "/api/v1/jobs/{job_id}/complete",
                                      "/api/v1/jobs/{job_id}/fail",
                                      "/api/v1/jobs/{job_id}/release")}
-_TOKEN_OPS |= {("get", "/api/v1/jobs/{job_id}/archive"), ("get", "/api/v1/me")}
+# Public reads that take an optional token (private details for the job's creator).
+_TOKEN_OPS |= {("get", p) for p in ("/", "/api/v1/jobs", "/api/v1/jobs/{job_id}",
+                                     "/api/v1/jobs/{job_id}/tasks",
+                                     "/api/v1/jobs/{job_id}/events", "/api/v1/tasks/{task_id}",
+                                     "/api/v1/events/stream", "/api/v1/jobs/{job_id}/archive",
+                                     "/api/v1/me")}
+_TOKEN_OPS |= {("post", "/api/v1/jobs/{job_id}/cancel"), ("post", "/api/v1/uploads")}
 _STATUS_TEXT = {400: "invalid_json: the body is not JSON", 401: "token_missing / token_invalid "
                 "/ token_expired", 403: "cross_site_request: Origin/Referer of another site",
                 404: "job_not_found / not_found", 413: "body_too_large (1 MiB)",

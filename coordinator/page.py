@@ -97,5 +97,6 @@ def render_page(jobs: list[dict], counts: dict[str, int], gateway: str,
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
             f"<title>Farmhand coordinator</title><style>{_STYLE}</style></head><body>"
             f"<h1>Farmhand coordinator {escape(__version__)}</h1><p>{summary}</p>"
+            "<p><a href=\"/web/\">Creators: submit a scene and watch it render</a></p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f"{_workers_table(workers or [])}</body></html>")
