@@ -9,7 +9,8 @@ CELL is a Blender of the matrix (scripts/blender_cells.py): blender34 (Debian's,
 Steps: start kubo and the coordinator (scripts/localfarm), generate the sample scene
 (scripts/demo_scene.py, saved by Debian's Blender 3.4 when present so every worker can open
 it), add it to IPFS and create a job, run the worker until the job completes, fetch the
-result from kubo, print the result CID, the coordinator page URL and the rendered file's
+result from kubo, print the result CID, the creators' page URL of the job (/web/#/job/<id>)
+and the rendered file's
 path, then stop everything it started (``--keep``: keep kubo and the coordinator running
 until Ctrl-C, so the page and its thumbnail stay reachable).
 """
@@ -192,7 +193,8 @@ def _demo(kubo, coord, run_dir, args, frames) -> int:
     print(f"demo: job {job['id']} completed in {time.monotonic() - started:.1f} s "
           f"(render {job['render_seconds']:.2f} s) by {job['worker_address']}")
     print(f"result CID:  {job['result_cid']}")
-    print(f"page:        {coord.url}/")
+    print(f"page:        {coord.url}/web/#/job/{job['id']}")
+    print(f"job table:   {coord.url}/")
     if result.is_dir():
         names = ", ".join(sorted(p.name for p in result.iterdir()))
         print(f"rendered:    {result}")

@@ -353,7 +353,7 @@ async function cancelJob() {
 async function showWorkers() {
   try {
     const { workers } = await api.get("/api/v1/workers");
-    fill($("workers"), ...workers.map((w) => el("tr", { class: w.blocked ? "failed" : "" },
+    fill($("workers"), ...workers.map((w) => el("tr", { class: w.blocked ? "failed" : "", "data-blender": w.blender_version || "" },
       el("td", { title: w.address }, el("code", {}, short(w.address))),
       el("td", {}, w.blender_version || "?"), el("td", {}, w.device || "?"),
       el("td", {}, w.completed ?? 0), el("td", {}, w.verified ?? 0), el("td", {}, w.disputed ?? 0),

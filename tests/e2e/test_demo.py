@@ -33,6 +33,6 @@ def test_demo_prints_the_result_cid_page_and_png_of_a_completed_job(blender, kub
     cid = re.search(r"^result CID:\s+(\S+)$", proc.stdout, re.M).group(1)
     page = re.search(r"^page:\s+(\S+)$", proc.stdout, re.M).group(1)
     png = Path(re.search(r"^rendered:\s+(\S+)$", proc.stdout, re.M).group(1))
-    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", page)
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/web/#/job/\d+", page)
     assert kubo.only_hash(png) == cid
     assert Image.open(png).size == (64, 48)
