@@ -13,7 +13,7 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 def need_chromium() -> None:
@@ -55,7 +55,7 @@ class Console:
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page PNG as docs/images/<name>.png; the path."""
+    """Save a full-page PNG as docs/img/<name>.png; the path."""
     DOCS.mkdir(parents=True, exist_ok=True)
     path = DOCS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "coordinator"))
 from browser import chromium, need_chromium  # noqa: E402
 from e2e_helpers import demo_farm  # noqa: E402
 

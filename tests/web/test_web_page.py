@@ -78,3 +78,30 @@ def test_sign_in_upload_and_submit(farm, kubo, browser, demo_scene, tmp_path):
     assert console.errors == []
     assert [r for r in console.failed_requests if "/uploads" not in r] == []
     context.close()
+
+
+def test_a_scene_newer_than_every_worker_is_refused_in_the_page(farm, browser, tmp_path):
+    """A worker that polled saying Blender 3.4 is the newest: a file saved by the bpy 5.0
+    module could not be opened by any worker, and the page says so instead of submitting."""
+    import subprocess
+    import sys
+
+    from coord_helpers import Worker
+
+    worker = Worker(farm.url).login()
+    assert worker.get("/api/v1/jobs/available", blender="3.4").status_code == 200
+    scene = tmp_path / "new.blend"
+    subprocess.run([sys.executable, "-c", "import bpy, sys; "
+                    "bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1])", str(scene)],
+                   check=True, capture_output=True, timeout=120)
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, farm.url)
+    page.get_by_test_id("file").set_input_files(str(scene))
+    text = page.get_by_test_id("upload-text")
+    expect(text).to_have_class("error", timeout=60_000)
+    assert "saved by Blender 5.0, newer than any worker (newest 3.4)" in text.text_content()
+    assert page.locator("#job-form").is_hidden()
+    screenshot(page, "web-too-new")
+    context.close()
+    worker.close()
