@@ -26,7 +26,8 @@ async def health() -> dict:
 async def metrics(svc: Services = Depends(services)) -> PlainTextResponse:
     counts = await svc.call(svc.store.counts)
     seen = await svc.call(svc.store.workers_seen)
-    body = svc.metrics.render(counts, seen, svc.store.lease_expiries)
+    tasks = await svc.call(svc.store.task_counts)
+    body = svc.metrics.render(counts, seen, svc.store.lease_expiries, tasks)
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

@@ -50,10 +50,16 @@ class Metrics:
             "farmhand_render_seconds", "render_seconds reported by completed jobs.",
             (0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200))
 
-    def render(self, counts: dict[str, int], workers_seen: int, lease_expiries: int) -> str:
+    def render(self, counts: dict[str, int], workers_seen: int, lease_expiries: int,
+               task_counts: dict[str, int] | None = None) -> str:
         """The whole /metrics body. ``counts``: jobs per status."""
         lines = ["# HELP farmhand_jobs Jobs by status.", "# TYPE farmhand_jobs gauge"]
         lines += [f'farmhand_jobs{{status="{s}"}} {n}' for s, n in sorted(counts.items())]
+        if task_counts is not None:
+            lines += ["# HELP farmhand_tasks Tasks (what workers claim) by status.",
+                      "# TYPE farmhand_tasks gauge"]
+            lines += [f'farmhand_tasks{{status="{s}"}} {n}'
+                      for s, n in sorted(task_counts.items())]
         lines += ["# HELP farmhand_workers_seen Distinct worker addresses that authenticated.",
                   "# TYPE farmhand_workers_seen gauge", f"farmhand_workers_seen {workers_seen}",
                   "# HELP farmhand_lease_expiries_total Leases that expired since start.",

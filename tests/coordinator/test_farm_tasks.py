@@ -59,6 +59,10 @@ def test_workers_take_tasks_and_job_progress_counts_frames(coordinator, make_wor
     assert (now["frames_done"], now["progress"], now["tasks_done"]) == (2, 0.5, 1)
     assert now["frame_status"] == {"1": "completed", "2": "completed", "3": "assigned",
                                    "4": "assigned"}
+    metrics = httpx.get(coordinator.url + "/metrics").text
+    assert 'farmhand_tasks{status="completed"} 1' in metrics
+    assert 'farmhand_tasks{status="assigned"} 1' in metrics
+    assert 'farmhand_jobs{status="assigned"} 1' in metrics
     events = httpx.get(f"{coordinator.url}/api/v1/jobs/{job['id']}/events").json()["events"]
     assert [(e["type"], e["task_id"]) for e in events] == [
         ("created", None), ("assigned", job["id"]), ("assigned", job["id"] + 1),
