@@ -113,8 +113,8 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     home.mkdir()
     env = dict(os.environ)
     scripts = demo_farm.addon_scripts_dir(home)
-    core = os.environ.get("FARMHAND_CORE_PATH",
-                          str(demo_farm.REPO / "build" / "release" / "python"))
+    cell = blender_cells.cell(blender)
+    core = os.environ.get("FARMHAND_CORE_PATH", str(cell.core_path))
     env.update(BLENDER_USER_SCRIPTS=str(scripts), BLENDER_USER_CONFIG=str(home / "config"),
                FARMHAND_CORE_PATH=core,
                PYTHONPATH=os.pathsep.join([str(scripts / "addons"), core]))
@@ -124,6 +124,8 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
         "--work-dir", str(work), "--poll-wait", "1", "--prefetch", "0", "--online"])
     extra_read = [str(demo_farm.REPO / "addon"), str(demo_farm.REPO / ".venv"),
                   os.path.realpath(demo_farm.REPO / ".venv")]
+    if cell.is_module:  # the bpy module's venv
+        extra_read += [str(cell.python.parent.parent), os.path.realpath(cell.python.parent.parent)]
     launcher = [sys.executable, "-m", "farmhand_core.sandbox", "--work-dir", str(work),
                 "--key-file", str(key), "--memory-max", "8G",
                 *[a for p in extra_read for a in ("--read", p)], "--", *worker]

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+import blender_cells
 from e2e_helpers import WORKERS, demo_farm  # noqa: F401  (sys.path: conftest.py)
 
 SUBDIVIDED = """
@@ -37,12 +38,8 @@ bpy.ops.wm.save_as_mainfile(filepath=sys.argv[-1], compress=False)
 
 
 def save_scene(blender: str, out, levels: int) -> None:
-    code = SUBDIVIDED.format(levels=levels)
-    if blender == "debian":
-        cmd = [demo_farm.DEBIAN_BLENDER, "-b", "--factory-startup", "--python-expr", code, "--"]
-    else:
-        cmd = [str(demo_farm.VENV_PYTHON), "-c", code]
-    subprocess.run([*cmd, str(out)], capture_output=True, timeout=120, check=True)
+    cmd = blender_cells.cell(blender).argv(expr=SUBDIVIDED.format(levels=levels), args=[out])
+    subprocess.run(cmd, capture_output=True, timeout=120, check=True)
 
 
 @pytest.mark.parametrize("blender", WORKERS)
@@ -56,8 +53,8 @@ def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_
     home.mkdir()
     env = dict(os.environ)
     scripts = demo_farm.addon_scripts_dir(home)
-    core = os.environ.get("FARMHAND_CORE_PATH",
-                          str(demo_farm.REPO / "build" / "release" / "python"))
+    cell = blender_cells.cell(blender)
+    core = os.environ.get("FARMHAND_CORE_PATH", str(cell.core_path))
     env.update(BLENDER_USER_SCRIPTS=str(scripts), BLENDER_USER_CONFIG=str(home / "config"),
                FARMHAND_CORE_PATH=core,
                PYTHONPATH=os.pathsep.join([str(scripts / "addons"), core]))
@@ -67,6 +64,8 @@ def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_
         "--work-dir", str(work), "--poll-wait", "1", "--prefetch", "0", "--online"])
     reads = [str(demo_farm.REPO / "addon"), str(demo_farm.REPO / ".venv"),
              os.path.realpath(demo_farm.REPO / ".venv")]
+    if cell.is_module:  # the bpy module's venv
+        reads += [str(cell.python.parent.parent), os.path.realpath(cell.python.parent.parent)]
     launcher = [sys.executable, "-m", "farmhand_core.sandbox", "--work-dir", str(work),
                 "--key-file", str(key), "--memory-max", "1G",
                 *[a for p in reads for a in ("--read", p)], "--", *worker]
@@ -86,7 +85,7 @@ def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_
     log = (home / "worker.log").read_text(errors="replace")
     assert first.returncode != 0, log[-3000:]
     # Blender's crash handler writes <temp>/<file>.crash.txt; the bpy module installs none.
-    report = blender == "debian"
+    report = not cell.is_module
     crash_files = [p.name for p in (work / "tmp").glob("*.crash.txt")]
     assert crash_files == (["scene.crash.txt"] if report else []), log[-3000:]
 
