@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from blender_runner import core_path
 from e2e_helpers import CORE_PATH, demo_farm
 from matrix import cell_params
 
@@ -23,8 +22,9 @@ pytestmark = pytest.mark.e2e
 def test_demo_prints_the_result_cid_page_and_png_of_a_completed_job(blender, kubo):
     # default: the oldest Blender here (Debian's 3.4); bpy52: the README's
     # `scripts/demo --blender bpy52`, a worker in bpy 5.2 on Python 3.13.
-    env = dict(os.environ, FARMHAND_DEMO_SKIP_SETUP="1",
-               FARMHAND_CORE_PATH=core_path(blender) if blender else CORE_PATH)
+    # FARMHAND_CORE_PATH is the cp311 build: the demo's coordinator (Python 3.11) imports it;
+    # a bpy 5.2 worker finds no cp313 module there and loads the add-on's vendor/ copy.
+    env = dict(os.environ, FARMHAND_DEMO_SKIP_SETUP="1", FARMHAND_CORE_PATH=CORE_PATH)
     argv = [str(demo_farm.REPO / "scripts" / "demo")] + (["--blender", blender] if blender else [])
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
