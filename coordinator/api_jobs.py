@@ -145,7 +145,7 @@ async def complete(job_id: JobId, body: CompleteRequest, svc: Services = Depends
 async def fail(job_id: JobId, body: FailRequest, svc: Services = Depends(services),
                worker: str = Depends(worker_address)) -> dict:
     return await svc.call(svc.store.fail, job_id, worker, body.error, body.retryable,
-                          body.log_tail)
+                          body.log_tail, body.code)
 
 
 @router.post("/{job_id}/release")

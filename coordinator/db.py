@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS tasks (               -- what a worker claims (a "job
     result_frames    TEXT,                        -- JSON list of ints
     error            TEXT,
     log_tail         TEXT,
+    error_code       TEXT,                        -- the last /fail's code (protocol.md)
     created_at       REAL    NOT NULL,
     updated_at       REAL    NOT NULL,
     CHECK ((status = 'assigned') = (lease_expires_at IS NOT NULL))
@@ -145,7 +146,17 @@ class Database:
         with self._lock:
             self._check_version()
             self._conn.executescript(SCHEMA)
+            self._add_missing_columns()
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # Columns added to a schema version after databases of it may exist: (table, column, type).
+    ADDED_COLUMNS = (("tasks", "error_code", "TEXT"),)
+
+    def _add_missing_columns(self) -> None:
+        for table, column, sql_type in self.ADDED_COLUMNS:
+            have = {r["name"] for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
     def _check_version(self) -> None:
         """Refuse a database of an older schema (jobs without tasks) instead of failing later."""

@@ -16,6 +16,7 @@ HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 REWARD_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
+FAILURE_CODE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_FRAME = 1048574     # Blender's MAXFRAME
 MAX_FRAMES = 10000
 OutputFormat = Literal["PNG", "JPEG", "OPEN_EXR"]
@@ -194,6 +195,17 @@ class FailRequest(_Body):
     error: StrictStr
     retryable: StrictBool = True
     log_tail: Optional[StrictStr] = None
+    code: Optional[StrictStr] = None
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: Optional[str]) -> Optional[str]:
+        if v is None or v == "":
+            return None
+        if not FAILURE_CODE.fullmatch(v):
+            raise ValueError("code must be snake_case ASCII, 1-40 characters, starting with "
+                             "a letter (docs/protocol.md, Failure codes)")
+        return v
 
     @field_validator("error")
     @classmethod

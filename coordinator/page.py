@@ -88,7 +88,9 @@ def render_page(jobs: list[dict], counts: dict[str, int], gateway: str,
             + _cell(job["worker_address"]) + _cell(f"{job['attempts']}/{job['max_attempts']}")
             + _cell(job["reward"]) + _cell(frame_ranges(job["frames"]) or "current")
             + _cell(job["output_format"]) + _cell(job["created_at"])
-            + _cell(job["updated_at"]) + _cell(render) + _cell(job["error"])
+            + _cell(job["updated_at"]) + _cell(render)
+            + _cell(f"[{job['error_code']}] {job['error']}" if job.get("error_code")
+                    else job["error"])
             + _result(job, gateway) + _cell(job.get("creator")) + _progress(job) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("id", "state", "worker", "attempts", "reward",
                                             "frames", "format", "created", "updated",

@@ -62,6 +62,7 @@ def task_json(row: sqlite3.Row) -> dict:
         "result_frames": json.loads(row["result_frames"]) if row["result_frames"] else None,
         "error": row["error"],
         "log_tail": row["log_tail"],
+        "error_code": row["error_code"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
         "kind": row["kind"],
@@ -118,6 +119,8 @@ def job_json(job: sqlite3.Row, tasks: list[sqlite3.Row]) -> dict:
             "render_seconds": sum(seconds) if seconds else None,
             "result_frames": done_frames or None,
             "error": job["error"] or (errors[-1] if errors else None), "log_tail": None,
+            "error_code": next((t["error_code"] for t in reversed(primary) if t["error"]),
+                               None),
             "created_at": iso(job["created_at"]), "updated_at": iso(job["updated_at"]),
         }
     body.update({
@@ -253,14 +256,15 @@ class JobStore:
                      (by, worker))
 
     def _end_attempt(self, conn, row: sqlite3.Row, worker: str | None, error: str,
-                     retryable: bool, log_tail: str | None, type_: str, ts: float) -> str:
+                     retryable: bool, log_tail: str | None, type_: str, ts: float,
+                     code: str | None = None) -> str:
         """A failed attempt of task ``row`` (a /fail, an expired lease, a rejected result):
         counts it, updates the job's blocklist and crash record, requeues or fails the task,
         records the event. Returns the task's new status."""
         attempts = row["attempts"] + 1
         status = "failed" if (not retryable or attempts >= row["max_attempts"]) else "pending"
         job_id = row["job_id"]
-        crash = error.lower().startswith(CRASH_PREFIX)
+        crash = error.lower().startswith(CRASH_PREFIX) or code == "crashed"
         if worker is not None:
             conn.execute("INSERT INTO worker_jobs (worker_address, job_id) VALUES (?,?) "
                          "ON CONFLICT DO NOTHING", (worker, job_id))
@@ -276,10 +280,10 @@ class JobStore:
                 status, poisoned = "failed", True
         conn.execute("UPDATE tasks SET status=?, attempts=?, worker_address=NULL, "
                      "lease_expires_at=NULL, assigned_at=NULL, pending_since=?, error=?, "
-                     "log_tail=COALESCE(?, log_tail), updated_at=? WHERE id=?",
+                     "log_tail=COALESCE(?, log_tail), error_code=?, updated_at=? WHERE id=?",
                      (status, attempts, ts if status == "pending" else None, error, log_tail,
-                      ts, row["id"]))
-        kind = "retryable" if retryable else "not retryable"
+                      code, ts, row["id"]))
+        kind = ("retryable" if retryable else "not retryable") + (f", {code}" if code else "")
         detail = (error if type_ == "lease_expired" else
                   f"{kind}: {error} (attempt {attempts} of {row['max_attempts']})")
         self._event(conn, job_id, row["id"], type_, status, worker, detail, ts)
@@ -703,7 +707,7 @@ class JobStore:
             done = frames if frames is not None else json.loads(row["frames"])
             conn.execute("UPDATE tasks SET status='completed', lease_expires_at=NULL, "
                          "result_cid=?, sha256=?, render_seconds=?, result_frames=?, "
-                         "progress=1.0, error=NULL, updated_at=? WHERE id=?",
+                         "progress=1.0, error=NULL, error_code=NULL, updated_at=? WHERE id=?",
                          (result_cid, sha256, render_seconds, json.dumps(done), ts, job_id))
             self._event(conn, row["job_id"], job_id, "completed", "completed", worker,
                         f"result {result_cid}, sha256 {sha256}, rendered in "
@@ -746,14 +750,14 @@ class JobStore:
         return status
 
     def fail(self, job_id: int, worker: str, error: str, retryable: bool,
-             log_tail: str | None) -> dict:
+             log_tail: str | None, code: str | None = None) -> dict:
         ts = now()
         with self._tx() as conn:
             self._expire(conn, ts)
             row = self._task(conn, job_id)
             self._require_lease(conn, row, worker)
             status = self._end_attempt(conn, row, worker, error, retryable, log_tail, "failed",
-                                       ts)
+                                       ts, code)
         kind = "retryable" if retryable else "not retryable"
         log.info("task %d (job %d): %s failed it (%s, attempt %d/%d) -> %s", job_id,
                  row["job_id"], worker, kind, row["attempts"] + 1, row["max_attempts"], status)

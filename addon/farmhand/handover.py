@@ -8,9 +8,10 @@ A job's render ends in one of four outcomes, each one engine call:
 - ``released``: stopped on request (untick, Pause, Esc, quit, F12, a signal) ->
   ``engine.release(job, reason)``: the job goes back to ``pending`` on the coordinator with
   its attempts unchanged (docs/protocol.md, release);
-- ``failed``: the file was refused (:class:`safety.JobRejected`, not retryable) or Blender
-  could not render it (:class:`render.RenderFailed`, retryable) -> ``engine.fail(...)``
-  with the log tail;
+- ``failed``: the file was refused (:class:`failures.JobRefused`: the audit, missing
+  files, an unreadable file) or Blender could not render it (:class:`render.RenderFailed`,
+  a scene error) -> ``engine.fail(...)`` with the kind's code and retryable flag
+  (:mod:`failures`) and the scrubbed log tail;
 - ``cancelled``: the engine lost the lease or the creator cancelled the job
   (``engine.job_cancelled(job)``): the result is dropped, nothing is reported.
 
@@ -25,9 +26,12 @@ import os
 import time
 import traceback
 
+import bpy
+
+from .failures import KINDS, JobFailure, classify_blender_error, report_text
 from .log import TailBuffer, log
-from .render import RenderFailed, RenderResult
-from .safety import JobRejected
+from .render import RenderResult
+from .scrub import Scrubber
 
 FINISHED, RELEASED, FAILED, CANCELLED = "finished", "released", "failed", "cancelled"
 
@@ -100,20 +104,38 @@ def report_release(engine, job, reason: str, logged: str = "") -> str:
 def report_error(engine, job, exc: BaseException, log_tail: str) -> str:
     """Report ``exc`` raised while preparing or rendering ``job``; returns FAILED.
 
-    JobRejected: not retryable (the file itself is the problem); RenderFailed and
-    RuntimeError (Blender's own errors): retryable; anything else is a worker bug, reported
-    as retryable with its type so the job is handed back at once.
+    The failure kind (failures.KINDS) decides the code, the retryable flag and the word:
+    a :class:`failures.JobFailure` carries its own (JobRefused: "refused", not retryable;
+    RenderFailed: classified from Blender's message); a bare RuntimeError is Blender's own
+    error (classified the same way); anything else is a worker bug (``worker_error``,
+    retryable, so the job is handed back at once). Error and log tail are scrubbed of the
+    worker's paths and user name (:mod:`scrub`) before they leave the machine.
     """
-    if isinstance(exc, JobRejected):
-        log.error("job %s: refused: %s", job.id, exc)
-        engine.fail(job, str(exc), log_tail, False)
-    elif isinstance(exc, (RenderFailed, RuntimeError)):
-        log.error("job %s: render failed: %s\n%s", job.id, exc, _trace(exc))
-        engine.fail(job, str(exc), log_tail, True)
+    if isinstance(exc, JobFailure):
+        kind = exc.kind
+        detail = str(exc)
+    elif isinstance(exc, RuntimeError):
+        detail = str(exc).strip()
+        kind = KINDS[classify_blender_error(detail)]
     else:
-        log.error("job %s: unexpected error: %s\n%s", job.id, exc, _trace(exc))
-        engine.fail(job, f"worker error: {type(exc).__name__}: {exc}", log_tail, True)
+        kind = KINDS["worker_error"]
+        detail = f"worker error: {type(exc).__name__}: {exc}"
+    text = report_text(kind, detail)
+    if kind.word == "refused":
+        log.error("job %s: %s [%s]", job.id, text, kind.code)
+    else:
+        log.error("job %s: %s [%s]\n%s", job.id, text, kind.code, _trace(exc))
+    clean = _scrubber(job)
+    engine.fail(job, clean(text), clean(log_tail), kind.retryable, code=kind.code)
     return FAILED
+
+
+def _scrubber(job) -> Scrubber:
+    extra = {}
+    binary = getattr(bpy.app, "binary_path", "")
+    if binary:
+        extra[os.path.dirname(binary)] = "<blender>"
+    return Scrubber(getattr(job, "work_dir", None) or None, extra=extra)
 
 
 def _trace(exc: BaseException) -> str:

@@ -18,23 +18,70 @@ import os
 
 import bpy
 
+from . import audit
+from .failures import JobFailure, JobRefused
 from .log import log
 from .render import RenderResult, render_frames
-from .safety import JobRejected, all_ids, check_external_paths, neutralise
+from .safety import all_ids, neutralise
+
+# Engines Blender itself ships (a scene naming another needs an add-on's engine).
+BUILTIN_ENGINES = frozenset({"CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT",
+                             "BLENDER_WORKBENCH"})
+
+
+def check_renderable(scene) -> None:
+    """Refuse what can never render here before the first frame: no active camera
+    (``no_camera``, not retryable), a render engine this Blender lacks
+    (``unsupported_engine``, retryable: another build may have it) or one no Blender ships
+    (``unknown_engine``). Raises JobFailure."""
+    if scene.camera is None:
+        raise JobFailure(f"scene '{scene.name}' has no active camera: set one (Scene "
+                         "Properties > Scene > Camera), save and submit again",
+                         code="no_camera")
+    engine = scene.render.engine
+    available = {e.identifier for e in scene.render.bl_rna.properties["engine"].enum_items}
+    available |= {getattr(cls, "bl_idname", "") for cls in _subclasses(bpy.types.RenderEngine)}
+    if engine not in available:
+        if engine in BUILTIN_ENGINES:
+            raise JobFailure(f"scene '{scene.name}' renders with {engine}, which Blender "
+                             f"{bpy.app.version_string} on this worker does not have",
+                             code="unsupported_engine")
+        raise JobFailure(f"scene '{scene.name}' renders with {engine!r}, an add-on's engine "
+                         "that Farmhand workers do not run: switch to Cycles, EEVEE or "
+                         "Workbench, save and submit again", code="unknown_engine")
+
+
+def _subclasses(cls):
+    """Every (indirect) subclass of ``cls``: the registered render engines (Cycles is an
+    add-on's RenderEngine; the static enum lists only the built-in ones)."""
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out.extend(_subclasses(sub))
+    return out
+
+
+def _audit(job, ids=None, allow_absolute=False) -> str:
+    """Neutralise, then audit (audit.audit); returns the log summary of both."""
+    report = neutralise(ids)
+    checked = audit.audit(job.work_dir, ids=ids, allow_absolute=allow_absolute)
+    return f"{report.summary()}; {checked.summary()}"
 
 
 def render_opened(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
-    """Headless strategy. Raises JobRejected (unsafe or unreadable file), RenderFailed."""
+    """Headless strategy. Raises JobRefused (unreadable file, audit.AuditRefusal,
+    audit.MissingFiles), JobFailure (check_renderable), RenderFailed."""
     try:
         bpy.ops.wm.open_mainfile(filepath=job.blend_path, load_ui=False, use_scripts=False)
     except RuntimeError as exc:
-        raise JobRejected(f"Blender {bpy.app.version_string} could not open the job file "
-                          f"({os.path.getsize(job.blend_path)} bytes): {exc}") from exc
-    check_external_paths(job.work_dir)
-    report = neutralise()
+        raise JobRefused(f"Blender {bpy.app.version_string} could not open the job file "
+                         f"({os.path.getsize(job.blend_path)} bytes): {exc}",
+                         code="corrupt") from exc
+    summary = _audit(job)
     log.info("job %s: opened %s (%d bytes); %s", job.id, os.path.basename(job.blend_path),
-             os.path.getsize(job.blend_path), report.summary())
+             os.path.getsize(job.blend_path), summary)
     scene = bpy.context.scene
+    check_renderable(scene)
     return render_frames(scene, job.frames, job.output_dir, job.output_format or "PNG",
                          device_type, on_frame=on_frame, should_stop=should_stop)
 
@@ -49,11 +96,13 @@ class AppendedJob:
 
     1. :meth:`append` -- ``bpy.data.libraries.load`` (the one long step: <= 0.5 s for the
        demo scene);
-    2. :meth:`audit` -- external paths checked, Python drivers/File Output nodes removed,
-       the scene to render chosen (``self.scene``);
+    2. :meth:`audit` -- Python drivers/File Output nodes removed, the capability audit
+       (:mod:`audit`) and :func:`check_renderable` passed, the scene to render chosen
+       (``self.scene``);
     3. :meth:`discard` -- every ID the job added is removed, whatever happened before.
 
-    Raises JobRejected (unsafe or unreadable file) or RuntimeError (no scene).
+    Raises JobRefused (unreadable file, no scene, audit.AuditRefusal, audit.MissingFiles) or
+    JobFailure (check_renderable).
     """
 
     def __init__(self, job):
@@ -70,21 +119,21 @@ class AppendedJob:
             with bpy.data.libraries.load(job.blend_path, link=False) as (data_from, data_to):
                 data_to.scenes = list(data_from.scenes)
         except (OSError, RuntimeError) as exc:
-            raise JobRejected(f"Blender {bpy.app.version_string} could not read the job file "
-                              f"({os.path.getsize(job.blend_path)} bytes): {exc}") from exc
+            raise JobRefused(f"Blender {bpy.app.version_string} could not read the job file "
+                             f"({os.path.getsize(job.blend_path)} bytes): {exc}",
+                             code="corrupt") from exc
         self.scenes = [s for s in data_to.scenes if s is not None]
         self.added = [i for i in all_ids() if _id_key(i) not in self.before]
 
     def audit(self) -> None:
         """Step 2: check and neutralise what was appended; sets ``self.scene``."""
         job = self.job
-        check_external_paths(job.work_dir, ids=self.added, allow_absolute=True)
-        report = neutralise(self.added)
         if not self.scenes:
-            raise RuntimeError(f"job file {job.blend_path} contains no scene to render")
+            raise JobRefused("the job file contains no scene to render", code="corrupt")
+        summary = _audit(job, ids=self.added, allow_absolute=True)
         log.info("job %s: appended %d scene(s), %d datablock(s) from %s; %s", job.id,
-                 len(self.scenes), len(self.added), os.path.basename(job.blend_path),
-                 report.summary())
+                 len(self.scenes), len(self.added), os.path.basename(job.blend_path), summary)
+        check_renderable(self.scenes[0])
         if len(self.scenes) > 1:
             log.info("job %s: several scenes; rendering the first, '%s'", job.id,
                      self.scenes[0].name)
@@ -100,7 +149,7 @@ class AppendedJob:
 def render_appended(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
     """GUI strategy, blocking (see module doc; the GUI worker runs the same steps without
     blocking). Everything the job added is removed afterwards, whether the render succeeded
-    or not. Raises JobRejected, RenderFailed."""
+    or not. Raises what :class:`AppendedJob` and render_frames raise."""
     appended = AppendedJob(job)
     try:
         appended.append()

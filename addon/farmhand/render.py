@@ -14,13 +14,19 @@ from dataclasses import dataclass, field
 import bpy
 
 from .device import configure_cycles
+from .failures import JobFailure, classify_blender_error
 from .log import log
 
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr"}
 
 
-class RenderFailed(Exception):
-    """Blender could not render a frame (message says which and why). Retryable."""
+class RenderFailed(JobFailure):
+    """Blender could not render a frame (message says which and why); ``code`` given, or
+    else :func:`failures.classify_blender_error` of the message (retryable unless e.g.
+    ``no_camera``)."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message, code or classify_blender_error(str(message)))
 
 
 @dataclass
@@ -42,7 +48,7 @@ def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) 
     """Format, output path and device settings. Returns notes (see configure_cycles)."""
     if output_format not in EXTENSIONS:
         raise RenderFailed(f"unknown output format {output_format!r}; expected one of "
-                           f"{', '.join(EXTENSIONS)}")
+                           f"{', '.join(EXTENSIONS)}", code="unsupported_format")
     settings = scene.render.image_settings
     settings.file_format = output_format
     scene.render.use_file_extension = True
@@ -90,12 +96,15 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
         try:
             _render_still(scene, frame)
         except RuntimeError as exc:
-            raise RenderFailed(f"frame {frame} of scene '{scene.name}' failed to render: "
-                               f"{exc}") from exc
+            text = str(exc).strip()
+            if text.startswith("Error: "):
+                text = text[len("Error: "):]
+            raise RenderFailed(f"frame {frame} of scene '{scene.name}': {text}",
+                               code=classify_blender_error(text)) from exc
         took = time.monotonic() - started
         if not os.path.isfile(path):
             raise RenderFailed(f"frame {frame}: Blender reported success but {path} was not "
-                               "written")
+                               "written", code="no_output")
         result.paths.append(path)
         result.seconds += took
         log.info("frame %d rendered in %.2f s: %s (%d bytes)", frame, took, path,

@@ -7,30 +7,23 @@ A job file comes from a stranger. The rules (issue 5, "Hostile files"):
   removed, text blocks lose their "Register" flag, and Cycles' OSL script nodes are
   disabled (``scene.cycles.shading_system = False``);
 - compositor File Output nodes are removed (they write anywhere on disk);
-- every external path (linked libraries, images, sounds, movie clips, fonts, Alembic/USD
-  caches, volumes) must be packed, or relative and resolve inside the job directory;
-  otherwise the job is refused with :class:`JobRejected` before anything renders.
+- everything else a file could make Blender read or write (every path property, file-reading
+  nodes/modifiers/strips/caches, missing external files) is the capability audit's
+  (:mod:`audit`), run right after :func:`neutralise`, before anything is evaluated.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import bpy
 
-# bpy.data collections whose IDs carry an external ``filepath``, and their names in messages.
-_PATH_COLLECTIONS = {"libraries": "library", "images": "image", "sounds": "sound",
-                     "movieclips": "movie clip", "fonts": "font", "cache_files": "cache file",
-                     "volumes": "volume"}
+from .failures import JobRefused
+
 _FILE_OUTPUT_IDNAME = "CompositorNodeOutputFile"
 
-
-class JobRejected(Exception):
-    """The job file breaks a safety rule; ``str(exc)`` says which data and why.
-
-    Not retryable: every worker would refuse the same file.
-    """
+# The worker refuses the file (not retryable: every worker would); :mod:`failures`.
+JobRejected = JobRefused
 
 
 @dataclass
@@ -71,60 +64,6 @@ def _with_embedded(ids):
         group = getattr(id_, "compositing_node_group", None)
         if isinstance(group, bpy.types.ID):
             yield group
-
-
-def _is_packed(id_) -> bool:
-    if getattr(id_, "packed_file", None) is not None:
-        return True
-    return bool(getattr(id_, "packed_files", None))
-
-
-def _skip_path_check(kind: str, id_) -> bool:
-    if _is_packed(id_):
-        return True
-    if kind == "images" and id_.source in {"GENERATED", "VIEWER"}:
-        return True
-    if kind == "fonts" and id_.filepath == "<builtin>":
-        return True
-    return not id_.filepath
-
-
-def _inside(path: str, root: str) -> bool:
-    real = os.path.realpath(path)
-    root = os.path.realpath(root)
-    return real == root or real.startswith(root + os.sep)
-
-
-def check_external_paths(job_dir: str, ids=None, allow_absolute: bool = False) -> None:
-    """Refuse external paths that are absolute or resolve outside ``job_dir``.
-
-    ``ids``: restrict the check to these IDs (GUI strategy: only what the job added);
-    None = everything in ``bpy.data``. ``allow_absolute``: accept an absolute path when it
-    resolves inside ``job_dir`` (appended data has its relative paths rebased by Blender).
-    Raises JobRejected listing every offending datablock and its path.
-    """
-    wanted = None if ids is None else {i.as_pointer() for i in ids}
-    problems = []
-    for kind, label in _PATH_COLLECTIONS.items():
-        for id_ in getattr(bpy.data, kind, ()):
-            if wanted is not None and id_.as_pointer() not in wanted:
-                continue
-            if _skip_path_check(kind, id_):
-                continue
-            raw = id_.filepath
-            lib = getattr(id_, "library", None)
-            if not raw.startswith("//") and os.path.isabs(raw) and not allow_absolute:
-                problems.append(f"{label} '{id_.name}' uses the absolute path {raw!r}")
-                continue
-            resolved = bpy.path.abspath(raw, library=lib) if lib else bpy.path.abspath(raw)
-            if not _inside(resolved, job_dir):
-                problems.append(f"{label} '{id_.name}' path {raw!r} resolves outside the "
-                                f"job directory ({resolved})")
-    if problems:
-        raise JobRejected(
-            "job file refers to files outside its job directory: " + "; ".join(problems)
-            + ". Pack external data into the .blend (File > External Data > Pack Resources) "
-            "and submit it again.")
 
 
 def _remove_python_drivers(ids, report: Neutralised) -> None:

@@ -115,9 +115,10 @@ void bind_backend(py::module_& m) {
       .def(
           "fail",
           [](Client& c, const JobId& id, const std::string& error, bool retryable,
-             const std::string& log_tail) { c.fail(job_id(id), error, retryable, log_tail); },
+             const std::string& log_tail,
+             const std::string& code) { c.fail(job_id(id), error, retryable, log_tail, code); },
           py::arg("job_id"), py::arg("error"), py::arg("retryable") = true,
-          py::arg("log_tail") = "", Release(),
+          py::arg("log_tail") = "", py::arg("code") = "", Release(),
           "Reports a failed attempt. retryable=False only when the job itself is broken. "
           "Raises LeaseLost (HTTP 409) when the job is no longer ours.")
       .def(

@@ -148,10 +148,12 @@ void bind_engine(py::module_& m) {
       .def(
           "fail",
           [](Engine& e, const py::object& job, const std::string& error,
-             const std::string& log_tail,
-             bool retryable) { e.fail(job_id(job), error, log_tail, retryable); },
+             const std::string& log_tail, bool retryable,
+             const std::string& code) { e.fail(job_id(job), error, log_tail, retryable, code); },
           py::arg("job"), py::arg("error"), py::arg("log_tail") = "", py::arg("retryable") = true,
-          "Non-blocking: /fail with the error and log tail.")
+          py::arg("code") = "",
+          "Non-blocking: /fail with the error (starting 'refused: ' or 'failed: '; 'failed: ' "
+          "is added otherwise), the log tail and the failure code (docs/protocol.md).")
       .def(
           "release",
           [](Engine& e, const py::object& job, const std::string& reason) {

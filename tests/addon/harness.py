@@ -6,7 +6,9 @@ line. Used by tests/addon and tests/e2e.
     .venv/bin/python tests/addon/harness.py SPEC.json
 
 SPEC: {"addon_parent", "strategy": "opened"|"appended", "blend", "work_dir", "output_dir",
-"frames", "format", "device", "artist": path|null, "autorun": bool}
+"frames", "format", "device", "artist": path|null, "autorun": bool, "check_only": bool
+(open, audit and check the scene without rendering), "report": bool (also print what
+handover.report_error would send), "log_tail": str}
 """
 
 import json
@@ -47,11 +49,28 @@ def main(spec_path):
                           output_format=spec.get("format", "PNG"))
     run = jobrun.render_appended if spec["strategy"] == "appended" else jobrun.render_opened
     try:
-        res = run(job, spec.get("device", "CPU"))
-        result.update(paths=res.paths, notes=res.notes, seconds=res.seconds)
+        if spec.get("check_only"):  # open, neutralise, audit, check; render nothing
+            bpy.ops.wm.open_mainfile(filepath=job.blend_path, load_ui=False,
+                                     use_scripts=False)
+            result["checked"] = jobrun._audit(job)
+            jobrun.check_renderable(bpy.context.scene)
+        else:
+            res = run(job, spec.get("device", "CPU"))
+            result.update(paths=res.paths, notes=res.notes, seconds=res.seconds)
     except Exception as exc:  # reported to the test, which asserts on it
         result.update(error_type=type(exc).__name__, error=str(exc),
-                      traceback=traceback.format_exc())
+                      traceback=traceback.format_exc(), code=getattr(exc, "code", None))
+        kind = getattr(exc, "kind", None)
+        if kind is not None:
+            result.update(retryable=kind.retryable, word=kind.word)
+        if spec.get("report"):  # what handover.report_error would send to the coordinator
+            from farmhand import handover
+
+            class Recorder:
+                def fail(self, job_, error, log_tail, retryable, code=""):
+                    result["sent"] = {"error": error, "log_tail": log_tail,
+                                      "retryable": retryable, "code": code}
+            handover.report_error(Recorder(), job, exc, spec.get("log_tail", ""))
     result["after"] = snapshot(bpy)
     print("RESULT " + json.dumps(result), flush=True)
 

@@ -13,6 +13,8 @@ workers can open them). Each is the sample scene (scripts/demo_scene.py) plus on
 - linked.blend     links a mesh from library_source.blend by absolute path
 - denoise.blend    the sample scene with Cycles denoising on
 - artist.blend      a different scene (an artist's open file) for the GUI strategy
+- nocamera.blend    the sample scene without its camera (fails: no_camera, not retryable)
+- missing.blend     a texture at //wood.png, not packed (refused: missing_files)
 """
 
 import os
@@ -92,6 +94,17 @@ def main(out_dir, marker_dir, outside_dir):
         if hasattr(layer, "cycles"):
             layer.cycles.use_denoising = True
     save(out_dir, "denoise.blend")
+
+    build_scene(SIZE)
+    bpy.data.objects.remove(bpy.context.scene.camera)
+    save(out_dir, "nocamera.blend")
+
+    build_scene(SIZE)
+    image = bpy.data.images.new("Wood", 4, 4)
+    image.source = "FILE"
+    image.filepath = "//wood.png"
+    bpy.data.materials["CubeOrange"].node_tree.nodes.new("ShaderNodeTexImage").image = image
+    save(out_dir, "missing.blend")
 
     build_scene((16, 16), frame_range=(1, 10), current=5)
     bpy.data.objects["Cube"].name = "ArtistCube"

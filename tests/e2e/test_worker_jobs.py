@@ -89,9 +89,11 @@ def test_hostile_and_broken_files_fail_with_reasons_and_the_loop_goes_on(
         "corrupt": corrupt, "newer": newer, "truncated": truncated,
         "abspath": files / "abspath.blend", "autorun": files / "autorun.blend",
         "driver": files / "driver.blend", "fileoutput": files / "fileoutput.blend",
+        "nocamera": files / "nocamera.blend", "missing": files / "missing.blend",
         "plain": files / "plain.blend",
     }
-    jobs = {name: demo_farm.submit_job(coordinator, kubo, path, frames=[1], max_attempts=1)
+    # max_attempts 3: a job that can never succeed must end failed after one attempt
+    jobs = {name: demo_farm.submit_job(coordinator, kubo, path, frames=[1], max_attempts=3)
             for name, path in order.items()}
     worker = worker_factory(blender)
     done = {name: demo_farm.wait_for_job(coordinator, job["id"], timeout=180, worker=worker)
@@ -100,11 +102,31 @@ def test_hostile_and_broken_files_fail_with_reasons_and_the_loop_goes_on(
     states = {name: job["status"] for name, job in done.items()}
     assert states == {"corrupt": "failed", "newer": "failed", "truncated": "failed",
                       "abspath": "failed", "autorun": "completed", "driver": "completed",
-                      "fileoutput": "completed", "plain": "completed"}, log
+                      "fileoutput": "completed", "nocamera": "failed", "missing": "failed",
+                      "plain": "completed"}, log
     assert "999" in done["newer"]["error"] or "9.99" in done["newer"]["error"], done["newer"]
-    assert "could not open the job file" in done["truncated"]["error"]
-    assert "uses the absolute path" in done["abspath"]["error"]
+    # refused by the engine's block parser (or, before it, by Blender)
+    assert ("block structure does not parse" in done["truncated"]["error"]
+            or "could not open the job file" in done["truncated"]["error"])
+    assert "(image 'Texture', outside the job directory)" in done["abspath"]["error"]
     assert done["corrupt"]["error"], done["corrupt"]
+    codes = {name: (job["error_code"], job["attempts"], job["error"].split(":")[0])
+             for name, job in done.items() if job["status"] == "failed"}
+    assert codes == {"corrupt": ("corrupt", 1, "refused"), "newer": ("too_new", 1, "refused"),
+                     "truncated": ("corrupt", 1, "refused"),
+                     "abspath": ("missing_files", 1, "refused"),
+                     "nocamera": ("no_camera", 1, "failed"),
+                     "missing": ("missing_files", 1, "refused")}, log
+    assert done["missing"]["error"] == (
+        "refused: 1 external file is not packed: //wood.png (image 'Wood') — File > External "
+        "Data > Pack Resources (and Pack Linked Libraries), then submit again")
+    assert "has no active camera" in done["nocamera"]["error"]
+    # nothing local leaves the machine: no report holds the worker's dirs or user name
+    home = str(worker.home)
+    for name, job in done.items():
+        for text in (job["error"] or "", job["log_tail"] or ""):
+            assert home not in text, (name, text)
+            assert text == text.rstrip(), (name, text)
     assert not list(job_files["markers"].iterdir()), "Python from a job file ran"
     assert not list(job_files["outside"].iterdir()), "a File Output node wrote outside"
     # idle worker: SIGTERM -> exit 0 within 2 s

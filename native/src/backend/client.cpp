@@ -327,9 +327,10 @@ void Client::complete(const std::string& id, const Completion& c) {
 }
 
 void Client::fail(const std::string& id, const std::string& error, bool retryable,
-                  const std::string& log_tail) {
-  const Sent s = impl_->job_post(
-      id, "fail", json{{"error", error}, {"retryable", retryable}, {"log_tail", log_tail}});
+                  const std::string& log_tail, const std::string& code) {
+  json body{{"error", error}, {"retryable", retryable}, {"log_tail", log_tail}};
+  if (!code.empty()) body["code"] = code;
+  const Sent s = impl_->job_post(id, "fail", body);
   if (s.response.status == 409) {
     if (s.attempts > 1) return;  // an earlier try (unknown outcome) already ended the lease
     throw_status(ErrorKind::kLeaseLost, "reporting failure of job " + id, s.response,

@@ -103,13 +103,18 @@ void Engine::finish(const std::string& job_id, std::vector<std::filesystem::path
 }
 
 void Engine::fail(const std::string& job_id, const std::string& error, const std::string& log_tail,
-                  bool retryable) {
+                  bool retryable, const std::string& code) {
   Command c;
   c.kind = Command::Kind::kFail;
   c.id = job_id;
-  c.text = "render failed: " + error;
+  std::string text = error;
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
+    text.pop_back();
+  }
+  c.text = text.starts_with("refused: ") || text.starts_with("failed: ") ? text : "failed: " + text;
   c.log_tail = log_tail;
   c.retryable = retryable;
+  c.code = code;
   hand_over(std::move(c), "fail()", "failed after its lease was lost: " + error);
 }
 

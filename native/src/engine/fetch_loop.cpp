@@ -12,6 +12,13 @@
 namespace farmhand::engine {
 namespace {
 
+// The failure code (docs/protocol.md "Failure codes") of a validation error.
+std::string validation_code(const Error& e) {
+  if (e.kind() == ErrorKind::kTooLarge) return "too_large";
+  if (e.kind() != ErrorKind::kBlendInvalid) return "worker_error";
+  return std::string(e.what()).find("newer") != std::string::npos ? "too_new" : "corrupt";
+}
+
 class Fetcher {
  public:
   explicit Fetcher(std::shared_ptr<Shared> s)
@@ -183,11 +190,12 @@ class Fetcher {
         s_->log.job(e.id, dir, reason + " (found in the crash journal): reporting /fail");
         // The coordinator keeps the last 64 KiB of a log tail: the crash report goes last.
         const std::string report = e.state == JournalState::kHanded ? crash_report(e.id) : "";
-        const std::string tail =
+        const std::string tail = scrub_local(
             file_tail(s_->workspace.worker_log(e.id), std::size_t{64} * 1024 - report.size()) +
-            report;
+                report,
+            s_->config.work_dir);
         call_backend(*s_, *backend_, e.id, "/fail",
-                     [&] { backend_->fail(e.id, reason, true, tail); });
+                     [&] { backend_->fail(e.id, reason, true, tail, "crashed"); });
         s_->workspace.mark_failed(e.id, reason);
         const std::lock_guard lock(s_->mu);
         s_->jobs_failed += 1;
@@ -295,7 +303,8 @@ class Fetcher {
         s_->log.job(id, dir, "download cancelled: the engine is stopping");
         return false;
       }
-      report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true);
+      report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true, {},
+                     "download_failed");
       return true;
     }
     const double download_s = seconds_since(t0);
@@ -316,8 +325,8 @@ class Fetcher {
       header = v.header;
       blocks = std::move(v.blocks);
     } catch (const Error& e) {
-      report_failure(*s_, *backend_, id, std::string("validation failed: ") + e.what(),
-                     e.kind() != ErrorKind::kBlendInvalid);
+      report_failure(*s_, *backend_, id, std::string("refused: ") + e.what(),
+                     e.kind() != ErrorKind::kBlendInvalid, {}, validation_code(e));
       return true;
     }
     const double validate_s = seconds_since(t1);

@@ -40,8 +40,8 @@ class RealBackend final : public Backend {
   }
 
   void fail(const std::string& id, const std::string& error, bool retryable,
-            const std::string& log_tail) override {
-    client_.fail(id, error, retryable, log_tail);
+            const std::string& log_tail, const std::string& code) override {
+    client_.fail(id, error, retryable, log_tail, code);
   }
 
   void release(const std::string& id, const std::string& reason) override {

@@ -131,7 +131,7 @@ class Service {
         }
         break;
       case Command::Kind::kFail:
-        report_failure(*s_, backend(), c.id, c.text, c.retryable, c.log_tail);
+        report_failure(*s_, backend(), c.id, c.text, c.retryable, c.log_tail, c.code);
         break;
       case Command::Kind::kRelease:
         report_release(*s_, backend(), c.id, c.text);
@@ -154,7 +154,8 @@ class Service {
       sha = sha256_concat_hex(c.outputs);
       cid = storage().cid_of(result);
     } catch (const Error& e) {
-      report_failure(*s_, backend(), id, std::string("result unusable: ") + e.what(), true);
+      report_failure(*s_, backend(), id, std::string("result unusable: ") + e.what(), true, {},
+                     "no_output");
       return;
     }
     s_->log.job(id, dir,
@@ -183,7 +184,8 @@ class Service {
       }
     }
     if (!uploaded) {
-      report_failure(*s_, backend(), id, "upload failed on every IPFS API: " + last_error, true);
+      report_failure(*s_, backend(), id, "upload failed on every IPFS API: " + last_error, true, {},
+                     "upload_failed");
       return;
     }
     const double upload_s = seconds_since(t0);
@@ -216,7 +218,8 @@ class Service {
         }
         if (e.kind() == ErrorKind::kAuthRejected) backend_.reset();
         if (!retry_submission(attempt, e.kind())) {
-          report_failure(*s_, backend(), id, std::string("submission failed: ") + e.what(), true);
+          report_failure(*s_, backend(), id, std::string("submission failed: ") + e.what(), true,
+                         {}, "upload_failed");
           return;
         }
         s_->log.job(id, dir, std::string("submission failed, retrying once: ") + e.what());

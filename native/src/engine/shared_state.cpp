@@ -9,6 +9,63 @@ constexpr std::size_t kLogTailBytes =
     std::size_t{64} * 1024;  // the backend keeps the last 65536 chars
 }
 
+namespace {
+
+void replace_all(std::string& text, const std::string& from, const std::string& to) {
+  if (from.size() < 2) return;
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+}
+
+void replace_word(std::string& text, const std::string& word, const std::string& to) {
+  if (word.size() < 3 || word == "root" || word == "user" || word == "home") return;
+  for (std::size_t at = text.find(word); at != std::string::npos; at = text.find(word, at)) {
+    const bool starts = at == 0 || !word_char(text[at - 1]);
+    const std::size_t end = at + word.size();
+    const bool ends = end == text.size() || (!word_char(text[end]) || text[end] == '.');
+    if (starts && ends) {
+      text.replace(at, word.size(), to);
+      at += to.size();
+    } else {
+      at = end;
+    }
+  }
+}
+
+}  // namespace
+
+std::string scrub_local(std::string text, const std::filesystem::path& work_dir) {
+  std::vector<std::pair<std::string, std::string>> paths;
+  auto add = [&](const std::filesystem::path& p, const char* name) {
+    std::string s = p.string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    if (s.size() > 1) paths.emplace_back(s, name);
+    std::error_code ec;
+    const auto real = std::filesystem::weakly_canonical(p, ec).string();
+    if (!ec && real.size() > 1 && real != s) paths.emplace_back(real, name);
+  };
+  add(work_dir, "<work>");
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    add(home, "<home>");
+  }
+  std::sort(paths.begin(), paths.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  for (const auto& [from, to] : paths) replace_all(text, from, to);
+  for (const char* var : {"USER", "LOGNAME"}) {
+    if (const char* name = std::getenv(var); name != nullptr) replace_word(text, name, "<user>");
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
+    text.pop_back();
+  }
+  return text;
+}
+
 std::int64_t unix_now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -82,13 +139,16 @@ CallResult call_backend(Shared& s, Backend& backend, const std::string& id, cons
 }
 
 void report_failure(Shared& s, Backend& backend, const std::string& id, const std::string& reason,
-                    bool retryable, const std::string& log_tail) {
+                    bool retryable, const std::string& log_tail, const std::string& code) {
   const auto dir = s.workspace.job_dir(id);
   s.log.job(id, dir,
-            "failed (" + std::string(retryable ? "retryable" : "not retryable") + "): " + reason);
-  const std::string tail =
-      log_tail.empty() ? file_tail(s.workspace.worker_log(id), kLogTailBytes) : log_tail;
-  call_backend(s, backend, id, "/fail", [&] { backend.fail(id, reason, retryable, tail); });
+            "failed (" + std::string(retryable ? "retryable" : "not retryable") +
+                (code.empty() ? "" : ", " + code) + "): " + reason);
+  const std::string tail = scrub_local(
+      log_tail.empty() ? file_tail(s.workspace.worker_log(id), kLogTailBytes) : log_tail,
+      s.config.work_dir);
+  const std::string sent = scrub_local(reason, s.config.work_dir);
+  call_backend(s, backend, id, "/fail", [&] { backend.fail(id, sent, retryable, tail, code); });
   s.workspace.mark_failed(id, reason);
   const std::lock_guard lock(s.mu);
   s.jobs_failed += 1;

@@ -71,6 +71,7 @@ struct Command {
   std::string text;                            // kFail: error; kRelease: reason
   std::string log_tail;                        // kFail
   bool retryable = true;                       // kFail
+  std::string code;                            // kFail: failure kind (protocol.md)
 };
 
 struct Shared {
@@ -144,7 +145,12 @@ CallResult call_backend(Shared& s, Backend& backend, const std::string& id, cons
 /// Skips a held job: logs `reason`, /fail with the worker.log tail (or `log_tail` if given),
 /// keeps its dir (FAILED), counts it failed, forgets it.
 void report_failure(Shared& s, Backend& backend, const std::string& id, const std::string& reason,
-                    bool retryable, const std::string& log_tail = {});
+                    bool retryable, const std::string& log_tail = {}, const std::string& code = {});
+/// `text` with the worker's own paths and user name replaced, longest first: the work dir
+/// -> "<work>", $HOME -> "<home>", the login name ($USER / $LOGNAME, 3+ characters, as a
+/// whole word) -> "<user>"; trailing whitespace removed. Applied to every error and log tail
+/// sent to a coordinator.
+std::string scrub_local(std::string text, const std::filesystem::path& work_dir);
 /// Hands a held job back: /release, removes its dir, forgets it.
 void report_release(Shared& s, Backend& backend, const std::string& id, const std::string& reason);
 /// Forgets a held job whose lease is gone: removes its dir, no backend call.

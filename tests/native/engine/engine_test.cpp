@@ -28,7 +28,8 @@ struct Call {
   std::string id;
   std::string text;  // fail: error; release: reason; complete: result CID
   bool retryable = false;
-  std::string extra;  // fail: log tail; complete: sha256
+  std::string extra;   // fail: log tail; complete: sha256
+  std::string code{};  // fail: failure code
 };
 
 // Shared by every StubBackend/StubStorage an engine makes (one per thread).
@@ -109,9 +110,9 @@ class StubBackend : public Backend {
     f_->calls.push_back({"complete", id, s.result_cid, false, s.sha256});
   }
   void fail(const std::string& id, const std::string& error, bool retryable,
-            const std::string& log_tail) override {
+            const std::string& log_tail, const std::string& code) override {
     const std::lock_guard lock(f_->mu);
-    f_->calls.push_back({"fail", id, error, retryable, log_tail});
+    f_->calls.push_back({"fail", id, error, retryable, log_tail, code});
   }
   void release(const std::string& id, const std::string& reason) override {
     const std::lock_guard lock(f_->mu);
@@ -390,9 +391,48 @@ TEST_F(EngineTest, RenderFailureFromPythonIsReportedWithItsLogTail) {
   engine->fail("7", "CUDA out of memory", "Traceback: ...", true);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
-  EXPECT_EQ(f.text, "render failed: CUDA out of memory");
+  EXPECT_EQ(f.text, "failed: CUDA out of memory");
   EXPECT_EQ(f.extra, "Traceback: ...");
   EXPECT_TRUE(f.retryable);
+  EXPECT_EQ(f.code, "");
+}
+
+TEST_F(EngineTest, ARefusalKeepsItsWordAndCodeAndLosesTrailingWhitespace) {
+  auto started = start_with_job("7");
+  ASSERT_TRUE(started.second.has_value());
+  started.first->fail("7", "refused: 2 external files are not packed: //a.png\n \n", "", false,
+                      "missing_files");
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.text, "refused: 2 external files are not packed: //a.png");
+  EXPECT_EQ(f.code, "missing_files");
+  EXPECT_FALSE(f.retryable);
+}
+
+TEST_F(EngineTest, ReportsNeverCarryTheWorkDirHomeOrUserName) {
+  auto started = start_with_job("7");
+  ASSERT_TRUE(started.second.has_value());
+  const std::string work = config_.work_dir.string();
+  const std::string home = std::getenv("HOME") != nullptr ? std::getenv("HOME") : "/nohome";
+  const char* saved_user = std::getenv("USER");
+  const std::string saved = saved_user != nullptr ? saved_user : "";
+  ::setenv("USER", "artistname", 1);
+  const std::string user = "artistname";
+  started.first->fail("7", "cannot read " + work + "/job-7/scene.blend",
+                      "opened " + home + "/x.blend as " + user + " in " + work + "/job-7", true,
+                      "render_error");
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.text, "failed: cannot read <work>/job-7/scene.blend");
+  EXPECT_EQ(f.extra.find(work), std::string::npos) << f.extra;
+  EXPECT_EQ(f.extra.find(home + "/"), std::string::npos) << f.extra;
+  EXPECT_NE(f.extra.find("<work>/job-7"), std::string::npos) << f.extra;
+  EXPECT_NE(f.extra.find(" as <user> "), std::string::npos) << f.extra;
+  if (saved_user != nullptr) {
+    ::setenv("USER", saved.c_str(), 1);
+  } else {
+    ::unsetenv("USER");
+  }
 }
 
 TEST_F(EngineTest, StopReleasesPrefetchedAndRenderingJobs) {
@@ -449,7 +489,9 @@ TEST_F(EngineTest, CrashJournalReportsHandedJobsFailedAndReleasesClaimedOnes) {
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("release").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
   EXPECT_EQ(f.id, "5");
+  // Unprefixed: coordinators recognise a crash by "worker crashed" (protocol.md).
   EXPECT_EQ(f.text, "worker crashed while rendering");
+  EXPECT_EQ(f.code, "crashed");
   EXPECT_TRUE(f.retryable);
   EXPECT_NE(f.extra.find("last words of job 5"), std::string::npos);
   EXPECT_EQ(farm_->calls_of("release").at(0).id, "6");

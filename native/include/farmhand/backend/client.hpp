@@ -77,8 +77,10 @@ class Client {
   /// POST /api/v1/jobs/{id}/fail. retryable=false: the job itself is broken (protocol.md
   /// "Job states"). Throws kLeaseLost on 409, except when the 409 answers a retry after an
   /// unknown outcome (the first try then ended the lease: nothing left to do).
+  /// `code`: the failure kind's stable code (protocol.md "Failure codes"), sent when not
+  /// empty; a coordinator that predates codes ignores it.
   void fail(const std::string& id, const std::string& error, bool retryable,
-            const std::string& log_tail);
+            const std::string& log_tail, const std::string& code = {});
   /// POST /api/v1/jobs/{id}/release: hand the job back untouched. 409 as for fail().
   void release(const std::string& id, const std::string& reason);
 

@@ -68,9 +68,13 @@ class Engine {
   /// job that is not rendering here.
   void finish(const std::string& job_id, std::vector<std::filesystem::path> outputs,
               double render_seconds);
-  /// Reports the render failed: /fail with `error` and `log_tail`. Non-blocking.
+  /// Reports the render failed: /fail with `error`, `log_tail` and `code` (the failure kind,
+  /// docs/protocol.md "Failure codes"; "" = none). `error` is sent as given when it starts
+  /// with "refused: " or "failed: ", else with "failed: " in front; trailing whitespace is
+  /// removed. The engine replaces its work dir, the home dir and the user name in both
+  /// texts (scrub_local). Non-blocking.
   void fail(const std::string& job_id, const std::string& error, const std::string& log_tail,
-            bool retryable);
+            bool retryable, const std::string& code = {});
   /// Hands the job back untouched: /release. Non-blocking.
   void release(const std::string& job_id, const std::string& reason);
   /// True once the job's lease was lost (a heartbeat answered 409): stop rendering it.

@@ -44,8 +44,9 @@ class Backend {
   virtual bool assign(const std::string& id) = 0;
   virtual void heartbeat(const std::string& id, double progress, const std::string& message) = 0;
   virtual void complete(const std::string& id, const Submission& submission) = 0;
+  /// `code`: the failure kind (docs/protocol.md "Failure codes"); "" sends none.
   virtual void fail(const std::string& id, const std::string& error, bool retryable,
-                    const std::string& log_tail) = 0;
+                    const std::string& log_tail, const std::string& code) = 0;
   virtual void release(const std::string& id, const std::string& reason) = 0;
 };
 

@@ -1,0 +1,116 @@
+"""The closed set of ways a job can end badly, as the worker reports them to the coordinator.
+
+Each kind has a stable ``code`` (sent in ``/fail``, docs/protocol.md "Failure codes"), a
+``retryable`` flag (True when another worker, or this one later, could succeed) and a word:
+``refused`` (the worker would not run the file: nothing was rendered) or ``failed`` (Blender
+tried and could not). Messages start with that word and a colon and carry no trailing
+whitespace; the worker's own paths never appear in them (:mod:`scrub`).
+
+Source of the idea: SheepIt keeps ~35 such kinds, each with a message for people
+(shared/STYLE.md). This table is the one place the add-on defines them; docs/protocol.md
+"Failure codes" lists the same codes (a test compares the two); the engine uses
+``download_failed``, ``upload_failed``, ``too_new``, ``too_large``, ``corrupt``, ``crashed`` and
+``no_output`` for the failures it reports itself.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One failure kind: ``code``, ``retryable``, ``word`` ("refused"/"failed"), ``what``
+    (a short description for people and docs)."""
+
+    code: str
+    retryable: bool
+    word: str
+    what: str
+
+
+KINDS = {k.code: k for k in (
+    Kind("refused_by_audit", False, "refused",
+         "the file uses a feature that reads or writes files, or a path outside its job dir"),
+    Kind("missing_files", False, "refused",
+         "external files (textures, libraries, fonts, sounds...) are neither packed nor sent"),
+    Kind("corrupt", False, "refused", "Blender cannot read the file (truncated, damaged, "
+         "not a .blend)"),
+    Kind("too_new", False, "refused", "saved by a newer Blender than this worker's (not "
+         "retryable until workers are matched by version: every older one refuses it)"),
+    Kind("too_large", True, "refused", "bigger than this worker accepts"),
+    Kind("no_camera", False, "failed", "the scene has no active camera"),
+    Kind("unknown_engine", False, "failed",
+         "the scene's render engine is an add-on's that no Farmhand worker runs"),
+    Kind("unsupported_engine", True, "failed",
+         "the scene's render engine is not available in this worker's Blender"),
+    Kind("unsupported_format", False, "failed", "the requested output format cannot be "
+         "produced"),
+    Kind("out_of_memory", True, "failed", "the render ran out of (GPU) memory on this worker"),
+    Kind("gpu_error", True, "failed", "the GPU or its driver failed on this worker"),
+    Kind("too_slow", True, "failed", "a frame took longer than this worker allows"),
+    Kind("crashed", True, "failed", "Blender crashed while rendering"),
+    Kind("render_error", True, "failed", "Blender reported another error while rendering"),
+    Kind("no_output", True, "failed", "Blender reported success but wrote no file"),
+    Kind("download_failed", True, "failed", "the job file could not be downloaded"),
+    Kind("upload_failed", True, "failed", "the result could not be uploaded or submitted"),
+    Kind("worker_error", True, "failed", "a bug in the worker"),
+)}
+
+
+class JobFailure(Exception):
+    """A job ended badly; ``code`` names its :data:`KINDS` entry. ``str(exc)`` is the detail
+    (without the ``refused:``/``failed:`` word: :func:`report_text` adds it)."""
+
+    code = "render_error"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            if code not in KINDS:
+                raise ValueError(f"unknown failure code {code!r}; one of {sorted(KINDS)}")
+            self.code = code
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.code]
+
+
+class JobRefused(JobFailure):
+    """The worker will not run the job file (default code ``refused_by_audit``)."""
+
+    code = "refused_by_audit"
+
+
+def report_text(kind: Kind, detail: str) -> str:
+    """``"<word>: <detail>"`` with trailing whitespace removed (each line's too), and no
+    doubled word when ``detail`` already starts with it."""
+    text = "\n".join(line.rstrip() for line in str(detail).strip().splitlines())
+    for word in ("refused: ", "failed: "):
+        if text.startswith(word):
+            text = text[len(word):]
+    return f"{kind.word}: {text}"
+
+
+# Blender's own messages (bpy.ops.render.render's RuntimeError, Cycles' error strings),
+# most specific first. Sources: Blender's render pipeline ("Cannot render, no camera"),
+# Cycles' device code ("Out of memory", "System is out of GPU memory", "CUDA error",
+# "OptiX error", "HIP error", "Metal", "oneAPI").
+_BLENDER_MESSAGES = [
+    (re.compile(r"no camera", re.I), "no_camera"),
+    (re.compile(r"out of (gpu |device )?memory|failed to allocate|cannot allocate|"
+                r"std::bad_alloc|CUDA_ERROR_OUT_OF_MEMORY", re.I), "out_of_memory"),
+    (re.compile(r"\b(CUDA|OptiX|HIP|Metal|oneAPI|OpenCL)\b.*error|error.*\b(CUDA|OptiX|HIP|"
+                r"Metal|oneAPI)\b|GPU (device )?(error|lost)|illegal address", re.I),
+     "gpu_error"),
+]
+
+
+def classify_blender_error(message: str) -> str:
+    """The code for an error Blender raised while rendering (``render_error`` if none of
+    the known messages matches)."""
+    for pattern, code in _BLENDER_MESSAGES:
+        if pattern.search(message):
+            return code
+    return "render_error"

@@ -1,0 +1,131 @@
+"""Builds the job files of the capability audit and failure-kind tests (run inside Blender):
+
+    blender -b --factory-startup --python tests/addon/make_audit_files.py -- OUT_DIR
+    .venv/bin/python tests/addon/make_audit_files.py OUT_DIR
+
+Each is the sample scene (scripts/demo_scene.py) plus one trait. Saved by the Blender that
+runs this script: Debian's 3.4 (both workers open those) or bpy 5.0 (then only 5.0 opens
+them; ``gn_import.blend`` needs 5.0's Geometry Nodes *Import Text* node). ``//`` paths
+point where the job dir never has the file (a job dir holds only its .blend).
+
+- packed.blend       an image texture packed into the file: renders
+- missing.blend      two unpacked textures (//wood.png, //rough.png) and a UDIM set
+                     (//tile.<UDIM>.png, tiles 1001-1002): missing_files
+- nocamera.blend     the camera removed: no_camera
+- vse.blend          a sequencer image strip reading /etc: refused_by_audit
+- fluid.blend        a fluid domain modifier (writes its cache dir): refused_by_audit
+- meshcache.blend    a Mesh Cache modifier reading //../../x.mdd: refused_by_audit
+- ies.blend          an external IES texture at //../../light.ies: refused_by_audit
+- pointcache.blend   a particle system caching to disk: refused_by_audit
+- escape_dir.blend   a Dynamic Paint image-sequence output dir /tmp/...: refused_by_audit
+- gn_import.blend    (5.0 only) Import Text on //../../worker.key: refused_by_audit
+"""
+
+import os
+import sys
+
+import bpy
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from demo_scene import build_scene  # noqa: E402
+
+SIZE = (32, 24)
+
+
+def save(out_dir, name):
+    bpy.ops.wm.save_as_mainfile(filepath=os.path.join(out_dir, name), compress=False,
+                                relative_remap=False)
+
+
+def _textured(image):
+    mat = bpy.data.materials["CubeOrange"]
+    node = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    node.image = image
+    bsdf = mat.node_tree.nodes.get("Principled BSDF")
+    mat.node_tree.links.new(node.outputs[0], bsdf.inputs[0])
+
+
+def main(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    cube = lambda: bpy.data.objects["Cube"]  # noqa: E731
+
+    build_scene(SIZE)
+    image = bpy.data.images.new("Checker", 8, 8, float_buffer=False)
+    image.generated_type = "COLOR_GRID"
+    image.pack()
+    _textured(image)
+    save(out_dir, "packed.blend")
+
+    build_scene(SIZE)
+    for name in ("wood", "rough"):
+        img = bpy.data.images.new(name.title(), 4, 4)
+        img.source = "FILE"
+        img.filepath = f"//{name}.png"
+        _textured(img)
+    udim = bpy.data.images.new("Tiles", 4, 4, tiled=True)
+    udim.tiles.new(1002)
+    udim.source = "TILED"
+    udim.filepath = "//tile.<UDIM>.png"
+    _textured(udim)
+    save(out_dir, "missing.blend")
+
+    build_scene(SIZE)
+    bpy.data.objects.remove(bpy.context.scene.camera)
+    save(out_dir, "nocamera.blend")
+
+    scene = build_scene(SIZE)
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    strip = strips.new_image("Secret", "/etc/hostname", 1, 1)
+    strip.directory = "/etc/"
+    save(out_dir, "vse.blend")
+
+    build_scene(SIZE)
+    mod = cube().modifiers.new("Fluid", "FLUID")
+    mod.fluid_type = "DOMAIN"
+    mod.domain_settings.cache_directory = "//cache_fluid"
+    save(out_dir, "fluid.blend")
+
+    build_scene(SIZE)
+    mod = cube().modifiers.new("Cache", "MESH_CACHE")
+    mod.filepath = "//../../x.mdd"
+    save(out_dir, "meshcache.blend")
+
+    build_scene(SIZE)
+    light = next(o for o in bpy.data.objects if o.type == "LIGHT").data
+    light.use_nodes = True
+    ies = light.node_tree.nodes.new("ShaderNodeTexIES")
+    ies.mode = "EXTERNAL"
+    ies.filepath = "//../../light.ies"
+    save(out_dir, "ies.blend")
+
+    build_scene(SIZE)
+    ps = cube().modifiers.new("Particles", "PARTICLE_SYSTEM").particle_system
+    save(out_dir, "pointcache.blend")  # a disk cache needs a saved file
+    ps.point_cache.use_disk_cache = True
+    save(out_dir, "pointcache.blend")
+
+    build_scene(SIZE)
+    mod = cube().modifiers.new("Paint", "DYNAMIC_PAINT")
+    mod.ui_type = "CANVAS"
+    bpy.context.view_layer.objects.active = cube()
+    bpy.ops.dpaint.type_toggle(type="CANVAS")
+    surface = mod.canvas_settings.canvas_surfaces[0]
+    surface.surface_format = "IMAGE"
+    surface.image_output_path = "/tmp/farmhand-paint-escape/"
+    save(out_dir, "escape_dir.blend")
+
+    if bpy.app.version >= (5, 0, 0):
+        build_scene(SIZE)
+        group = bpy.data.node_groups.new("Leak", "GeometryNodeTree")
+        group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+        node = group.nodes.new("GeometryNodeImportText")
+        node.inputs["Path"].default_value = "//../../worker.key"
+        mod = cube().modifiers.new("GN", "NODES")
+        mod.node_group = group
+        save(out_dir, "gn_import.blend")
+
+
+if __name__ == "__main__":
+    main(sys.argv[sys.argv.index("--") + 1] if "--" in sys.argv else sys.argv[1])

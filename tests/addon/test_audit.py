@@ -1,0 +1,155 @@
+"""The capability audit (addon/farmhand/audit.py) and the failure kinds of jobs that cannot
+render, in real Blender (Debian 3.4 and the bpy 5.0.1 module), both strategies: every job
+file here is refused or fails before a frame is written, with the right code, retryable
+flag and a message naming the feature and the fix; what would reach the coordinator never
+holds the worker's paths or user name."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from blender_runner import (BLENDERS, DEBIAN_BLENDER, REPO, command, blender_env,
+                            render_with_harness, run_bpy_script)
+
+MAKE = Path(__file__).with_name("make_audit_files.py")
+CLASSIFY = REPO / "scripts" / "classify_capabilities.py"
+
+
+@pytest.fixture(scope="module")
+def audit_files(tmp_path_factory):
+    """{"old": dir of files saved by 3.4 (or 5.0 without Debian's Blender), "new": dir of
+    files saved by bpy 5.0 (gn_import.blend)}."""
+    tmp = tmp_path_factory.mktemp("auditfiles")
+    out = {}
+    for key, kind in (("old", "blender34" if DEBIAN_BLENDER else "bpy50"), ("new", "bpy50")):
+        run_bpy_script(kind, MAKE, [str(tmp / key)], tmp)
+        assert (tmp / key / "vse.blend").is_file(), key
+        out[key] = tmp / key
+    return out
+
+
+def _no_frames(result):
+    return not result["output_dir"].exists() or not list(result["output_dir"].iterdir())
+
+
+REFUSALS = [
+    ("vse.blend", r"strip 'IMAGE' at scene 'Scene' / .*'Secret': an image strip reads "
+                  r"image files"),
+    ("fluid.blend", r"modifier 'FLUID' at object 'Cube' / fluid modifier 'Fluid': a fluid "
+                    r"simulation reads and writes its cache directory"),
+    ("meshcache.blend", r"modifier 'MESH_CACHE' at object 'Cube' / .*'Cache': reads an "
+                        r"MDD/PC2 file"),
+    ("ies.blend", r"node 'ShaderNodeTexIES' at .*light 'Sun' / .* in external mode reads an "
+                  r"\.ies file"),
+    ("pointcache.blend", r"point cache on disk at object 'Cube' / .*writes and reads "
+                         r"simulation data on disk"),
+    ("escape_dir.blend", r"at object 'Cube' / .*: the absolute path '/tmp/farmhand-paint-"
+                         r"escape/' is outside the job directory"),
+]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("name,pattern", REFUSALS)
+def test_features_that_read_or_write_files_are_refused_before_evaluation(
+        kind, name, pattern, audit_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / name, frames=[1],
+                                 report=True)
+    assert result.get("error_type") == "AuditRefusal", result
+    assert re.search(pattern, result["error"]), result["error"]
+    assert (result["code"], result["retryable"]) == ("refused_by_audit", False)
+    assert result["sent"]["error"].startswith("refused: ")
+    assert result["sent"]["code"] == "refused_by_audit"
+    assert _no_frames(result)
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_refusal_is_the_same_in_the_gui_strategy_and_leaves_the_artists_file(
+        kind, audit_files, tmp_path):
+    from blender_runner import make_job_files
+    artist = make_job_files(tmp_path / "artist")["files"] / "artist.blend"
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "meshcache.blend",
+                                 frames=[1], strategy="appended", artist=str(artist))
+    assert result.get("error_type") == "AuditRefusal", result
+    assert "modifier 'MESH_CACHE'" in result["error"]
+    assert result["before"] == result["after"]
+
+
+def test_geometry_nodes_import_text_cannot_read_the_worker_key(audit_files, tmp_path):
+    # issue 9: Import Text on //../../worker.key leaked the key into the rendered frame
+    secret = tmp_path / "worker.key"
+    secret.write_text("SECRET")
+    result = render_with_harness("bpy50", tmp_path, audit_files["new"] / "gn_import.blend",
+                                 frames=[1], report=True)
+    assert result.get("error_type") == "AuditRefusal", result
+    assert "node 'GeometryNodeImportText' at node tree 'Leak'" in result["error"] or \
+        "node 'GeometryNodeImportText' at geometry node tree 'Leak'" in result["error"], \
+        result["error"]
+    assert "takes a file path (Path)" in result["error"]
+    assert _no_frames(result)
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_missing_textures_and_udim_tiles_refuse_the_job_naming_files_and_fix(
+        kind, audit_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "missing.blend",
+                                 frames=[1], report=True)
+    assert result.get("error_type") == "MissingFiles", result
+    assert (result["code"], result["retryable"]) == ("missing_files", False)
+    error = result["error"]
+    assert error.startswith("4 external files are not packed: "), error
+    for shown in ("//wood.png (image 'Wood')", "//rough.png (image 'Rough')",
+                  "//tile.1001.png (image 'Tiles')", "//tile.1002.png (image 'Tiles')"):
+        assert shown in error
+    assert error.endswith("— File > External Data > Pack Resources (and Pack Linked "
+                          "Libraries), then submit again")
+    assert result["sent"]["error"] == "refused: " + error
+    assert _no_frames(result)
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_packed_texture_renders(kind, audit_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "packed.blend",
+                                 frames=[1])
+    assert "error" not in result, result.get("traceback")
+    assert sorted(p.name for p in result["output_dir"].iterdir()) == ["frame_0001.png"]
+    assert re.search(r"audit: \d+ datablocks, \d+ structs, \d+ paths, 1 external files "
+                     r"checked", result["log"]) is None  # packed: not an external file
+    assert "audit: " in result["log"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_scene_without_camera_fails_not_retryable_with_the_fix(kind, audit_files, tmp_path):
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "nocamera.blend",
+                                 frames=[1], report=True, log_tail=f"job dir {tmp_path}")
+    assert (result.get("code"), result.get("retryable")) == ("no_camera", False), result
+    assert "has no active camera" in result["error"]
+    sent = result["sent"]
+    assert sent["error"] == "failed: " + result["error"]
+    assert sent["error"] == sent["error"].rstrip()
+    assert str(tmp_path) not in sent["log_tail"] and "<work>" in sent["log_tail"]
+    assert _no_frames(result)
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_every_node_modifier_and_strip_type_of_this_blender_is_classified(kind, tmp_path):
+    proc = run_bpy_script(kind, CLASSIFY, ["--check"], tmp_path)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    assert lines, proc.stdout + proc.stderr
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert result["exact"], result
+    assert result["unclassified"] == {"nodes": [], "modifiers": [], "strips": []}, result
+    assert result["path_nodes_marked_safe"] == []
+    assert proc.returncode == 0
+    assert {"FLUID", "MESH_CACHE", "MESH_SEQUENCE_CACHE"} <= set(result["refused"]["modifiers"])
+    assert {"IMAGE", "MOVIE", "SOUND"} == set(result["refused"]["strips"])
+    assert {"ShaderNodeScript", "ShaderNodeTexIES"} <= set(result["refused"]["nodes"])
+    if kind == "bpy50":
+        assert {"GeometryNodeImportOBJ", "GeometryNodeImportText", "GeometryNodeImportVDB",
+                "GeometryNodeImportCSV"} <= set(result["refused"]["nodes"])
+    assert result["counts"]["nodes"] > 300
