@@ -14,8 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from blender_runner import (BLENDERS, DEBIAN_BLENDER, REPO, command, blender_env,
+from blender_runner import (DEBIAN_BLENDER, REPO, command, blender_env,
                             render_with_harness, run_bpy_script)
+from matrix import cell_params
+
+# The cells whose Blender has its own classification table (addon/farmhand/classified/).
+# The audit is verified there only; in the bpy 4.2 module these scenes segfault Blender
+# during the audit's RNA walk and 4.2/4.5/5.2 have no table of their own yet (open work,
+# issue 9): they must pass here before they join this list.
+BLENDERS = cell_params(names=("blender34", "bpy50"))
 
 MAKE = Path(__file__).with_name("make_audit_files.py")
 CLASSIFY = REPO / "scripts" / "classify_capabilities.py"
