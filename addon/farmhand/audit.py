@@ -56,6 +56,10 @@ IGNORED_PATHS = frozenset({("RenderSettings", "filepath"), ("Image", "filepath_r
                            ("ImagePackedFile", "filepath"), ("BlendData", "filepath"),
                            ("LibraryWeakReference", "filepath"),
                            ("LibraryWeakReference", "id_name")})
+# (struct, pointer) that the walk does not enter: Scene.tool_settings is editing state
+# (brushes, paint and sculpt modes), never evaluated by a render, and reading
+# tool_settings.uv_sculpt.tool_slots segfaults the bpy 4.2 module.
+SKIPPED_POINTERS = frozenset({("Scene", "tool_settings")})
 # ID types whose ``filepath`` names an input file a render loads, and their message names.
 EXTERNAL_FILE_IDS = {"Image": "image", "Sound": "sound", "MovieClip": "movie clip",
                      "VectorFont": "font", "Library": "linked library",
@@ -193,9 +197,16 @@ def used_ids():
         if not isinstance(coll, bpy.types.bpy_prop_collection):
             continue
         for item in coll:
-            if isinstance(item, bpy.types.ID) and _is_used(item):
+            if isinstance(item, bpy.types.ID) and not isinstance(item, _UI_TYPES) \
+                    and _is_used(item):
                 out.append(item)
     return out
+
+
+# UI data (by type as well as by collection: newer Blenders reach screens through other
+# collections too): a render never evaluates it, and its paths (studio lights inside
+# Blender's own install, file browser folders) are the saving artist's UI state.
+_UI_TYPES = (bpy.types.Screen, bpy.types.WindowManager, bpy.types.WorkSpace)
 
 
 def _is_used(id_) -> bool:
@@ -312,6 +323,8 @@ class _Walker:
                 if why is not None:
                     self.report.problems.append((step[3], where, why))
             elif step[1] == "pointer":
+                if (struct.bl_rna.identifier, ident) in SKIPPED_POINTERS:
+                    continue
                 value = getattr(struct, ident, None)
                 if value is None or not hasattr(value, "bl_rna"):
                     continue
