@@ -195,7 +195,10 @@ class FailRequest(_Body):
     error: StrictStr
     retryable: StrictBool = True
     log_tail: Optional[StrictStr] = None
-    code: Optional[StrictStr] = None
+    code: Optional[StrictStr] = Field(
+        default=None,
+        description="the failure kind's stable code: snake_case ASCII, 1-40 characters, "
+                    "starting with a letter (docs/protocol.md, Failure codes); empty = none")
 
     @field_validator("code")
     @classmethod
