@@ -188,8 +188,10 @@ def _node_socket_types(structs) -> set:
 
 
 def used_ids():
-    """Every ID in ``bpy.data`` that something uses (beyond a fake user), UI excluded."""
+    """Every ID in ``bpy.data`` that something uses (beyond a fake user), UI excluded; each
+    once (Blender >= 4.5 reaches some IDs through more than one ``bpy.data`` collection)."""
     out = []
+    seen = set()
     for name in dir(bpy.data):
         if name in SKIPPED_COLLECTIONS:
             continue
@@ -198,7 +200,8 @@ def used_ids():
             continue
         for item in coll:
             if isinstance(item, bpy.types.ID) and not isinstance(item, _UI_TYPES) \
-                    and _is_used(item):
+                    and _is_used(item) and item.as_pointer() not in seen:
+                seen.add(item.as_pointer())
                 out.append(item)
     return out
 

@@ -140,7 +140,7 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
             "completed"
     refused = demo_farm.get_job(coordinator, hostile["id"])
     assert refused["status"] == "failed", refused
-    assert "outside its job directory" in refused["error"], refused["error"]
+    assert "(image 'Texture', outside the job directory)" in refused["error"], refused["error"]
     assert not list(job_files["markers"].iterdir()), "Python from a job file ran (Auto Run on)"
 
     # after 3 jobs and a cancelled one the artist's file is as it was
