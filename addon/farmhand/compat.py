@@ -24,6 +24,16 @@ test in the matrix cell where the difference shows (tests/addon/test_compat.py).
   registered when the process exits crashes it (4.2.23: SIGSEGV) or hangs it forever (4.5.15:
   a condition variable destroyed under a waiting thread). :func:`register_timer` unregisters
   its timers at interpreter exit there.
+- bpy module 4.2-4.5 (not the binary, not 5.0+): Blender's own exit
+  (``WM_exit``) runs only when Python frees the ``bpy`` module at interpreter shutdown. The
+  Python-driver namespace (``bpy.app.driver_namespace``, made by the first driver Blender
+  evaluates, even the restricted evaluation of a job file's driver that the add-on then
+  removes) holds ``bpy`` in a C global that only ``WM_exit`` releases, so the module is never
+  freed and static destructors run on a Blender that never exited: 4.2.23 crashes (SIGSEGV);
+  in 4.5.15 the audio device's state destroys a condition variable its "delayed close"
+  thread still waits on and the process hangs forever after its last line (Blender bug
+  #146640, fixed in 5.0). An exit hook drops ``bpy`` from the driver namespace
+  (:data:`BPY_PINNED_AT_EXIT`).
 - 5.0: .blend files carry a 17-byte header (``BLENDER17-01v0500``); 3.4-4.5 wrote 12 bytes
   (``BLENDER-v304``). The core reads both (farmhand_core.blend) and refuses a file newer
   than the running Blender before Blender opens it, so nothing here deals with headers.
@@ -152,3 +162,19 @@ def register_timer(function, first_interval: float = 0.0, persistent: bool = Fal
     bpy.app.timers.register(function, first_interval=first_interval, persistent=persistent)
     if TIMERS_BREAK_EXIT:
         atexit.register(_unregister_at_exit, function)
+
+
+#: True in the ``bpy`` module builds whose exit crashes or hangs while the driver namespace
+#: holds the ``bpy`` module (4.2-4.5; see the module doc). Where True, importing this module
+#: registers :func:`_unpin_bpy_at_exit` with :mod:`atexit`.
+BPY_PINNED_AT_EXIT = (4, 2) <= VERSION[:2] < (5, 0) and not bpy.app.binary_path
+
+
+def _unpin_bpy_at_exit() -> None:
+    # Runs before Python's module teardown: without this reference the bpy module is freed
+    # there and Blender's WM_exit joins the audio thread before static destructors run.
+    bpy.app.driver_namespace.pop("bpy", None)
+
+
+if BPY_PINNED_AT_EXIT:
+    atexit.register(_unpin_bpy_at_exit)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
+from . import compat  # noqa: F401  (its exit hook: a job's driver pins bpy in 4.5's module)
 from .failures import JobRefused
 
 _FILE_OUTPUT_IDNAME = "CompositorNodeOutputFile"

@@ -9,7 +9,9 @@ there are the ones that Blender version's release notes promise:
 - sequencer strips: ``ImageSequence`` up to 4.3, ``ImageStrip`` from 4.4 (Sequence -> Strip);
 - slotted actions from 4.4: the cube's rotation F-curves are found either way;
 - a ``bpy.app.timers`` timer pending at exit: the bpy 4.2 and 4.5 modules crash or hang
-  unless compat unregisters it (the process must exit 0 in every cell).
+  unless compat unregisters it (the process must exit 0 in every cell);
+- a Python driver evaluated (as Blender does on loading a job file with one): the bpy 4.2
+  module crashes and 4.5 hangs at exit unless compat drops ``bpy`` from the driver namespace.
 """
 
 from __future__ import annotations
@@ -89,3 +91,39 @@ def test_process_exits_0_with_the_add_ons_timer_pending(kind, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     guard = cell.is_module and (4, 2) <= cell.series < (5, 0)
     assert f"TIMER_GUARD {guard}" in proc.stdout
+
+
+DRIVER_AND_EXIT = """
+import sys
+sys.path.insert(0, {addon!r})
+import bpy
+from farmhand import safety  # what every job imports (and with it compat)
+from farmhand import compat
+cube = bpy.data.objects.new('Cube', None)
+bpy.context.scene.collection.objects.link(cube)
+fcurve = cube.driver_add('location', 0)
+fcurve.driver.type = 'SCRIPTED'
+fcurve.driver.expression = "len('ab') + frame * 0"  # not a simple expression: Python runs
+bpy.context.scene.frame_set(2)
+print('DRIVER_PYTHON', not fcurve.driver.is_simple_expression)
+print('BPY_IN_DRIVER_NAMESPACE', 'bpy' in bpy.app.driver_namespace)
+print('EXIT_HOOK', compat.BPY_PINNED_AT_EXIT)
+"""
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_process_exits_0_after_blender_evaluated_a_python_driver(kind, tmp_path):
+    # Blender evaluates a job file's Python driver once, restricted, before the add-on removes
+    # it (driver.blend in test_job_rendering). From then on the driver namespace holds the bpy
+    # module, so WM_exit never ran: the bpy 4.2 module crashed (SIGSEGV) and 4.5 hung forever
+    # at exit (Blender bug #146640: a static destructor waits on the audio thread) until
+    # compat dropped it there.
+    cell = blender_cells.cell(kind)
+    proc = subprocess.run(cell.argv(expr=DRIVER_AND_EXIT.format(addon=str(ADDON_PARENT))),
+                          env=blender_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "DRIVER_PYTHON True" in proc.stdout
+    assert "BPY_IN_DRIVER_NAMESPACE True" in proc.stdout
+    hook = cell.is_module and (4, 2) <= cell.series < (5, 0)
+    assert f"EXIT_HOOK {hook}" in proc.stdout
