@@ -4,6 +4,7 @@ web front end's static files (``coordinator/web/``). docs/protocol.md "Creators"
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from typing import Annotated, Optional
@@ -16,6 +17,7 @@ from .creators import Caller, caller, may_see, signed_in
 from .errors import ApiError
 from .services import Services, services
 from .uploads import archive_stream, store_blend
+from .worker_stats import newest_worker_blender
 
 log = logging.getLogger("coordinator")
 router = APIRouter()
@@ -63,7 +65,7 @@ async def me(who: Caller = Depends(caller)) -> dict:
 @router.post(UPLOAD_PATH, status_code=201, responses={
     401: {"description": "token_missing / token_invalid / token_expired"},
     413: {"description": "upload_too_large"},
-    422: {"description": "not_a_blend / blend_corrupt / empty_upload"},
+    422: {"description": "not_a_blend / blend_corrupt / empty_upload / too_new"},
     502: {"description": "ipfs_unavailable"}},
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
@@ -75,8 +77,10 @@ async def upload(request: Request, svc: Services = Depends(services),
         size = int(declared) if declared is not None else None
     except ValueError:
         raise ApiError(400, "bad_content_length", "Content-Length is not a number") from None
+    newest = await svc.call(newest_worker_blender, svc.store.db,
+                            time.time() - svc.settings.worker_recent_seconds)
     result = await store_blend(request.stream(), size, svc.settings.max_upload_bytes,
-                               svc.settings.ipfs_api)
+                               svc.settings.ipfs_api, newest=newest)
     log.info("upload %s by %s", result.cid, who.name)
     return result.json()
 

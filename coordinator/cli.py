@@ -60,7 +60,8 @@ def _serve(args) -> int:
         gateway_url=args.gateway_url, ipfs_api=args.ipfs_api,
         max_wait_seconds=args.max_wait_seconds, max_upload_bytes=args.max_upload_bytes,
         trusted=args.trusted, verify_share=args.verify_share,
-        creator_task_cap=args.creator_task_cap, verify_wait_seconds=args.verify_wait_seconds)
+        creator_task_cap=args.creator_task_cap, verify_wait_seconds=args.verify_wait_seconds,
+        worker_recent_seconds=args.worker_recent_seconds)
     try:
         app = create_app(settings)
     except ConfigError as exc:
@@ -132,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest long-poll wait granted")
     s.add_argument("--max-upload-bytes", type=_positive_int, default=2 << 30,
                    help="largest .blend accepted by POST /api/v1/uploads (default 2 GiB)")
+    s.add_argument("--worker-recent-seconds", type=_positive_int, default=86400,
+                   help="an upload newer than every worker seen this recently is refused "
+                        "(too_new; default: %(default)s s)")
     s.add_argument("--trusted", action="store_true",
                    help="trust every worker and asset: no .blend header read at submission, "
                         "no result checks, no spot verification (a farm of your own machines)")

@@ -32,6 +32,7 @@ class Settings:
     max_wait_seconds: float = 30.0        # long-poll cap
     sweep_interval_seconds: float = 0.5   # background lease-expiry sweep
     max_upload_bytes: int = 2 << 30       # largest .blend POST /api/v1/uploads accepts
+    worker_recent_seconds: float = 86400.0  # workers whose Blender versions an upload needs
     # The farm (docs/protocol.md "Jobs and tasks"). trusted: no .blend header read at
     # submission, no result checks, no spot verification (a farm of one's own machines; the
     # protocol tests, which use made-up CIDs).

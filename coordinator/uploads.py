@@ -48,11 +48,26 @@ def _too_large(limit: int) -> ApiError:
                     "(--max-upload-bytes)")
 
 
+def too_new(version: int, newest: tuple[int, str] | None) -> ApiError | None:
+    """The 422 ``too_new`` refusal for a file saved by Blender ``version`` (header numbering,
+    304 = 3.4) when ``newest`` (:func:`coordinator.worker_stats.newest_worker_blender`) is
+    older; None when some worker can open it or no worker's version is known."""
+    if newest is None or version <= newest[0]:
+        return None
+    return ApiError(422, "too_new",
+                    f"this file was saved by Blender {version_name(version)}, newer than every "
+                    f"worker on this farm (the newest runs Blender {newest[1]}): no worker "
+                    f"could open it. Save it from Blender {version_name(newest[0])} or older "
+                    "(or wait until newer workers join), then upload it again")
+
+
 async def store_blend(body: AsyncIterator[bytes], declared: int | None, limit: int,
-                      ipfs_api: str, filename: str = "scene.blend") -> Upload:
+                      ipfs_api: str, filename: str = "scene.blend",
+                      newest: tuple[int, str] | None = None) -> Upload:
     """Stream a .blend from ``body`` into kubo. ``declared``: Content-Length (None if the
-    body is chunked); ``limit``: bytes. Raises ApiError 413 upload_too_large, 422
-    not_a_blend / blend_corrupt / empty_upload, 502 ipfs_unavailable."""
+    body is chunked); ``limit``: bytes; ``newest``: the newest worker's Blender (see
+    :func:`too_new`). Raises ApiError 413 upload_too_large, 422 not_a_blend / blend_corrupt /
+    empty_upload / too_new, 502 ipfs_unavailable."""
     if declared is not None and declared > limit:
         raise _too_large(limit)
     started = time.monotonic()
@@ -74,6 +89,8 @@ async def store_blend(body: AsyncIterator[bytes], declared: int | None, limit: i
         sniffer.feed(head)
     except BlendRefused as exc:
         raise ApiError(422, exc.code, str(exc)) from None
+    if sniffer.version is not None and (error := too_new(sniffer.version, newest)):
+        raise error  # decided from the header, before kubo is contacted
 
     refused: list[BlendRefused] = []
     boundary = "farmhand" + secrets.token_hex(12)
@@ -124,12 +141,20 @@ async def store_blend(body: AsyncIterator[bytes], declared: int | None, limit: i
         raise ApiError(502, "ipfs_unavailable",
                        f"cannot reach the coordinator's IPFS node ({type(exc).__name__}); "
                        "try again later") from None
+    if error := too_new(sniffer.version, newest):  # header known only after the head
+        await _unpin(ipfs_api, cid)
+        raise error
     upload = Upload(cid, received, sniffer.version, sniffer.compression,
                     time.monotonic() - started)
     log.info("upload %s: %d bytes, Blender %s, %s, %d blocks, %.2f s (%.1f MiB/s)", cid,
              received, version_name(sniffer.version), sniffer.compression, sniffer.blocks,
              upload.seconds, received / 2**20 / max(upload.seconds, 1e-6))
     return upload
+
+
+async def _unpin(ipfs_api: str, cid: str) -> None:
+    async with httpx.AsyncClient(timeout=KUBO_TIMEOUT) as client:
+        await client.post(ipfs_api.rstrip("/") + "/api/v0/pin/rm", params={"arg": cid})
 
 
 def _cid_from_add(text: str) -> str:

@@ -18,6 +18,18 @@ def format_reward(total: Decimal) -> str:
     return text or "0"
 
 
+def newest_worker_blender(db: Database, since: float) -> tuple[int, str] | None:
+    """The newest Blender among unblocked workers seen at or after ``since`` (epoch seconds):
+    ``(304, "3.4.1")`` (header numbering, as the worker said it), or None when no such worker
+    said its version (docs/protocol.md, ``POST /api/v1/uploads``, ``too_new``)."""
+    with db.reader() as conn:
+        row = conn.execute(
+            "SELECT blender_num, blender_version FROM workers WHERE blender_num IS NOT NULL "
+            "AND blocked=0 AND last_seen>=? ORDER BY blender_num DESC LIMIT 1",
+            (since,)).fetchone()
+    return (row[0], row[1]) if row is not None else None
+
+
 def worker_stats(db: Database, address: str) -> dict:
     """``{"worker_address", "jobs_completed", "jobs_failed", "reward_total",
     "first_seen_at"}`` for ``address`` (a lower-case 0x address from a verified token).

@@ -75,17 +75,6 @@ function showUploadText(text, kind = "") {
   node.className = kind;
 }
 
-async function newestWorkerBlender() {
-  try {
-    const { workers } = await api.get("/api/v1/workers");
-    const versions = workers.map((w) => w.blender_version).filter(Boolean)
-      .map((v) => v.split(".").map(Number)).map(([a, b]) => a * 100 + (b || 0));
-    return versions.length ? Math.max(...versions) : null;
-  } catch {
-    return null;
-  }
-}
-
 async function takeFile(file) {
   banner("");
   $("job-form").hidden = true;
@@ -111,11 +100,6 @@ async function takeFile(file) {
       showUploadText(`Uploading ${file.name}: ${(sent / 2 ** 20).toFixed(1)} of ${(total / 2 ** 20).toFixed(1)} MiB`);
     });
     setBar($("upload-bar"), 1);
-    const newest = await newestWorkerBlender();
-    if (newest !== null && stored.version > newest) {
-      showUploadText(`${file.name} was saved by Blender ${stored.blender_version}, newer than any worker (newest ${Math.floor(newest / 100)}.${newest % 100}): no worker could open it. Save it with an older Blender, or wait for newer workers.`, "error");
-      return;
-    }
     state.upload = stored;
     showUploadText(`${file.name}: ${(stored.size / 2 ** 20).toFixed(2)} MiB, Blender ${stored.blender_version}, stored as ${stored.cid}`, "ok");
     $("job-form").hidden = false;
@@ -126,6 +110,7 @@ async function takeFile(file) {
       blend_corrupt: "This .blend is damaged or incomplete.",
       upload_too_large: "This file is too large for this coordinator.",
       token_missing: "Sign in before uploading.",
+      too_new: `${file.name} needs a newer Blender than any worker has.`,
     };
     showUploadText(`${known[err.code] || "Upload failed."} ${explain(err)}`, "error");
   }

@@ -9,6 +9,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -214,3 +215,44 @@ def test_cross_site_post_is_refused(farm):
     resp = httpx.post(farm.url + "/api/v1/auth/challenge", json={"address": "0x" + "ab" * 32},
                       headers={"Referer": "http://evil.example/page"})
     assert resp.status_code == 403
+
+
+def _worker_polls(url: str, blender: str) -> None:
+    """A real signed-in worker asks for offers saying its Blender version (what the
+    coordinator learns worker versions from)."""
+    worker = Worker(url).login()
+    resp = worker.http.get("/api/v1/jobs/available", params={"blender": blender},
+                           headers=worker.headers)
+    assert resp.status_code == 200, resp.text
+
+
+def test_upload_newer_than_every_worker_is_refused_before_kubo(farm, kubo, tmp_path):
+    scene = tmp_path / "too-new.blend"  # bytes no other test uploads (kubo is shared)
+    subprocess.run([sys.executable, "-c", "import bpy; bpy.context.scene.name = 'TooNew'; "
+                    + SAVE, str(scene), "p"], check=True, capture_output=True, timeout=120)
+    _worker_polls(farm.url, "3.4.1")
+    resp = _upload(farm.url, scene.read_bytes())
+    assert resp.status_code == 422, resp.text
+    body = resp.json()["error"]
+    assert body["code"] == "too_new"
+    assert "saved by Blender 5.0" in body["message"]
+    assert "the newest runs Blender 3.4.1" in body["message"]
+    assert "Save it from Blender 3.4 or older" in body["message"]
+    cid = kubo.only_hash(scene)
+    assert not _pinned(kubo, cid)
+    # a worker that can open it joins: the same bytes are taken
+    _worker_polls(farm.url, "5.0.1")
+    resp = _upload(farm.url, scene.read_bytes())
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["cid"] == cid
+    assert _pinned(kubo, cid)
+
+
+def test_upload_ignores_workers_not_seen_recently(coordinator_factory, kubo, scenes):
+    farm = coordinator_factory("--ipfs-api", kubo.api_url, "--gateway-url", kubo.gateway_url,
+                               "--worker-recent-seconds", "5")
+    _worker_polls(farm.url, "3.4.1")
+    assert _upload(farm.url, scenes["5.0"].read_bytes()).json()["error"]["code"] == "too_new"
+    time.sleep(5.5)  # the 3.4 worker is no longer "recent": no version known, all accepted
+    resp = _upload(farm.url, scenes["5.0"].read_bytes())
+    assert resp.status_code == 201, resp.text

@@ -3,6 +3,7 @@ sign-in with a WebCrypto Ed25519 key, upload refusals, upload + submit, security
 
 from __future__ import annotations
 
+import base64
 import re
 
 import httpx
@@ -20,6 +21,22 @@ def sign_in(page, url: str) -> str:
     page.get_by_test_id("signin").click()
     expect(page.get_by_test_id("who")).to_have_attribute("title", re.compile(r"^0x[0-9a-f]{64}$"))
     return page.get_by_test_id("who").get_attribute("title")
+
+
+def drop(page, path) -> None:
+    """Drag ``path`` onto the page's drop zone: dragover, then drop with a DataTransfer
+    holding the file's bytes (Chromium builds the File in the page)."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """([name, b64]) => {
+             const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+             const dt = new DataTransfer();
+             dt.items.add(new File([bytes], name, {type: "application/octet-stream"}));
+             return dt;
+           }""", [path.name, data])
+    page.dispatch_event("#drop", "dragover", {"dataTransfer": transfer})
+    expect(page.locator("#drop")).to_have_class(re.compile(r"\bover\b"))
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
 
 
 def test_page_is_served_with_csp_and_no_inline_script(farm):
@@ -55,8 +72,9 @@ def test_sign_in_upload_and_submit(farm, kubo, browser, demo_scene, tmp_path):
     page.get_by_test_id("file").set_input_files(str(fake))
     expect(page.get_by_test_id("upload-text")).to_have_class("error")
     assert "This is not a Blender file." in page.get_by_test_id("upload-text").text_content()
-    # The demo scene uploads; the CID shown is kubo's.
-    page.get_by_test_id("file").set_input_files(str(demo_scene))
+    # The demo scene, dropped on the drop zone (a real `drop` event carrying a DataTransfer
+    # with the file, as a drag from the desktop delivers it), uploads; the CID is kubo's.
+    drop(page, demo_scene)
     expect(page.get_by_test_id("upload-text")).to_have_class("ok")
     text = page.get_by_test_id("upload-text").text_content()
     assert kubo.only_hash(demo_scene) in text and "Blender 3.4" in text
@@ -100,7 +118,10 @@ def test_a_scene_newer_than_every_worker_is_refused_in_the_page(farm, browser, t
     page.get_by_test_id("file").set_input_files(str(scene))
     text = page.get_by_test_id("upload-text")
     expect(text).to_have_class("error", timeout=60_000)
-    assert "saved by Blender 5.0, newer than any worker (newest 3.4)" in text.text_content()
+    assert "new.blend needs a newer Blender than any worker has." in text.text_content()
+    assert "saved by Blender 5.0, newer than every worker on this farm (the newest runs " \
+           "Blender 3.4)" in text.text_content()
+    assert "(too_new)" in text.text_content()
     assert page.locator("#job-form").is_hidden()
     screenshot(page, "web-too-new")
     context.close()
