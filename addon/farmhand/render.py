@@ -16,6 +16,7 @@ import bpy
 from .device import configure_cycles
 from .failures import JobFailure, classify_blender_error
 from .log import log
+from .private_output import disable_stamp, strip_metadata
 
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr"}
 
@@ -53,6 +54,8 @@ def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) 
     settings.file_format = output_format
     scene.render.use_file_extension = True
     scene.render.filepath = os.path.join(output_dir, "frame_")
+    # Private, deterministic outputs: no path, date, host or timing stamped into results.
+    disable_stamp(scene.render)
     return configure_cycles(scene, device_type)
 
 
@@ -105,10 +108,15 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
         if not os.path.isfile(path):
             raise RenderFailed(f"frame {frame}: Blender reported success but {path} was not "
                                "written", code="no_output")
+        try:
+            stripped = strip_metadata(path)
+        except (OSError, ValueError) as exc:
+            raise RenderFailed(f"frame {frame}: could not strip metadata from {path}: "
+                               f"{exc}") from exc
         result.paths.append(path)
         result.seconds += took
-        log.info("frame %d rendered in %.2f s: %s (%d bytes)", frame, took, path,
-                 os.path.getsize(path))
+        log.info("frame %d rendered in %.2f s: %s (%d bytes; %d bytes of metadata removed)",
+                 frame, took, path, os.path.getsize(path), stripped)
         if on_frame is not None:
             on_frame(i + 1, len(frames), took)
     return result

@@ -90,18 +90,27 @@ void bind_backend(py::module_& m) {
            "Pending jobs (list of JobOffer). wait_s > 0: long-poll up to that many seconds "
            "for a job to appear (the backend caps it, default 30).")
       .def(
-          "assign", [](Client& c, const JobId& id) { return c.assign(job_id(id)); },
+          "assign",
+          [](Client& c, const JobId& id) -> std::optional<std::string> {
+            const auto lease = c.assign(job_id(id));
+            if (!lease) return std::nullopt;
+            return lease->expires_at;
+          },
           py::arg("job_id"), Release(),
-          "Claims the job: lease_expires_at (ISO 8601 str), or None when another worker got "
-          "it or it is no longer pending (HTTP 409).")
+          "Claims the job: lease_expires_at (ISO 8601 str; '' from a seed-literal backend that "
+          "sends none), or None when another worker got it or it is no longer pending "
+          "(HTTP 409).")
       .def(
           "heartbeat",
           [](Client& c, const JobId& id, double progress, const std::string& message) {
-            return c.heartbeat(job_id(id), progress, message);
+            return c.heartbeat(job_id(id), progress, message).expires_at;
           },
           py::arg("job_id"), py::arg("progress") = 0.0, py::arg("message") = "", Release(),
           "Extends the lease; progress 0..1. Returns the new lease_expires_at. Raises LeaseLost "
-          "(HTTP 409): abandon the job.")
+          "(HTTP 409): abandon the job; NotSupported when the backend has no heartbeat.")
+      .def("probe_health", &Client::probe_health, Release(),
+           "GET /api/v1/health once (2 s timeout, no retry): True when the backend answered "
+           "over HTTP at all, False when unreachable.")
       .def(
           "complete",
           [](Client& c, const JobId& id, const std::string& result_cid, const std::string& sha256,

@@ -4,7 +4,7 @@
 //   FarmhandError(Exception)          .kind: str (ErrorKind name), .http_status: int (0 if none)
 //     InvalidArgument(+ValueError), IoError(+OSError), Cancelled, KeyFileError,
 //     BackendError: NetworkError, Timeout, HttpStatusError, MalformedResponse,
-//                   AuthRejected, LeaseLost
+//                   AuthRejected, LeaseLost, NotSupported
 //     IpfsError:    CidInvalid(+ValueError), CidMismatch, BlockVerificationFailed,
 //                   NotFound, TooLarge
 //     BlendInvalid
@@ -20,7 +20,7 @@ namespace farmhand::python {
 namespace {
 
 // Created once at import; the module keeps them alive.
-std::array<PyObject*, 16> g_classes{};
+std::array<PyObject*, 17> g_classes{};
 
 PyObject* make_class(py::module_& m, const char* name, PyObject* base, PyObject* extra_base,
                      const char* doc) {
@@ -66,6 +66,9 @@ void bind_errors(py::module_& m) {
       "The backend refused the challenge, signature or token.");
   set(ErrorKind::kLeaseLost, "LeaseLost", backend, nullptr,
       "The job's lease is no longer ours (HTTP 409): abandon the job.");
+  set(ErrorKind::kNotSupported, "NotSupported", backend, nullptr,
+      "The backend does not offer this endpoint (HTTP 404 not_found or 405), e.g. a "
+      "seed-literal backend without heartbeat/fail/release.");
   set(ErrorKind::kCidInvalid, "CidInvalid", ipfs, PyExc_ValueError, "A CID that does not parse.");
   set(ErrorKind::kCidMismatch, "CidMismatch", ipfs, nullptr,
       "Content hashes to a different CID than expected.");

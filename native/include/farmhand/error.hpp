@@ -27,6 +27,7 @@ enum class ErrorKind {
   kMalformedResponse,  // body is not the JSON shape the protocol promises
   kAuthRejected,       // the backend refused our challenge/signature/token
   kLeaseLost,          // heartbeat/complete answered 409: the job is no longer ours
+  kNotSupported,       // the backend does not offer this endpoint (404 not_found / 405)
   // IPFS
   kCidInvalid,               // a CID string that does not parse
   kCidMismatch,              // bytes hash to a different CID than expected

@@ -231,6 +231,15 @@ struct Client::Impl {
                   options.request_timeout, kMaxReplyBytes);
   }
 
+  // A 404 that is not about the job (job_not_found), or a 405: the backend has no such
+  // endpoint (a seed-literal backend: docs/protocol.md "Seed-literal backends").
+  static void throw_if_missing(const std::string& what, const http::Response& r) {
+    if (r.status == 405 || (r.status == 404 && parse_error_reply(r.body).code != "job_not_found")) {
+      throw_status(ErrorKind::kNotSupported, what, r,
+                   "this backend does not offer the endpoint; the worker goes on without it");
+    }
+  }
+
   [[noreturn]] static void unexpected(const std::string& what, const http::Response& r) {
     throw_status(ErrorKind::kHttpStatus, what, r,
                  r.status >= 500 ? "the backend has a problem; try again later"
@@ -294,16 +303,17 @@ std::vector<JobOffer> Client::available(int wait_seconds) {
   return parse_offers(s.response.body);
 }
 
-std::optional<std::string> Client::assign(const std::string& id) {
+std::optional<Lease> Client::assign(const std::string& id) {
   const Sent s = impl_->job_post(id, "assign", json{{"worker_address", impl_->id->address()}});
   if (s.response.status == 409) return std::nullopt;  // another worker won, or not pending
   if (s.response.status != 200) Impl::unexpected("assigning job " + id, s.response);
   return parse_lease(s.response.body);
 }
 
-std::string Client::heartbeat(const std::string& id, double progress, const std::string& message) {
+Lease Client::heartbeat(const std::string& id, double progress, const std::string& message) {
   const Sent s = impl_->job_post(
       id, "heartbeat", json{{"progress", std::clamp(progress, 0.0, 1.0)}, {"message", message}});
+  Impl::throw_if_missing("heartbeat for job " + id, s.response);
   if (s.response.status == 409) {
     throw_status(ErrorKind::kLeaseLost, "heartbeat for job " + std::string(id), s.response,
                  "stop working on this job and discard its result");
@@ -331,6 +341,7 @@ void Client::fail(const std::string& id, const std::string& error, bool retryabl
   json body{{"error", error}, {"retryable", retryable}, {"log_tail", log_tail}};
   if (!code.empty()) body["code"] = code;
   const Sent s = impl_->job_post(id, "fail", body);
+  Impl::throw_if_missing("reporting failure of job " + id, s.response);
   if (s.response.status == 409) {
     if (s.attempts > 1) return;  // an earlier try (unknown outcome) already ended the lease
     throw_status(ErrorKind::kLeaseLost, "reporting failure of job " + id, s.response,
@@ -342,6 +353,7 @@ void Client::fail(const std::string& id, const std::string& error, bool retryabl
 
 void Client::release(const std::string& id, const std::string& reason) {
   const Sent s = impl_->job_post(id, "release", json{{"reason", reason}});
+  Impl::throw_if_missing("releasing job " + id, s.response);
   if (s.response.status == 409) {
     if (s.attempts > 1) return;  // an earlier try (unknown outcome) already released it
     throw_status(ErrorKind::kLeaseLost, "releasing job " + id, s.response,
@@ -349,6 +361,22 @@ void Client::release(const std::string& id, const std::string& reason) {
   }
   if (s.response.status != 200) Impl::unexpected("releasing job " + id, s.response);
   parse_success(s.response.body);
+}
+
+bool Client::probe_health() {
+  http::Request req = impl_->make_request("GET", "/api/v1/health", "", "");
+  req.connect_timeout = std::min<milliseconds>(impl_->options.connect_timeout, milliseconds(2000));
+  req.total_timeout = milliseconds(2000);
+  req.max_body_bytes = 65536;
+  try {
+    (void)impl_->send(req, Retry::kNo);
+    return true;
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kCancelled) throw;
+    // Unreachable or silent: not back yet. Anything else (an oversized reply...) came over
+    // HTTP from a listening backend.
+    return e.kind() != ErrorKind::kNetwork && e.kind() != ErrorKind::kTimeout;
+  }
 }
 
 }  // namespace farmhand::backend

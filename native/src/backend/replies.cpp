@@ -13,6 +13,14 @@ namespace {
 
 using nlohmann::json;
 
+// docs/protocol.md "Values from a backend".
+constexpr std::size_t kMaxCidChars = 128;
+constexpr std::size_t kMaxRewardChars = 64;
+constexpr std::size_t kMaxChallengeChars = 1024;
+constexpr std::size_t kMaxFrames = 10000;
+constexpr std::int64_t kMaxFrame = 1048574;  // Blender's frame range (MAXFRAME)
+constexpr double kMaxLeaseSeconds = 86400;
+
 [[noreturn]] void malformed(const std::string& what) {
   throw Error(ErrorKind::kMalformedResponse,
               "the backend's reply " + what +
@@ -52,7 +60,9 @@ JobOffer offer_from(const json& job) {
   if (!job.is_object()) malformed("lists a job that is not a JSON object");
   JobOffer offer;
   const json& id = require(job, "id");
-  if (id.is_number_unsigned() && id.get<std::uint64_t>() > 0) {
+  if (id.is_number_unsigned() && id.get<std::uint64_t>() > 0 &&
+      id.get<std::uint64_t>() <=
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     offer.id = std::to_string(id.get<std::uint64_t>());
   } else if (id.is_number_integer() && !id.is_number_unsigned() && id.get<std::int64_t>() > 0) {
     offer.id = std::to_string(id.get<std::int64_t>());
@@ -60,17 +70,40 @@ JobOffer offer_from(const json& job) {
     malformed("has a job \"id\" that is not a positive integer");
   }
   offer.asset_cid = require_string(job, "asset_cid");
-  offer.reward = require_string(job, "reward", false);
+  if (offer.asset_cid.size() > kMaxCidChars) {
+    malformed("has a job \"asset_cid\" of " + std::to_string(offer.asset_cid.size()) +
+              " characters (at most " + std::to_string(kMaxCidChars) + ")");
+  }
+  // A seed backend may send the reward as a JSON number, or none; ours sends a string.
+  if (const auto r = job.find("reward"); r != job.end() && !r->is_null()) {
+    if (r->is_string()) {
+      offer.reward = r->get<std::string>();
+    } else if (r->is_number()) {
+      offer.reward = r->dump();
+    } else {
+      malformed("has a job \"reward\" that is neither a string nor a number");
+    }
+    if (offer.reward.size() > kMaxRewardChars) {
+      malformed("has a job \"reward\" of " + std::to_string(offer.reward.size()) +
+                " characters (at most " + std::to_string(kMaxRewardChars) + ")");
+    }
+  }
   if (const auto f = job.find("frames"); f != job.end() && !f->is_null()) {
     if (!f->is_array()) malformed("has job \"frames\" that is not a list");
+    if (f->size() > kMaxFrames) {
+      malformed("lists " + std::to_string(f->size()) + " job frames (at most " +
+                std::to_string(kMaxFrames) + ")");
+    }
     offer.frames.reserve(f->size());
     for (const json& frame : *f) {
       if (!frame.is_number_integer()) malformed("has a job frame that is not an integer");
-      const bool fits = frame.is_number_unsigned()
-                            ? frame.get<std::uint64_t>() <=
-                                  static_cast<std::uint64_t>(std::numeric_limits<int>::max())
-                            : frame.get<std::int64_t>() >= std::numeric_limits<int>::min();
-      if (!fits) malformed("has a job frame out of range");
+      const bool fits =
+          frame.is_number_unsigned()
+              ? frame.get<std::uint64_t>() <= static_cast<std::uint64_t>(kMaxFrame)
+              : frame.get<std::int64_t>() >= -kMaxFrame && frame.get<std::int64_t>() <= kMaxFrame;
+      if (!fits) {
+        malformed("has a job frame out of range (Blender's frames are -1048574..1048574)");
+      }
       offer.frames.push_back(static_cast<int>(frame.get<std::int64_t>()));
     }
   }
@@ -78,6 +111,10 @@ JobOffer offer_from(const json& job) {
   if (const auto o = job.find("output_format"); o != job.end() && !o->is_null()) {
     if (!o->is_string()) malformed("has a non-string job \"output_format\"");
     offer.output_format = o->get<std::string>();
+    if (offer.output_format != "PNG" && offer.output_format != "JPEG" &&
+        offer.output_format != "OPEN_EXR") {
+      malformed("has a job \"output_format\" other than PNG, JPEG or OPEN_EXR");
+    }
   }
   return offer;
 }
@@ -85,13 +122,18 @@ JobOffer offer_from(const json& job) {
 }  // namespace
 
 std::string parse_challenge(std::string_view body) {
-  return require_string(parse_object(body), "challenge");
+  std::string challenge = require_string(parse_object(body), "challenge");
+  if (challenge.size() > kMaxChallengeChars) {
+    malformed("has a \"challenge\" of " + std::to_string(challenge.size()) +
+              " characters (at most " + std::to_string(kMaxChallengeChars) + ")");
+  }
+  return challenge;
 }
 
 TokenReply parse_token_reply(std::string_view body) {
   const json j = parse_object(body);
   TokenReply reply;
-  const char* name = j.contains("token") ? "token" : "access_token";
+  const char* name = j.contains("access_token") ? "access_token" : "token";
   reply.token = require_string(j, name);
   // The token goes verbatim into an Authorization header: only the characters a JWT can
   // hold (RFC 7515 base64url segments and dots), so a hostile reply cannot inject headers.
@@ -101,11 +143,13 @@ TokenReply parse_token_reply(std::string_view body) {
         return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '=';
       });
   if (!header_safe) malformed("has a token that is not a JWT (base64url and dots, <= 8 KiB)");
-  const json& ttl = require(j, "expires_in");
-  if (!ttl.is_number_integer() || ttl.get<std::int64_t>() <= 0) {
-    malformed("has \"expires_in\" that is not a positive integer");
+  // Optional: a seed-literal backend answers {"access_token"} only (protocol.md).
+  if (const auto ttl = j.find("expires_in"); ttl != j.end() && !ttl->is_null()) {
+    if (!ttl->is_number_integer() || ttl->get<std::int64_t>() <= 0) {
+      malformed("has \"expires_in\" that is not a positive integer");
+    }
+    reply.expires_in = ttl->get<std::int64_t>();
   }
-  reply.expires_in = ttl.get<std::int64_t>();
   return reply;
 }
 
@@ -127,10 +171,24 @@ JobOffer parse_offer_json(std::string_view job_json) {
   return offer_from(j);
 }
 
-std::string parse_lease(std::string_view body) {
+Lease parse_lease(std::string_view body) {
   const json j = parse_object(body);
   check_success(j);
-  return require_string(j, "lease_expires_at");
+  Lease lease;
+  if (const auto at = j.find("lease_expires_at"); at != j.end() && !at->is_null()) {
+    if (!at->is_string() || at->get<std::string>().size() > 64) {
+      malformed("has a \"lease_expires_at\" that is not a timestamp string");
+    }
+    lease.expires_at = at->get<std::string>();
+  }
+  if (const auto s = j.find("lease_seconds"); s != j.end() && !s->is_null()) {
+    const double v = s->is_number() ? s->get<double>() : -1;
+    if (!(v > 0 && v <= kMaxLeaseSeconds)) {
+      malformed("has \"lease_seconds\" that is not a number in (0, 86400]");
+    }
+    lease.seconds = v;
+  }
+  return lease;
 }
 
 void parse_success(std::string_view body) {

@@ -49,10 +49,10 @@ std::optional<std::int64_t> jwt_exp_claim(std::string_view jwt) {
   malformed("claim exp is not a number");
 }
 
-std::chrono::milliseconds effective_lifetime(std::int64_t expires_in,
+std::chrono::milliseconds effective_lifetime(std::optional<std::int64_t> expires_in,
                                              std::optional<std::int64_t> exp_unix,
                                              std::int64_t now_unix) {
-  std::int64_t seconds = expires_in;
+  std::int64_t seconds = expires_in.value_or(kMaxTokenLifetime.count());
   if (exp_unix.has_value() && *exp_unix > now_unix) {
     seconds = std::min(seconds, *exp_unix - now_unix);
   }

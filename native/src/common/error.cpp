@@ -24,6 +24,8 @@ std::string_view to_string(ErrorKind kind) noexcept {
       return "auth_rejected";
     case ErrorKind::kLeaseLost:
       return "lease_lost";
+    case ErrorKind::kNotSupported:
+      return "not_supported";
     case ErrorKind::kCidInvalid:
       return "cid_invalid";
     case ErrorKind::kCidMismatch:

@@ -136,6 +136,10 @@ void Engine::hand_over(Command command, const char* what, const std::string& dro
     cancelled = h->cancelled;
     if (!cancelled) {
       h->stage = Stage::kFinishing;
+      if (command.kind == Command::Kind::kFinish) {
+        // Named in the journal from now on: a restart submits it rather than render again.
+        h->result = JournalResult{command.outputs, command.render_seconds, h->job.frames, "", ""};
+      }
       s_->commands.push_back(std::move(command));
       s_->save_journal_locked();
       s_->cv.notify_all();

@@ -2,6 +2,7 @@
 // claim, download + verify and validate jobs until stopped (engine.hpp).
 
 #include <algorithm>
+#include <random>
 #include <set>
 
 #include "farmhand/blend/validate.hpp"
@@ -90,10 +91,33 @@ class Fetcher {
       if (s_->stopping) return true;
     }
     if (e.kind() == ErrorKind::kAuthRejected) authed_ = false;
-    const double wait = retry_wait_s(e.kind(), s_->config);
-    s_->record_error(what + ": " + e.what() + " (retrying in " + fmt_seconds(wait) + ")");
+    const double wait = jittered_s(retry_wait_s(e.kind(), s_->config),
+                                   std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
+    const bool probe = probe_while_waiting(e.kind(), e.http_status());
+    s_->record_error(what + ": " + e.what() + " (retrying in " + fmt_seconds(wait) +
+                     (probe ? ", or as soon as the backend answers)" : ")"));
     set_state("backing_off");
-    return s_->sleep_unless_stopping(wait);
+    if (!probe) return s_->sleep_unless_stopping(wait);
+    // Probe the backend's health meanwhile: work resumes within about a second of its return.
+    const auto t0 = Clock::now();
+    const auto until =
+        t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+    double step = kProbeFirstS;
+    while (Clock::now() < until) {
+      const double left = std::chrono::duration<double>(until - Clock::now()).count();
+      if (s_->sleep_unless_stopping(std::min(step, left))) return true;
+      step = std::min(step * 2, kProbeMaxS);
+      try {
+        if (backend_->probe_health()) {
+          s_->log.line("the backend answers again (after " + fmt_seconds(seconds_since(t0)) +
+                       " of waiting): resuming");
+          return false;
+        }
+      } catch (const Error&) {  // kCancelled: the engine is stopping
+        return true;
+      }
+    }
+    return false;
   }
 
   // False when stopping.
@@ -178,6 +202,7 @@ class Fetcher {
     }
     for (const auto& e : entries) {
       const auto dir = s_->workspace.job_dir(e.id);
+      if (resubmit(e)) continue;
       if (e.state == JournalState::kClaimed) {
         s_->log.job(e.id, dir, "left claimed by a previous run: releasing it");
         call_backend(*s_, *backend_, e.id, "/release",
@@ -234,17 +259,53 @@ class Fetcher {
     return {};
   }
 
+  // A finished result a previous run could not submit: if its files are all still there, it
+  // becomes a held job whose submission the service thread retries (durable submission).
+  bool resubmit(const JournalEntry& e) {
+    if (e.state != JournalState::kFinishing || !e.result || e.result->files.empty()) return false;
+    for (const auto& f : e.result->files) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(f, ec)) return false;
+    }
+    const auto dir = s_->workspace.job_dir(e.id);
+    s_->log.job(e.id, dir,
+                "finished result " + e.result->cid + " of a previous run found on disk (" +
+                    std::to_string(e.result->files.size()) + " file(s)): submitting it");
+    const std::lock_guard lock(s_->mu);
+    HeldJob h;
+    h.job.id = e.id;
+    h.job.asset_cid = e.asset_cid;
+    h.job.work_dir = dir;
+    h.job.output_dir = dir / "output";
+    h.job.frames = e.result->frames;
+    h.stage = Stage::kFinishing;
+    h.result = e.result;
+    h.heartbeat_every_s = s_->config.heartbeat_interval_s;
+    h.next_heartbeat = Clock::now();
+    s_->held[e.id] = std::move(h);
+    Command c;
+    c.kind = Command::Kind::kFinish;
+    c.id = e.id;
+    c.outputs = e.result->files;
+    c.render_seconds = e.result->render_seconds;
+    s_->commands.push_back(std::move(c));
+    std::erase_if(s_->recovering, [&](const JournalEntry& r) { return r.id == e.id; });
+    s_->save_journal_locked();
+    s_->cv.notify_all();
+    return true;
+  }
+
   // False when the caller should stop going through this batch of offers.
   bool claim_and_fetch(const Offer& offer) {
     const std::string& id = offer.id;
-    bool won = false;
+    Claim claim;
     try {
-      won = backend_->assign(id);
+      claim = backend_->assign(id);
     } catch (const Error& e) {
       back_off("job " + id + ": claim failed", e);
       return false;
     }
-    if (!won) {
+    if (!claim.won) {
       s_->log.line("job " + id + ": taken by another worker (409), trying the next");
       return true;
     }
@@ -271,9 +332,10 @@ class Fetcher {
       const std::lock_guard lock(s_->mu);
       HeldJob h;
       h.job = job;
-      h.next_heartbeat =
-          Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                             std::chrono::duration<double>(s_->config.heartbeat_interval_s));
+      h.heartbeat_every_s =
+          heartbeat_interval_s(s_->config.heartbeat_interval_s, claim.lease_seconds);
+      h.next_heartbeat = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                            std::chrono::duration<double>(h.heartbeat_every_s));
       s_->held[id] = std::move(h);
       s_->fetch_state = "downloading";
       s_->fetch_job_id = id;
@@ -376,6 +438,7 @@ class Fetcher {
   std::unique_ptr<Storage> storage_;
   std::set<std::string> skipped_crashed_;  // poison jobs already logged as skipped
   bool authed_ = false;
+  std::mt19937_64 rng_{std::random_device{}()};
 };
 
 }  // namespace

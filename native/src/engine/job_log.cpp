@@ -85,7 +85,12 @@ void JobLog::job(const std::string& id, const std::filesystem::path& job_dir,
 
 void JobLog::write(const std::string& full, const std::filesystem::path* job_log) {
   const std::lock_guard lock(mu_);
-  std::cerr << full << std::flush;
+  // One write(2) per line (a line under PIPE_BUF is never split, and never interleaved with
+  // another process writing to the same pipe or O_APPEND file), not iostream's pieces.
+  std::cerr.flush();
+  platform::File stderr_fd(2);
+  (void)platform::write_all(stderr_fd, full);
+  (void)stderr_fd.release();  // borrowed: never closed here
   // Best effort (a log line must never stop the engine), and never blocking.
   if (log_file_) (void)append_regular(*log_file_, full);
   if (job_log != nullptr) (void)append_regular(*job_log, full);

@@ -84,6 +84,15 @@ std::vector<JournalEntry> Journal::load() const {
       e.state = parse_state(j.at("state").get<std::string>(), file_);
       e.coordinator = j.value("coordinator", "");
       e.recorded_at = j.value("recorded_at", std::int64_t{0});
+      if (const auto r = j.find("result"); r != j.end() && r->is_object()) {
+        JournalResult res;
+        for (const auto& f : r->at("files")) res.files.emplace_back(f.get<std::string>());
+        res.render_seconds = r->value("render_seconds", 0.0);
+        res.frames = r->value("frames", std::vector<int>{});
+        res.cid = r->value("cid", "");
+        res.sha256 = r->value("sha256", "");
+        e.result = std::move(res);
+      }
       out.push_back(std::move(e));
     }
   } catch (const nlohmann::json::exception& e) {
@@ -95,11 +104,21 @@ std::vector<JournalEntry> Journal::load() const {
 void Journal::save(const std::vector<JournalEntry>& entries) const {
   nlohmann::json jobs = nlohmann::json::array();
   for (const auto& e : entries) {
-    jobs.push_back({{"id", e.id},
-                    {"asset_cid", e.asset_cid},
-                    {"state", to_string(e.state)},
-                    {"coordinator", e.coordinator},
-                    {"recorded_at", e.recorded_at}});
+    nlohmann::json entry = {{"id", e.id},
+                            {"asset_cid", e.asset_cid},
+                            {"state", to_string(e.state)},
+                            {"coordinator", e.coordinator},
+                            {"recorded_at", e.recorded_at}};
+    if (e.result) {
+      nlohmann::json files = nlohmann::json::array();
+      for (const auto& f : e.result->files) files.push_back(f.string());
+      entry["result"] = {{"files", files},
+                         {"render_seconds", e.result->render_seconds},
+                         {"frames", e.result->frames},
+                         {"cid", e.result->cid},
+                         {"sha256", e.result->sha256}};
+    }
+    jobs.push_back(std::move(entry));
   }
   const nlohmann::json doc = {{"version", 1}, {"jobs", jobs}};
   auto tmp = file_;

@@ -24,11 +24,16 @@ class RealBackend final : public Backend {
     return out;
   }
 
-  bool assign(const std::string& id) override { return client_.assign(id).has_value(); }
-
-  void heartbeat(const std::string& id, double progress, const std::string& message) override {
-    client_.heartbeat(id, progress, message);
+  Claim assign(const std::string& id) override {
+    const auto lease = client_.assign(id);
+    return lease ? Claim{true, lease->seconds} : Claim{};
   }
+
+  double heartbeat(const std::string& id, double progress, const std::string& message) override {
+    return client_.heartbeat(id, progress, message).seconds;
+  }
+
+  bool probe_health() override { return client_.probe_health(); }
 
   void complete(const std::string& id, const Submission& s) override {
     backend::Completion c;
@@ -59,6 +64,9 @@ class RealBackend final : public Backend {
       o.worker_blender =
           std::to_string(blender_version / 100) + "." + std::to_string(blender_version % 100);
     }
+    // Retries inside one call wait at most 1 s, so a backend that comes back is used within
+    // about a second (docs/protocol.md "Worker timing").
+    o.backoff.max = std::chrono::milliseconds(1000);
     return o;
   }
   backend::Client client_;

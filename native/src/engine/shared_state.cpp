@@ -81,6 +81,7 @@ void Shared::save_journal_locked() {
     JournalEntry e{id, h.job.asset_cid, JournalState::kClaimed, config.backend_url, now};
     if (h.stage == Stage::kRendering) e.state = JournalState::kHanded;
     if (h.stage == Stage::kFinishing) e.state = JournalState::kFinishing;
+    e.result = h.result;
     entries.push_back(std::move(e));
   }
   try {
@@ -109,6 +110,9 @@ bool Shared::sleep_unless_stopping(double seconds) {
 
 CallResult call_backend(Shared& s, Backend& backend, const std::string& id, const std::string& what,
                         const std::function<void()>& call) {
+  if ((what == "/fail" && s.no_fail) || (what == "/release" && s.no_release)) {
+    return CallResult::kOk;  // the backend has no such endpoint (logged once)
+  }
   for (int attempt = 1;; ++attempt) {
     try {
       call();
@@ -119,6 +123,15 @@ CallResult call_backend(Shared& s, Backend& backend, const std::string& id, cons
         s.log.job(id, s.workspace.job_dir(id),
                   what + ": the job is no longer ours (" + e.what() + ")");
         return CallResult::kLeaseGone;
+      }
+      if (e.kind() == ErrorKind::kNotSupported) {
+        // A seed-literal backend: the seed's table says log, skip the job, go on polling.
+        std::atomic<bool>& flag = what == "/fail" ? s.no_fail : s.no_release;
+        if (!flag.exchange(true)) {
+          s.log.line("the backend has no " + what + " endpoint (" + e.what() +
+                     "); jobs are skipped without telling it (logged once)");
+        }
+        return CallResult::kOk;
       }
       if (attempt >= 2) {
         std::string msg = "job " + id;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -57,9 +58,11 @@ struct HeldJob {
   std::string message;
   bool cancelled = false;  // lease lost
   Clock::time_point next_heartbeat;
-  std::uint64_t blend_bytes = 0;  // size of the downloaded .blend
-  double download_s = 0;          // seconds: download + block verification
-  double validate_s = 0;          // seconds: header validation
+  double heartbeat_every_s = 10;        // heartbeat_interval_s(config, the granted lease)
+  std::optional<JournalResult> result;  // after finish(): what to upload and submit
+  std::uint64_t blend_bytes = 0;        // size of the downloaded .blend
+  double download_s = 0;                // seconds: download + block verification
+  double validate_s = 0;                // seconds: header validation
 };
 
 /// A result the service thread must report.
@@ -117,6 +120,10 @@ struct Shared {
   int jobs_failed = 0;
   std::string last_error;
   std::string lease_lost_job_id;
+  // Seed-literal backends lack these endpoints (kNotSupported): found once, logged once.
+  std::atomic<bool> no_heartbeat{false};
+  std::atomic<bool> no_fail{false};
+  std::atomic<bool> no_release{false};
 
   /// Jobs counting against 1 + prefetch (fetching, queued, rendering). Caller holds mu.
   [[nodiscard]] int active_locked() const {

@@ -344,13 +344,43 @@ TEST_F(BackendClientTest, AssignSendsTheAddressAndMaps409ToNullopt) {
     }
     return stub_reply(409, R"({"error":{"code":"already_assigned","message":"taken"}})");
   });
-  EXPECT_EQ(client_->assign("7"), "T1");
+  const auto lease = client_->assign("7");
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->expires_at, "T1");
+  EXPECT_DOUBLE_EQ(lease->seconds, 60);
   const auto req = job_requests().at(0);
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.target, "/api/v1/jobs/7/assign");
   EXPECT_EQ(json::parse(req.body), (json{{"worker_address", test_identity()->address()}}));
   status = 409;
-  EXPECT_EQ(client_->assign("7"), std::nullopt);
+  EXPECT_FALSE(client_->assign("7").has_value());
+}
+
+TEST_F(BackendClientTest, SeedLiteralAssignReplyWithoutLeaseFieldsIsAWonClaim) {
+  start([](const StubRequest&) { return stub_reply(200, R"({"success": true})"); });
+  const auto lease = client_->assign("7");
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->expires_at, "");
+  EXPECT_DOUBLE_EQ(lease->seconds, 0);
+}
+
+TEST_F(BackendClientTest, MissingHeartbeatFailReleaseEndpointsAreNotSupportedNotLeaseLoss) {
+  std::atomic<int> status{404};
+  start([&](const StubRequest&) {
+    if (status == 405) return stub_reply(405, R"({"detail": "Method Not Allowed"})");
+    return stub_reply(404, R"({"detail": "Not Found"})");  // FastAPI's own 404: no such path
+  });
+  EXPECT_EQ(kind_of([&] { (void)client_->heartbeat("7", 0.5, ""); }), ErrorKind::kNotSupported);
+  EXPECT_EQ(kind_of([&] { client_->fail("7", "e", true, ""); }), ErrorKind::kNotSupported);
+  status = 405;
+  EXPECT_EQ(kind_of([&] { client_->release("7", "bye"); }), ErrorKind::kNotSupported);
+}
+
+TEST_F(BackendClientTest, HealthProbeIsTrueForAnyHttpAnswerFalseWhenUnreachable) {
+  start([](const StubRequest&) { return stub_reply(404, R"({"detail": "Not Found"})"); });
+  EXPECT_TRUE(client_->probe_health());
+  backend::Client unreachable("http://127.0.0.1:9", test_identity());
+  EXPECT_FALSE(unreachable.probe_health());
 }
 
 TEST_F(BackendClientTest, HeartbeatSendsProgressAndMaps409ToLeaseLost) {
@@ -359,7 +389,7 @@ TEST_F(BackendClientTest, HeartbeatSendsProgressAndMaps409ToLeaseLost) {
     if (status == 200) return stub_reply(200, R"({"success": true, "lease_expires_at": "T2"})");
     return stub_reply(409, R"({"error":{"code":"lease_lost","message":"expired"}})");
   });
-  EXPECT_EQ(client_->heartbeat("12", 0.25, "frame 2/4"), "T2");
+  EXPECT_EQ(client_->heartbeat("12", 0.25, "frame 2/4").expires_at, "T2");
   EXPECT_EQ(json::parse(job_requests().at(0).body),
             (json{{"progress", 0.25}, {"message", "frame 2/4"}}));
   status = 409;

@@ -35,6 +35,8 @@ TEST(RepliesTest, ChallengeReplyMalformedVariants) {
                            R"({"challenge": null})", R"({"challenge": ""})", "{\"challenge\":"}) {
     malformed_message([&] { (void)parse_challenge(body); });
   }
+  malformed_message(
+      [&] { (void)parse_challenge(R"({"challenge": ")" + std::string(1025, 'a') + "\"}"); });
 }
 
 TEST(RepliesTest, TokenReplyWithTokenOrAccessToken) {
@@ -45,11 +47,17 @@ TEST(RepliesTest, TokenReplyWithTokenOrAccessToken) {
   const TokenReply b = parse_token_reply(R"({"access_token": "x.y.z", "expires_in": 2})");
   EXPECT_EQ(b.token, "x.y.z");
   EXPECT_EQ(b.expires_in, 2);
+  // The seed's reply: {access_token} only; the lifetime then comes from the JWT (token.hpp).
+  const TokenReply seed = parse_token_reply(R"({"access_token": "x.y.z"})");
+  EXPECT_EQ(seed.token, "x.y.z");
+  EXPECT_FALSE(seed.expires_in.has_value());
+  // Both names: access_token (the seed's) wins.
+  EXPECT_EQ(parse_token_reply(R"({"access_token": "a.b.c", "token": "d.e.f"})").token, "a.b.c");
 }
 
 TEST(RepliesTest, TokenReplyMalformedVariants) {
   for (const char* body :
-       {"{}", R"({"token": "a.b.c"})", R"({"token": "a.b.c", "expires_in": "3600"})",
+       {"{}", R"({"token": "a.b.c", "expires_in": "3600"})",
         R"({"token": "a.b.c", "expires_in": 0})", R"({"token": "a.b.c", "expires_in": -5})",
         R"({"token": "a.b.c", "expires_in": 1.5})", R"({"token": 12, "expires_in": 60})",
         R"({"expires_in": 60})", R"({"token": "a.b\r\nX-Evil: 1", "expires_in": 60})",
@@ -86,6 +94,27 @@ TEST(RepliesTest, OffersAcceptABareListAndAnEmptyOne) {
   EXPECT_TRUE(parse_offers("[]").empty());
 }
 
+TEST(RepliesTest, SeedLiteralOffersMayCarryANumericRewardAndNoFrames) {
+  const auto offers = parse_offers(
+      R"([{"id": 3, "asset_cid": "QmS", "reward": 1.5}, {"id": 4, "asset_cid": "QmT"}])");
+  ASSERT_EQ(offers.size(), 2U);
+  EXPECT_EQ(offers[0].reward, "1.5");
+  EXPECT_TRUE(offers[0].frames.empty());
+  EXPECT_EQ(offers[0].output_format, "PNG");
+  EXPECT_EQ(offers[1].reward, "");
+  // The edges of Blender's frame range and the 10000-frame count are accepted.
+  std::string many = "[";
+  for (int i = 0; i < 10000; ++i) many += (i ? "," : "") + std::to_string(i);
+  const auto ok = parse_offers(R"([{"id": 5, "asset_cid": "Qm", "frames": [-1048574, 1048574]},
+                                   {"id": 6, "asset_cid": "Qm", "frames": )" +
+                               many + "]}]");
+  EXPECT_EQ(ok[0].frames, (std::vector<int>{-1048574, 1048574}));
+  EXPECT_EQ(ok[1].frames.size(), 10000U);
+  malformed_message([&] {
+    (void)parse_offers(R"([{"id": 6, "asset_cid": "Qm", "frames": )" + many + ",10000]}]");
+  });
+}
+
 TEST(RepliesTest, OffersMalformedVariantsNameTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{not json", "not valid JSON"},
@@ -101,8 +130,17 @@ TEST(RepliesTest, OffersMalformedVariantsNameTheField) {
       {R"({"jobs": [{"id": 7, "reward": "1"}]})", "\"asset_cid\""},
       {R"({"jobs": [{"id": 7, "asset_cid": "", "reward": "1"}]})", "\"asset_cid\""},
       {R"({"jobs": [{"id": 7, "asset_cid": ["Qm"], "reward": "1"}]})", "\"asset_cid\""},
-      {R"({"jobs": [{"id": 7, "asset_cid": "Qm"}]})", "\"reward\""},
-      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": 1.5}]})", "\"reward\""},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": [1]}]})", "\"reward\""},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": ")" + std::string(65, '9') + "\"}]}",
+       "\"reward\" of 65 characters"},
+      {R"({"jobs": [{"id": 7, "asset_cid": ")" + std::string(129, 'Q') + "\"}]}",
+       "\"asset_cid\" of 129 characters"},
+      {R"({"jobs": [{"id": 9223372036854775808, "asset_cid": "Qm"}]})", "\"id\""},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "frames": [1048575]}]})", "out of range"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "frames": [-1048575]}]})", "out of range"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "frames": [2147483647, -2147483648]}]})",
+       "out of range"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": "TIFF"}]})", "output_format"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "frames": "1-3"}]})", "frames"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "frames": [1.5]}]})", "frame"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "frames": ["1"]}]})", "frame"},
@@ -124,15 +162,22 @@ TEST(RepliesTest, DeeplyNestedJsonIsRefusedWithoutCrashing) {
 }
 
 TEST(RepliesTest, LeaseReply) {
-  EXPECT_EQ(parse_lease(R"({"success": true, "lease_expires_at": "2026-11-29T14:40:05.123Z",
-                           "lease_seconds": 60, "job": {}})"),
-            "2026-11-29T14:40:05.123Z");
-  EXPECT_EQ(parse_lease(R"({"lease_expires_at": "t"})"), "t");
+  const Lease l = parse_lease(R"({"success": true, "lease_expires_at": "2026-11-29T14:40:05.123Z",
+                           "lease_seconds": 60, "job": {}})");
+  EXPECT_EQ(l.expires_at, "2026-11-29T14:40:05.123Z");
+  EXPECT_DOUBLE_EQ(l.seconds, 60);
+  EXPECT_EQ(parse_lease(R"({"lease_expires_at": "t"})").expires_at, "t");
+  // The seed's assign reply: no lease fields at all.
+  const Lease seed = parse_lease(R"({"success": true})");
+  EXPECT_EQ(seed.expires_at, "");
+  EXPECT_DOUBLE_EQ(seed.seconds, 0);
 }
 
 TEST(RepliesTest, LeaseReplyMalformedVariants) {
   for (const char* body :
-       {R"({"success": true})", R"({"success": true, "lease_expires_at": 1700000000})",
+       {R"({"success": true, "lease_seconds": 0})", R"({"success": true, "lease_seconds": "60"})",
+        R"({"success": true, "lease_seconds": 1e9})",
+        R"({"success": true, "lease_expires_at": 1700000000})",
         R"({"success": false, "lease_expires_at": "t"})",
         R"({"success": "yes", "lease_expires_at": "t"})", "null", "<html>502</html>"}) {
     malformed_message([&] { (void)parse_lease(body); });

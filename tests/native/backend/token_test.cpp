@@ -65,6 +65,13 @@ TEST(TokenTest, LifetimeIsTheEarlierOfExpiresInAndExp) {
   EXPECT_EQ(effective_lifetime(3600, std::nullopt, now), seconds(3600));
 }
 
+TEST(TokenTest, SeedLiteralTokenWithoutExpiresInLivesUntilItsExpOrA401) {
+  const std::int64_t now = 1'800'000'000;
+  EXPECT_EQ(effective_lifetime(std::nullopt, now + 600, now), seconds(600));
+  EXPECT_EQ(effective_lifetime(std::nullopt, std::nullopt, now), kMaxTokenLifetime);
+  EXPECT_EQ(effective_lifetime(std::nullopt, now - 5, now), kMaxTokenLifetime);  // skewed exp
+}
+
 TEST(TokenTest, HugeExpiresInIsCappedAt30DaysAndStillValidAnHourLater) {
   // A hostile or buggy backend's expires_in of 2^63-1 s used to overflow the millisecond count
   // (and steady_clock's nanoseconds), giving a token that always "needed refresh".

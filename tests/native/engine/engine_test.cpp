@@ -41,6 +41,9 @@ struct StubFarm {
   std::set<std::string> lose_lease;   // heartbeats for these ids answer kLeaseLost
   int auth_failures = 0;              // authenticate() throws kAuthRejected this many times
   int complete_failures = 0;          // complete() throws kNetwork this many times
+  int poll_failures = 0;              // available() throws kNetwork this many times
+  double lease_seconds = 0;           // what assign/heartbeat report (0: not said)
+  bool no_heartbeat = false;          // heartbeat() throws kNotSupported (a seed backend)
   std::set<std::size_t> broken_apis;  // upload through these API indexes throws kNetwork
   std::vector<std::size_t> upload_apis_used;
   int auth_calls = 0;
@@ -72,6 +75,13 @@ class StubBackend : public Backend {
     }
   }
   std::vector<Offer> available(int wait_s) override {
+    {
+      const std::lock_guard lock(f_->mu);
+      if (f_->poll_failures > 0) {
+        f_->poll_failures -= 1;
+        throw Error(ErrorKind::kNetwork, "stub: connection refused");
+      }
+    }
     for (int i = 0; i < std::max(wait_s, 1) * 20; ++i) {
       // Like the real client: stop() cancels a long-poll in flight.
       if (cancel_ != nullptr && cancel_->load())
@@ -84,21 +94,28 @@ class StubBackend : public Backend {
     }
     return {};
   }
-  bool assign(const std::string& id) override {
+  Claim assign(const std::string& id) override {
     const std::lock_guard lock(f_->mu);
     f_->calls.push_back({"assign", id, "", false, ""});
     auto it = std::find_if(f_->pending.begin(), f_->pending.end(),
                            [&](const Offer& o) { return o.id == id; });
-    if (it == f_->pending.end()) return false;
+    if (it == f_->pending.end()) return {};
     f_->pending.erase(it);
-    return true;
+    return {true, f_->lease_seconds};
   }
-  void heartbeat(const std::string& id, double progress, const std::string& message) override {
+  double heartbeat(const std::string& id, double progress, const std::string& message) override {
     const std::lock_guard lock(f_->mu);
     f_->calls.push_back({"heartbeat", id, message, false, std::to_string(progress)});
+    if (f_->no_heartbeat) throw Error(ErrorKind::kNotSupported, "stub: 404 Not Found", 404);
     if (f_->lose_lease.count(id) != 0U) {
       throw Error(ErrorKind::kLeaseLost, "stub: lease lost", 409);
     }
+    return f_->lease_seconds;
+  }
+  bool probe_health() override {
+    const std::lock_guard lock(f_->mu);
+    f_->calls.push_back({"probe", "", "", false, ""});
+    return f_->complete_failures == 0 && f_->poll_failures == 0;
   }
   void complete(const std::string& id, const Submission& s) override {
     const std::lock_guard lock(f_->mu);
@@ -353,7 +370,8 @@ TEST_F(EngineTest, UploadFailingOnEveryApiFailsTheJobRetryably) {
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
   EXPECT_TRUE(f.retryable);
-  EXPECT_NE(f.text.find("upload failed on every IPFS API: stub: API down"), std::string::npos);
+  EXPECT_NE(f.text.find("upload failed on every IPFS API 3 times: stub: API down"),
+            std::string::npos);
   engine->stop(true, 5);
 }
 
@@ -371,16 +389,84 @@ TEST_F(EngineTest, SubmissionFailingOnceIsRetriedOnce) {
   EXPECT_TRUE(farm_->calls_of("fail").empty());
 }
 
-TEST_F(EngineTest, SubmissionFailingTwiceFailsTheJob) {
-  farm_->complete_failures = 2;
+TEST_F(EngineTest, SubmissionFailingThroughAnOutageIsRetriedUntilAcceptedNeverFailed) {
+  farm_->complete_failures = 3;  // back-off 0.5, 1, 2 s at most
   auto started = start_with_job("7");
   auto& engine = started.first;
   const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "x";
   engine->finish("7", {job->output_dir / "f.png"}, 1);
-  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
-  EXPECT_NE(farm_->calls_of("fail").at(0).text.find("submission failed"), std::string::npos);
+  for (int i = 0; i < 150 && engine->status().jobs_done == 0; ++i)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(engine->status().jobs_done, 1);
+  EXPECT_EQ(farm_->calls_of("complete-failed").size(), 3U);
+  EXPECT_EQ(farm_->calls_of("complete").size(), 1U);
+  EXPECT_TRUE(farm_->calls_of("fail").empty());
+  engine->stop(true, 5);
+}
+
+TEST_F(EngineTest, AResultNotSubmittedAtStopIsSubmittedFromDiskByTheNextStart) {
+  farm_->complete_failures = 1000;  // the backend is down for the whole first run
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "abc";
+  engine->finish("7", {job->output_dir / "f.png"}, 2.5);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete-failed").empty(); }));
+  engine->stop(true, 5);
+  engine.reset();
+  const auto kept = Journal(config_.work_dir / "journal.json").load();
+  ASSERT_EQ(kept.size(), 1U);
+  EXPECT_EQ(kept[0].state, JournalState::kFinishing);
+  ASSERT_TRUE(kept[0].result.has_value());
+  EXPECT_EQ(kept[0].result->cid, "stubcid-f.png-3");
+  EXPECT_TRUE(fs::exists(job->output_dir / "f.png"));
+  EXPECT_TRUE(farm_->calls_of("release").empty());  // never handed back: it is finished
+
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->complete_failures = 0;  // the backend is back
+  }
+  auto again = make();
+  again->start();
+  ASSERT_TRUE(eventually([&] { return again->status().jobs_done == 1; }));
+  const auto c = farm_->calls_of("complete").at(0);
+  EXPECT_EQ(c.id, "7");
+  EXPECT_EQ(c.text, "stubcid-f.png-3");
+  EXPECT_EQ(c.extra, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(farm_->calls_of("assign").size(), 1U);  // not claimed (or rendered) again
+  EXPECT_TRUE(farm_->calls_of("fail").empty());
+  again->stop(true, 5);
+  EXPECT_TRUE(Journal(config_.work_dir / "journal.json").load().empty());
+}
+
+TEST_F(EngineTest, ABackendWithoutHeartbeatIsAskedOnceThenNeverAgainAndJobsStillComplete) {
+  farm_->no_heartbeat = true;
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
+  ASSERT_TRUE(job.has_value());
+  std::this_thread::sleep_for(500ms);  // 5 heartbeat intervals
+  EXPECT_EQ(farm_->calls_of("heartbeat").size(), 1U);
+  EXPECT_FALSE(engine->job_cancelled("7"));
+  std::ofstream(job->output_dir / "f.png") << "x";
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
+  engine->stop(true, 5);
+}
+
+TEST_F(EngineTest, AfterANetworkFailureWorkResumesAsSoonAsTheHealthProbeAnswers) {
+  config_.network_retry_s = 10;  // the seed's table; the probe cuts it short
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->poll_failures = 1;
+  }
+  auto started = start_with_job("7");  // waits up to 5 s: only the probe can make it
+  ASSERT_TRUE(started.second.has_value());
+  EXPECT_FALSE(farm_->calls_of("probe").empty());
+  started.first->stop(false, 5);
 }
 
 TEST_F(EngineTest, RenderFailureFromPythonIsReportedWithItsLogTail) {

@@ -62,6 +62,40 @@ TEST_F(JournalTest, RoundTripKeepsIdsCidsAndStates) {
             fs::perms::none);
 }
 
+TEST_F(JournalTest, AFinishingEntryKeepsItsResultForSubmissionAfterARestart) {
+  const Journal j(dir_ / "journal.json");
+  JournalEntry e;
+  e.id = "9";
+  e.asset_cid = "QmC";
+  e.state = JournalState::kFinishing;
+  e.result =
+      JournalResult{{dir_ / "job-9/output/frame_0001.png", dir_ / "job-9/output/frame_0002.png"},
+                    2.5,
+                    {1, 2},
+                    "QmResult",
+                    std::string(64, 'a')};
+  j.save({{"7", "QmA", JournalState::kHanded}, e});
+  const auto back = j.load();
+  ASSERT_EQ(back.size(), 2U);
+  EXPECT_FALSE(back[0].result.has_value());
+  ASSERT_TRUE(back[1].result.has_value());
+  EXPECT_EQ(back[1].result->files, e.result->files);
+  EXPECT_DOUBLE_EQ(back[1].result->render_seconds, 2.5);
+  EXPECT_EQ(back[1].result->frames, (std::vector<int>{1, 2}));
+  EXPECT_EQ(back[1].result->cid, "QmResult");
+  EXPECT_EQ(back[1].result->sha256, std::string(64, 'a'));
+}
+
+TEST_F(JournalTest, AnOlderWorkersEntryWithoutResultAndUnknownKeysStillLoads) {
+  std::ofstream(dir_ / "journal.json")
+      << R"({"version": 1, "jobs": [{"id": "4", "asset_cid": "QmD", "state": "finishing",)"
+      << R"( "coordinator": "http://x", "crashed": true}]})";
+  const auto back = Journal(dir_ / "journal.json").load();
+  ASSERT_EQ(back.size(), 1U);
+  EXPECT_EQ(back[0].state, JournalState::kFinishing);
+  EXPECT_FALSE(back[0].result.has_value());
+}
+
 TEST_F(JournalTest, SavingAgainReplacesTheWholeList) {
   const Journal j(dir_ / "journal.json");
   j.save({{"7", "QmA", JournalState::kHanded}});

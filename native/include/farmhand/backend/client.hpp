@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "farmhand/backend/replies.hpp"
 #include "farmhand/backend/types.hpp"
 #include "farmhand/http/backoff.hpp"
 #include "farmhand/identity/identity.hpp"
@@ -65,24 +66,32 @@ class Client {
   /// GET /api/v1/jobs/available?status=pending&wait=S. Long-poll: returns as soon as a job is
   /// pending or after `wait_seconds` (0 = answer at once) with possibly no offers.
   std::vector<JobOffer> available(int wait_seconds);
-  /// POST /api/v1/jobs/{id}/assign -> lease_expires_at; nullopt when another worker holds the
-  /// job or it is no longer pending (409) — an ordinary outcome.
-  std::optional<std::string> assign(const std::string& id);
-  /// POST /api/v1/jobs/{id}/heartbeat (progress 0..1) -> new lease_expires_at.
-  /// Throws kLeaseLost on 409: abandon the job.
-  std::string heartbeat(const std::string& id, double progress, const std::string& message);
+  /// POST /api/v1/jobs/{id}/assign -> the lease (its fields empty/0 when a seed-literal
+  /// backend answers {"success": true} only); nullopt when another worker holds the job or it
+  /// is no longer pending (409) — an ordinary outcome.
+  std::optional<Lease> assign(const std::string& id);
+  /// POST /api/v1/jobs/{id}/heartbeat (progress 0..1) -> the extended lease.
+  /// Throws kLeaseLost on 409: abandon the job; kNotSupported when the backend has no
+  /// heartbeat endpoint (404 other than job_not_found, or 405).
+  Lease heartbeat(const std::string& id, double progress, const std::string& message);
   /// POST /api/v1/jobs/{id}/complete. Throws kLeaseLost on 409 (lease gone, or completed by
   /// someone else).
   void complete(const std::string& id, const Completion& completion);
   /// POST /api/v1/jobs/{id}/fail. retryable=false: the job itself is broken (protocol.md
   /// "Job states"). Throws kLeaseLost on 409, except when the 409 answers a retry after an
-  /// unknown outcome (the first try then ended the lease: nothing left to do).
+  /// unknown outcome (the first try then ended the lease: nothing left to do);
+  /// kNotSupported as for heartbeat() (a seed-literal backend: the job is just skipped).
   /// `code`: the failure kind's stable code (protocol.md "Failure codes"), sent when not
   /// empty; a coordinator that predates codes ignores it.
   void fail(const std::string& id, const std::string& error, bool retryable,
             const std::string& log_tail, const std::string& code = {});
-  /// POST /api/v1/jobs/{id}/release: hand the job back untouched. 409 as for fail().
+  /// POST /api/v1/jobs/{id}/release: hand the job back untouched. 409 and kNotSupported as
+  /// for fail().
   void release(const std::string& id, const std::string& reason);
+  /// GET /api/v1/health once, without retries, with a 2 s timeout: true when the backend
+  /// answered anything over HTTP (a seed backend may have no health endpoint: a 404 still
+  /// means it is back), false on a network error or timeout. Never throws but kCancelled.
+  bool probe_health();
 
   [[nodiscard]] const std::string& base_url() const;
   [[nodiscard]] const std::string& address() const;

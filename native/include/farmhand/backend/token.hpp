@@ -24,12 +24,14 @@ inline constexpr std::chrono::seconds kMaxTokenLifetime{30LL * 24 * 3600};
 /// the payload is not a JSON object, or `exp` is not an integer.
 std::optional<std::int64_t> jwt_exp_claim(std::string_view jwt);
 
-/// How long the token may be used, from `expires_in` (seconds, > 0) and the JWT's `exp`
-/// (if any), both measured from `now_unix`: the smaller of the two. An `exp` already in the
-/// past by our clock is taken as clock skew and ignored (expires_in alone then decides).
+/// How long the token may be used, from `expires_in` (seconds, > 0; nullopt when the backend
+/// sent none, as a seed-literal one does) and the JWT's `exp` (if any), both measured from
+/// `now_unix`: the smaller of the two. An `exp` already in the past by our clock is taken as
+/// clock skew and ignored (expires_in alone then decides). With neither, the token is used
+/// for kMaxTokenLifetime or until a call answers 401 (the client then authenticates again).
 /// Capped at kMaxTokenLifetime: a backend's huge expires_in (up to 2^63-1 s) would otherwise
 /// overflow the millisecond count and the steady_clock arithmetic of refresh_at().
-std::chrono::milliseconds effective_lifetime(std::int64_t expires_in,
+std::chrono::milliseconds effective_lifetime(std::optional<std::int64_t> expires_in,
                                              std::optional<std::int64_t> exp_unix,
                                              std::int64_t now_unix);
 

@@ -6,10 +6,16 @@
 //          "coordinator": "http://127.0.0.1:8000", "recorded_at": 1764748800}]}
 // ("coordinator" and "recorded_at" are absent from journals written before they existed:
 // such entries load with an empty coordinator and recorded_at 0.)
+// A "finishing" entry may carry the rendered result, so that a restarted worker submits it
+// from disk instead of rendering again (durable submission, docs/protocol.md "Worker timing"):
+//   "result": {"files": ["/work/job-7/output/frame_0001.png"], "render_seconds": 1.5,
+//              "frames": [1], "cid": "Qm..." (or ""), "sha256": "<hex>" (or "")}
+// Readers ignore keys they do not know, so older and newer workers read each other's files.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +32,15 @@ enum class JournalState {
 /// "claimed", "handed", "finishing", "crashed".
 const char* to_string(JournalState s) noexcept;
 
+/// A rendered result waiting to be uploaded and submitted.
+struct JournalResult {
+  std::vector<std::filesystem::path> files;  // the output files, absolute paths in the job dir
+  double render_seconds = 0;                 // seconds
+  std::vector<int> frames;                   // frames rendered (the job's frames)
+  std::string cid;                           // result CID once computed, else ""
+  std::string sha256;                        // 64 hex once computed, else ""
+};
+
 struct JournalEntry {
   std::string id;
   std::string asset_cid;
@@ -36,6 +51,7 @@ struct JournalEntry {
   /// Unix time (seconds) the entry was last written; 0 = unknown. Entries for another
   /// coordinator are dropped once older than kForeignJournalEntryTtlS.
   std::int64_t recorded_at = 0;
+  std::optional<JournalResult> result{};  // kFinishing after finish(): what to submit
 };
 
 /// How long a journal entry for another coordinator is kept (7 days) waiting for the

@@ -32,22 +32,31 @@ struct Submission {
   std::vector<int> frames;
 };
 
+/// The outcome of an assign.
+struct Claim {
+  bool won = false;          // the lease is ours; false on 409 (someone else won, or not pending)
+  double lease_seconds = 0;  // the lease length the backend granted; 0 when it did not say
+};
+
 /// The coordinator API. Every call throws farmhand::Error (kNetwork, kTimeout,
-/// kAuthRejected, kHttpStatus, kMalformedResponse; kLeaseLost for a lost lease).
+/// kAuthRejected, kHttpStatus, kMalformedResponse; kLeaseLost for a lost lease;
+/// kNotSupported from heartbeat/fail/release when a seed-literal backend lacks them).
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual void authenticate() = 0;
   /// Long-polls up to `wait_s` seconds for pending jobs.
   virtual std::vector<Offer> available(int wait_s) = 0;
-  /// True when the lease is ours; false on 409 (someone else won, or the job moved on).
-  virtual bool assign(const std::string& id) = 0;
-  virtual void heartbeat(const std::string& id, double progress, const std::string& message) = 0;
+  virtual Claim assign(const std::string& id) = 0;
+  /// Extends the lease; returns its length in seconds (0 when the backend did not say).
+  virtual double heartbeat(const std::string& id, double progress, const std::string& message) = 0;
   virtual void complete(const std::string& id, const Submission& submission) = 0;
   /// `code`: the failure kind (docs/protocol.md "Failure codes"); "" sends none.
   virtual void fail(const std::string& id, const std::string& error, bool retryable,
                     const std::string& log_tail, const std::string& code) = 0;
   virtual void release(const std::string& id, const std::string& reason) = 0;
+  /// One quick GET /api/v1/health: true when the backend answers over HTTP at all.
+  virtual bool probe_health() = 0;
 };
 
 /// (done_bytes, total_bytes); total is 0 while unknown.
