@@ -89,7 +89,7 @@ def test_available_maps_each_offer(farmhand_core, coordinator, identity):
     assert client.available() == []
     a = create_job(coordinator, frames=[3, 1, 2], output_format="JPEG", reward="0.25")
     b = create_job(coordinator, frames=[])
-    offers = client.available()
+    offers = sorted(client.available(), key=lambda o: int(o.id))  # offered in random order
     assert [(o.id, o.asset_cid, o.reward, o.frames, o.output_format) for o in offers] == [
         (str(a), CID, "0.25", [3, 1, 2], "JPEG"),
         (str(b), CID, "1.50", [], "PNG"),

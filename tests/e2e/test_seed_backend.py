@@ -74,7 +74,7 @@ def test_two_jobs_in_a_row_complete_against_a_seed_literal_backend(
     cid = kubo.add(job_files["files"] / "plain.blend")
     created = [seed_backend.create(cid)["id"] for _ in range(2)]
     worker = demo_farm.start_worker(seed_backend, kubo, tmp_path / "worker", blender,
-                                    ["--max-jobs", "2", "--heartbeat", "0.5"],
+                                    ["--max-jobs", "2", "--heartbeat", "0.1"],
                                     core_path=CORE_PATH)
     worker.home = tmp_path / "worker"  # type: ignore[attr-defined]
     try:
@@ -96,5 +96,7 @@ def test_two_jobs_in_a_row_complete_against_a_seed_literal_backend(
         assert Image.open(png).text == {}
     # The same frame of the same file twice: the same bytes (deterministic, private output).
     assert jobs[created[0]]["result_cid"] == jobs[created[1]]["result_cid"]
-    assert log.count("the backend has no heartbeat endpoint") == 1, log
+    # Found at most once (a frame this small may finish before the first heartbeat), never
+    # retried: GoogleTest ABackendWithoutHeartbeatIsAskedOnceThenNeverAgain pins the count.
+    assert log.count("the backend has no heartbeat endpoint") <= 1, log
     assert "authentication failed" not in log, log

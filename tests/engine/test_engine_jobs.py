@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -123,15 +124,20 @@ def test_newer_blender_header_is_failed_naming_both_versions(farm, farmhand_core
 
 
 def test_lease_lost_mid_render_cancels_the_job(coordinator_factory, kubo, farmhand_core, tmp_path):
-    farm = Farm(coordinator_factory("--lease-seconds", "2"), kubo, tmp_path)
+    farm = Farm(coordinator_factory("--lease-seconds", "3"), kubo, tmp_path)
     job_id = farm.post_job(farm.add_blend(blend_bytes()))
-    # Heartbeats every 4 s cannot keep a 2 s lease: it expires, the next heartbeat gets 409.
     engine = farmhand_core.Engine(farm.config(tmp_path / "work", heartbeat_interval_s=4.0))
     engine.start()
     try:
         job = engine.next_job(20)
         assert job is not None
+        time.sleep(4.0)  # heartbeats every lease/3 = 1 s (not the configured 4 s) keep it
         assert engine.job_cancelled(job) is False
+        assert farm.job(job_id)["status"] == "assigned"
+        # The lease is lost behind the worker's back (as after a long network partition):
+        # the next heartbeat answers 409.
+        with sqlite3.connect(farm.coordinator.db_path) as db:
+            db.execute("UPDATE tasks SET lease_expires_at=1 WHERE id=?", (int(job_id),))
         deadline = time.monotonic() + 15
         while not engine.job_cancelled(job) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -153,7 +159,8 @@ def test_stop_releases_prefetched_jobs(farm, farmhand_core, tmp_path):
     engine = farmhand_core.Engine(farm.config(tmp_path / "work", prefetch=1))
     engine.start()
     job = engine.next_job(20)
-    assert job is not None and job.id in (first, second)   # offers come in random order
+    # Offers come in random order (protocol.md): either job may be rendered first.
+    assert job is not None and job.id in (first, second)
     prefetched = second if job.id == first else first
     farm.wait_job(prefetched, lambda j: j["status"] == "assigned")
     deadline = time.monotonic() + 10
