@@ -71,7 +71,8 @@ def make_job_files(tmp: Path) -> dict:
 
 def render_with_harness(kind: str, tmp: Path, blend: Path, **spec) -> dict:
     """Copy ``blend`` into a fresh job dir under ``tmp`` and render it with the harness.
-    Returns the harness RESULT dict plus ``output_dir``, ``work_dir`` and ``log``."""
+    Returns the harness RESULT dict plus ``output_dir``, ``work_dir``, ``log`` and
+    ``returncode`` (Blender's exit status after it printed the result)."""
     work = tmp / f"job-{kind}-{blend.stem}-{spec.get('strategy', 'opened')}"
     out = work / "output"
     work.mkdir(parents=True)
@@ -86,5 +87,6 @@ def render_with_harness(kind: str, tmp: Path, blend: Path, **spec) -> dict:
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     assert lines, f"harness printed no RESULT (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     result = json.loads(lines[-1][len("RESULT "):])
-    result.update(output_dir=out, work_dir=work, log=proc.stdout + proc.stderr)
+    result.update(output_dir=out, work_dir=work, log=proc.stdout + proc.stderr,
+                  returncode=proc.returncode)
     return result

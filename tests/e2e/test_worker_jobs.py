@@ -1,6 +1,7 @@
-"""A headless worker (Debian Blender 3.4 and the bpy 5.0.1 module) against real kubo and the
-real coordinator: jobs complete with kubo-identical result CIDs; hostile and broken files
-fail with reasons while the loop goes on; signals; crash recovery."""
+"""A headless worker (every cell of the Blender matrix: Debian Blender 3.4, bpy 4.2, 4.5,
+5.0.1 and 5.2) against real kubo and the real coordinator: jobs (1 and 3 frames) complete
+with kubo-identical result CIDs; hostile and broken files fail with reasons while the loop
+goes on; signals; crash recovery."""
 
 from __future__ import annotations
 
