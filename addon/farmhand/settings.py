@@ -16,6 +16,8 @@ Every setting as ``argument`` / ``ENV VAR`` (default); arguments win over the en
 - ``--poll-wait S`` / ``FARMHAND_POLL_WAIT`` (20 seconds of long-poll)
 - ``--heartbeat S`` / ``FARMHAND_HEARTBEAT`` (10 seconds)
 - ``--log-file PATH`` / ``FARMHAND_LOG_FILE`` (none: the engine logs to stderr)
+- ``--frame-budget S`` / ``FARMHAND_FRAME_BUDGET`` (3600 seconds; 0 = none): headless, a frame
+  running longer is stopped and the job fails "too slow for this worker" (retryable)
 - ``--online`` / ``FARMHAND_ONLINE=1`` (off): allow network where Blender >= 4.2 has
   online access off (the bpy module's default), like Blender's ``--online-mode``
 
@@ -81,6 +83,7 @@ class WorkerSettings:
     online: bool = False
     key_fd: int | None = None
     sandbox: str = "not sandboxed"
+    frame_budget_s: float = 3600.0
 
     def validate(self) -> None:
         """Raise SettingsError naming the first bad value."""
@@ -105,6 +108,9 @@ class WorkerSettings:
         if not 0.1 <= self.heartbeat_interval_s <= 3600:  # also refuses nan and inf
             raise SettingsError(f"heartbeat interval {self.heartbeat_interval_s} must be "
                                 "0.1 to 3600 seconds")
+        if not 0 <= self.frame_budget_s <= 7 * 24 * 3600:  # also refuses nan and inf
+            raise SettingsError(f"frame budget {self.frame_budget_s} must be 0 (none) to "
+                                "604800 seconds")
         if self.max_job_bytes > 2 ** 63 - 1:
             raise SettingsError(f"max job bytes {self.max_job_bytes} must be below 2^63")
         for name, path in (("key file", self.key_file), ("work dir", self.work_dir),
@@ -147,6 +153,7 @@ _OPTIONS = [  # (argument, env var, attribute, converter)
     ("--poll-wait", "FARMHAND_POLL_WAIT", "poll_wait_s", int),
     ("--heartbeat", "FARMHAND_HEARTBEAT", "heartbeat_interval_s", float),
     ("--log-file", "FARMHAND_LOG_FILE", "log_file", os.path.abspath),
+    ("--frame-budget", "FARMHAND_FRAME_BUDGET", "frame_budget_s", float),
 ]
 
 
