@@ -94,6 +94,8 @@ async def available(request: Request, status: Literal["pending"] = "pending",
         remaining = deadline - time.monotonic()
         if jobs or remaining <= 0 or svc.stopping:
             return {"jobs": jobs}
+        if svc.store.offers_held():  # a hold's end notifies nobody: look again soon
+            remaining = min(remaining, 0.5)
         await svc.notifier.wait(changed, remaining)
 
 

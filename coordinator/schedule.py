@@ -6,16 +6,45 @@ blocklist and crash record, verification by a different worker). Order: round-ro
 creators -- the creator with the fewest assigned tasks first, then the one served least
 recently -- and, within a creator, verification tasks first (they hold a finished job back),
 then a random slice of the creator's oldest pending tasks (so workers polling together rarely
-race for the same task). A creator at the cap of assigned tasks gets no offers.
+race for the same task). The first offer of a reply is held for the asking worker for
+:data:`HOLD_SECONDS` (:class:`Holds`): meanwhile it is offered to no other worker (a long poll
+re-checks when holds end). A creator at the cap of assigned tasks gets no offers.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+import time
 
 OFFER_WINDOW = 8  # offers are drawn from a creator's oldest OFFER_WINDOW * limit tasks
+HOLD_SECONDS = 2.0  # a reply's first offer is kept out of other workers' heads this long
 _random = random.SystemRandom()
+
+
+class Holds:
+    """Task id -> (worker, until): which worker was last offered the task first, and until
+    when (seconds, ``time.monotonic()`` clock) no other worker is offered it. In memory only:
+    after a restart nothing is held (harmless)."""
+
+    def __init__(self):
+        self._held: dict[int, tuple[str | None, float]] = {}
+
+    def held_by_other(self, task_id: int, worker: str | None, now: float) -> bool:
+        """True if ``task_id`` is held for a worker other than ``worker`` at ``now``."""
+        entry = self._held.get(task_id)
+        return entry is not None and entry[1] > now and entry[0] != worker
+
+    def active(self, now: float) -> bool:
+        """True while any hold lasts (a parked long poll then re-checks every 0.5 s)."""
+        return any(until > now for _, until in self._held.values())
+
+    def hold(self, task_id: int, worker: str | None, now: float) -> None:
+        """Hold ``task_id`` for ``worker`` for HOLD_SECONDS from ``now``; expired holds are
+        dropped once the table passes 1024 entries."""
+        self._held[task_id] = (worker, now + HOLD_SECONDS)
+        if len(self._held) > 1024:
+            self._held = {k: v for k, v in self._held.items() if v[1] > now}
 
 # Shared with store._TASK_SELECT: tasks joined with the job fields a worker needs.
 _SELECT = ("SELECT t.*, j.asset_cid AS asset_cid, j.output_format AS output_format, "
@@ -44,10 +73,15 @@ def rendered_group(conn: sqlite3.Connection, task: sqlite3.Row, worker: str) -> 
 
 
 def offers(conn: sqlite3.Connection, worker: str | None, wnum: int | None, limit: int,
-           cap: int, served: dict[str, float]) -> list[sqlite3.Row]:
+           cap: int, served: dict[str, float], holds: Holds | None = None,
+           now: float | None = None) -> list[sqlite3.Row]:
     """Up to ``limit`` pending task rows ``worker`` may take, fair-share ordered. ``wnum``: the
     worker's Blender as major*100+minor (None: unknown, offered every file). ``cap``: assigned
-    tasks per creator. ``served``: creator -> when it was last assigned a task."""
+    tasks per creator. ``served``: creator -> when it was last assigned a task. ``holds``:
+    tasks held for other workers are left out; the first offer is then held for ``worker``
+    (``now``: ``time.monotonic()`` seconds)."""
+    if holds is not None and now is None:
+        now = time.monotonic()
     args = {"worker": worker, "wnum": wnum}
     creators = conn.execute(
         "SELECT DISTINCT j.creator FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE "
@@ -65,11 +99,18 @@ def offers(conn: sqlite3.Connection, worker: str | None, wnum: int | None, limit
             _SELECT + " WHERE j.creator = :creator AND " + _ELIGIBLE
             + " ORDER BY (t.kind = 'verify') DESC, t.pending_since, t.id LIMIT :limit",
             {**args, "creator": creator, "limit": OFFER_WINDOW * limit}).fetchall()
-        picked = _random.sample(window, min(limit, len(window)))
+        if holds is None:
+            picked = _random.sample(window, min(limit, len(window)))
+            queues.append(sorted(picked, key=lambda r: r["kind"] != "verify"))
+            continue
+        free = [r for r in window if not holds.held_by_other(r["id"], worker, now)]
+        picked = _random.sample(free, min(limit, len(free)))
         queues.append(sorted(picked, key=lambda r: r["kind"] != "verify"))
     picked: list[sqlite3.Row] = []
     for i in range(limit):
         for queue in queues:
             if i < len(queue) and len(picked) < limit:
                 picked.append(queue[i])
+    if holds is not None and picked:
+        holds.hold(picked[0]["id"], worker, now)
     return picked

@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import sqlite3
+import time
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import Callable
@@ -220,6 +221,7 @@ class JobStore:
         self.changes = 0          # bumped by every committed state change (for notifiers)
         self.lease_expiries = 0   # since start (metrics)
         self._served: dict[str, float] = {}   # creator -> last assign (fair-share tie-break)
+        self._holds = schedule.Holds()         # first offers held for their worker (2 s)
 
     # -- helpers (inside a transaction) -------------------------------------------------
 
@@ -458,8 +460,14 @@ class JobStore:
                 row = self._refuse_blocked(conn, worker)
                 wnum = row["blender_num"] if row is not None else None
             rows = schedule.offers(conn, worker, wnum, limit, self.creator_task_cap,
-                                   self._served)
+                                   self._served, self._holds)
             return [task_json(r) for r in rows]
+
+    def offers_held(self) -> bool:
+        """True while a task is held for the worker it was first offered to
+        (schedule.Holds): a parked long poll re-checks then, since a hold's end sends no
+        notification."""
+        return self._holds.active(time.monotonic())
 
     def _note_worker(self, conn, worker: str, blender: str | None, device: str | None,
                      ts: float) -> None:

@@ -95,6 +95,32 @@ def test_available_offers_a_different_slice_of_the_oldest_window_per_poll(coordi
     assert len(firsts) >= 5, f"20 polls offered only {sorted(firsts)} first"
 
 
+def test_a_first_offer_is_held_for_its_worker_for_two_seconds(coordinator, make_worker):
+    """protocol.md: the first offer of a reply is offered to no other worker for 2 s (the
+    last pending job is not raced for); the same worker is offered it again meanwhile."""
+    job = create_job(coordinator.url)
+    first, second = make_worker(coordinator.url), make_worker(coordinator.url)
+    assert [j["id"] for j in first.get("/api/v1/jobs/available").json()["jobs"]] == [job["id"]]
+    held_at = time.monotonic()
+    assert second.get("/api/v1/jobs/available").json() == {"jobs": []}
+    assert [j["id"] for j in first.get("/api/v1/jobs/available").json()["jobs"]] == [job["id"]]
+    time.sleep(max(0.0, held_at + 2.2 - time.monotonic()))
+    assert [j["id"] for j in second.get("/api/v1/jobs/available").json()["jobs"]] == [job["id"]]
+
+
+def test_a_parked_long_poll_gets_a_held_job_once_its_hold_ends(coordinator, make_worker):
+    """A hold's end notifies nobody: the parked poll looks again (every 0.5 s) and answers
+    within about a second of the 2 s hold ending, not at the end of its wait."""
+    job = create_job(coordinator.url)
+    first, second = make_worker(coordinator.url), make_worker(coordinator.url)
+    assert first.get("/api/v1/jobs/available").json()["jobs"][0]["id"] == job["id"]
+    held_at = time.monotonic()
+    thread, out = _poll_in_background(second, 20)  # first never claims it
+    thread.join(timeout=30)
+    assert [j["id"] for j in out["resp"].json()["jobs"]] == [job["id"]]
+    assert 1.5 < out["done"] - held_at < 4.0, out["done"] - held_at
+
+
 def test_available_rejects_other_status_and_negative_wait(coordinator, make_worker):
     worker = make_worker(coordinator.url)
     for params in ({"status": "completed"}, {"wait": -1}, {"limit": 0}):

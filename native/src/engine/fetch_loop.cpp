@@ -295,7 +295,10 @@ class Fetcher {
     return true;
   }
 
-  // False when the caller should stop going through this batch of offers.
+  // True when the claim was refused (409: try the next offer of this batch). False otherwise:
+  // after a won claim the loop polls again for a fresh list (docs/protocol.md: an older list's
+  // further offers are likely claimed by others by now, each attempt a refused write), and on
+  // errors it stops going through this batch.
   bool claim_and_fetch(const Offer& offer) {
     const std::string& id = offer.id;
     Claim claim;
@@ -367,7 +370,7 @@ class Fetcher {
       }
       report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true, {},
                      "download_failed");
-      return true;
+      return false;
     }
     const double download_s = seconds_since(t0);
     std::error_code ec;
@@ -375,7 +378,7 @@ class Fetcher {
     s_->log.job(id, dir,
                 "downloaded and verified " + std::to_string(bytes) + " bytes in " +
                     fmt_seconds(download_s));
-    if (lease_lost(id)) return true;
+    if (lease_lost(id)) return false;
 
     set_state("validating", id);
     const auto t1 = Clock::now();
@@ -389,7 +392,7 @@ class Fetcher {
     } catch (const Error& e) {
       report_failure(*s_, *backend_, id, std::string("refused: ") + e.what(),
                      e.kind() != ErrorKind::kBlendInvalid, {}, validation_code(e));
-      return true;
+      return false;
     }
     const double validate_s = seconds_since(t1);
     s_->log.job(id, dir,
@@ -417,7 +420,7 @@ class Fetcher {
     if (stopping) return false;  // the service thread releases it
     lease_lost(id);
     set_state("idle");
-    return true;
+    return false;
   }
 
   // True (and the job dropped) if a heartbeat found the job's lease lost meanwhile.
