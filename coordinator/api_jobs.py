@@ -10,16 +10,18 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from .blendinfo import read_header
+from .blendscene import read_resolution
 from .creators import Caller, caller, looks_like_jwt, may_see, redact, redact_event, signed_in
 from .errors import ApiError
-from .models import (AssignRequest, CancelRequest, CompleteRequest, CreateJobRequest,
-                     FailRequest, HeartbeatRequest, ReleaseRequest, check_blender, check_creator,
-                     check_device)
+from .models import (CREATOR_MAX_PRIORITY, AssignRequest, CancelRequest, CompleteRequest,
+                     CreateJobRequest, FailRequest, HeartbeatRequest, PriorityRequest,
+                     ReleaseRequest, check_blender, check_creator, check_device)
 from .services import Services, services, worker_address
 from .timefmt import iso
 
 router = APIRouter(prefix="/api/v1/jobs")
 Status = Literal["pending", "assigned", "completed", "failed", "cancelled"]
+SCENE_READ_SECONDS = 60.0   # reading a .blend's scene resolution at submission, at most
 JobId = Annotated[int, Path(ge=1, le=2**63 - 1, description="job id")]
 
 
@@ -45,18 +47,34 @@ def _require_admin(request: Request, svc: Services) -> Caller:
     return Caller(None, True)
 
 
+def _check_priority(who: Caller, priority: int) -> None:
+    """A creator may ask for 0..CREATOR_MAX_PRIORITY, the operator for anything up to 100
+    (docs/protocol.md "Priorities"); 403 priority_not_allowed otherwise."""
+    if priority > CREATOR_MAX_PRIORITY and not who.operator:
+        raise ApiError(403, "priority_not_allowed",
+                       f"priority {priority} is above {CREATOR_MAX_PRIORITY}, the most a "
+                       f"creator may set; choose 0-{CREATOR_MAX_PRIORITY} (a higher priority "
+                       "puts a job ahead of other creators' and only the operator can give it)")
+
+
 @router.post("", status_code=201)
 async def create_job(body: CreateJobRequest, request: Request,
                      svc: Services = Depends(services)) -> dict:
     who = _require_admin(request, svc)
     # A creator's job is theirs, whatever the body says; the operator names any creator.
     creator = who.address or body.creator
-    header = {}
+    _check_priority(who, body.priority)
+    header, resolution = {}, body.resolution
     if not svc.settings.trusted:
         header = await read_header(svc.farm.kubo, body.asset_cid)
+        if resolution is None:   # the scene's own (docs/protocol.md "Result checks")
+            resolution = await read_resolution(svc.farm.kubo, body.asset_cid,
+                                               svc.settings.max_upload_bytes,
+                                               SCENE_READ_SECONDS)
     return await svc.call(svc.store.create, body.asset_cid, body.frames, body.output_format,
                           body.reward, body.max_attempts, body.chunk_size, creator,
-                          body.resolution, header.get("version"), header.get("compression"))
+                          resolution, header.get("version"), header.get("compression"),
+                          body.priority)
 
 
 def _query(check, value):
@@ -137,7 +155,8 @@ async def heartbeat(job_id: JobId, body: Optional[HeartbeatRequest] = None,
 async def complete(job_id: JobId, body: CompleteRequest, svc: Services = Depends(services),
                    worker: str = Depends(worker_address)) -> dict:
     job, newly = await svc.farm.complete(job_id, worker, body.result_cid, body.sha256,
-                                         body.render_seconds, body.frames)
+                                         body.render_seconds, body.frames,
+                                         body.device, body.blender)
     if newly:
         svc.metrics.render_seconds.observe(body.render_seconds)
     return {"success": True, "job": job}
@@ -166,6 +185,21 @@ async def cancel(job_id: JobId, body: Optional[CancelRequest] = None,
         raise ApiError(403, "not_owner", f"job {job_id} belongs to another creator; only they "
                        "or the operator can cancel it")
     job = await svc.call(svc.store.cancel, job_id, body.reason if body else None)
+    return {"success": True, "job": job}
+
+
+@router.post("/{job_id}/priority")
+async def set_priority(job_id: JobId, body: PriorityRequest, svc: Services = Depends(services),
+                       who: Caller = Depends(signed_in)) -> dict:
+    job = await svc.call(svc.store.get, job_id)   # 404 job_not_found first
+    if job.get("kind") != "job":
+        raise ApiError(404, "job_not_found", f"{job_id} is a task of job {job['job_id']}, not "
+                       f"a job; set the priority of job {job['job_id']}")
+    if not who.owns(job["creator"]):
+        raise ApiError(403, "not_owner", f"job {job_id} belongs to another creator; only they "
+                       "or the operator can change its priority")
+    _check_priority(who, body.priority)
+    job = await svc.call(svc.store.set_priority, job_id, body.priority, who.name)
     return {"success": True, "job": job}
 
 

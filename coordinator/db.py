@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS jobs (                -- a creator's job (protocol.md
     resolution       TEXT,                        -- JSON [w, h] or NULL (set by the first frame)
     blender_version  INTEGER,                     -- from the .blend header, e.g. 304
     compression      TEXT,
+    priority         INTEGER NOT NULL DEFAULT 0,  -- 0..100 (protocol.md "Priorities")
     status           TEXT    NOT NULL CHECK (status IN
                          ('pending','assigned','completed','failed','cancelled')),
     result_cid       TEXT,
@@ -150,7 +151,8 @@ class Database:
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     # Columns added to a schema version after databases of it may exist: (table, column, type).
-    ADDED_COLUMNS = (("tasks", "error_code", "TEXT"),)
+    ADDED_COLUMNS = (("tasks", "error_code", "TEXT"),
+                     ("jobs", "priority", "INTEGER NOT NULL DEFAULT 0"))
 
     def _add_missing_columns(self) -> None:
         for table, column, sql_type in self.ADDED_COLUMNS:

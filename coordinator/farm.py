@@ -77,9 +77,13 @@ class Farm:
         return resolution
 
     async def complete(self, task_id: int, worker: str, result_cid: str, sha256: str,
-                       render_seconds: float, frames: list[int] | None) -> tuple[dict, bool]:
+                       render_seconds: float, frames: list[int] | None,
+                       device: str | None = None, blender: str | None = None
+                       ) -> tuple[dict, bool]:
         """/complete: check the result (unless trusted), then record it; a failed check
-        rejects the result (409 result_rejected). Then settle/assemble what became ready."""
+        rejects the result (409 result_rejected). Then settle/assemble what became ready.
+        ``device``/``blender``: what the worker says it really rendered with (None: what it
+        said when it polled)."""
         plan = await self.call(self.store.plan_completion, task_id, worker, result_cid)
         resolution = None
         if not plan.repeat and not self.trusted:
@@ -94,7 +98,7 @@ class Farm:
             log.info("task %d: result %s passed the checks in %.3f s", task_id, result_cid,
                      time.monotonic() - started)
         job, newly = await self.call(self.store.complete, task_id, worker, result_cid, sha256,
-                                     render_seconds, frames, resolution)
+                                     render_seconds, frames, resolution, device, blender)
         if newly:
             await self.follow_up()
         return job, newly

@@ -70,6 +70,26 @@ class Kubo:
         params = [("arg", cid)] + ([("length", str(length))] if length else [])
         return await self._post("cat", params, limit=limit)
 
+    async def cat_chunks(self, cid: str, limit: int):
+        """The file ``cid`` as an async iterator of byte chunks (a whole .blend, never held
+        whole); KuboError when kubo fails or the file is larger than ``limit`` bytes."""
+        url = f"{self.api_url}/api/v0/cat"
+        try:
+            async with self._http().stream("POST", url, params=[("arg", cid)]) as resp:
+                if resp.status_code != 200:
+                    body = await resp.aread()
+                    raise KuboError(f"kubo cat answered {resp.status_code}: "
+                                    f"{body[:300].decode(errors='replace')}")
+                seen = 0
+                async for chunk in resp.aiter_bytes():
+                    seen += len(chunk)
+                    if seen > limit:
+                        raise KuboError(f"kubo cat {cid}: larger than {limit} bytes")
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise KuboError(f"kubo cat at {self.api_url}: {type(exc).__name__}: {exc}") \
+                from None
+
     async def node(self, cid: str) -> dict:
         """A dag-pb node as {"data": bytes, "links": [{"name", "cid", "tsize"}]}, from
         ``dag/get`` (dag-json)."""

@@ -91,6 +91,8 @@ CREATOR_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,66}$")
 BLENDER_RE = re.compile(r"^[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,3})?$")
 DEVICES = ("CPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI")
 MAX_ATTEMPTS = 10   # docs/protocol.md "Poison tasks": a crashing job must not loop longer
+MAX_PRIORITY = 100          # docs/protocol.md "Priorities": the operator's bound
+CREATOR_MAX_PRIORITY = 10   # ... and a creator's; above it a job goes ahead of fair share
 
 
 def check_creator(value: str) -> str:
@@ -125,6 +127,7 @@ class CreateJobRequest(_Body):
     chunk_size: StrictInt = Field(default=0, ge=0, le=MAX_FRAMES)
     creator: StrictStr = "operator"
     resolution: Optional[list[StrictInt]] = None
+    priority: StrictInt = Field(default=0, ge=0, le=MAX_PRIORITY)
 
     _creator = field_validator("creator")(check_creator)
 
@@ -167,8 +170,15 @@ class CompleteRequest(_Body):
     sha256: StrictStr
     render_seconds: float = Field(ge=0.0)
     frames: Optional[list[StrictInt]] = None
+    device: Optional[StrictStr] = Field(
+        default=None, description="the device class the frames were actually rendered with "
+                                  "(docs/protocol.md 'Spot verification')")
+    blender: Optional[StrictStr] = Field(
+        default=None, description="the Blender version that rendered them, MAJOR.MINOR[.PATCH]")
 
     _cid = field_validator("result_cid")(_check_cid)
+    _device = field_validator("device")(check_device)
+    _blender = field_validator("blender")(check_blender)
 
     @field_validator("sha256")
     @classmethod
@@ -228,6 +238,10 @@ class ReleaseRequest(_Body):
     @classmethod
     def _reason(cls, v: Optional[str]) -> Optional[str]:
         return None if v is None else _text(v[:1000])
+
+
+class PriorityRequest(_Body):
+    priority: StrictInt = Field(ge=0, le=MAX_PRIORITY)
 
 
 class CancelRequest(_Body):

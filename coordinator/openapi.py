@@ -69,7 +69,7 @@ EXTRA: dict[tuple[str, str], dict[int, str]] = {
                                                  "challenge_used / challenge_address_mismatch / "
                                                  "invalid_signature"},
     ("post", "/api/v1/jobs"): {401: "token_missing / token_invalid / admin_token_invalid",
-                               403: "job_creation_disabled",
+                               403: "job_creation_disabled / priority_not_allowed",
                                422: "validation_error / asset_not_blend / asset_unavailable"},
     ("get", "/api/v1/jobs/available"): {401: "token_missing / token_invalid / token_expired",
                                         403: "worker_blocked"},
@@ -86,6 +86,9 @@ EXTRA: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/api/v1/jobs/{job_id}/cancel"): {401: "token_missing / token_invalid",
                                                403: "not_owner",
                                                409: "not_cancellable"},
+    ("post", "/api/v1/jobs/{job_id}/priority"): {401: "token_missing / token_invalid",
+                                                 403: "not_owner / priority_not_allowed",
+                                                 409: "job_ended"},
     ("get", "/api/v1/workers/me"): {401: "token_missing / token_invalid / token_expired"},
     ("get", "/api/v1/workers/{address}"): {404: "worker_not_found"},
     ("get", "/api/v1/tasks/{task_id}"): {404: "task_not_found"},
@@ -102,7 +105,8 @@ _TOKEN_OPS |= {("get", p) for p in ("/", "/api/v1/jobs", "/api/v1/jobs/{job_id}"
                                      "/api/v1/jobs/{job_id}/events", "/api/v1/tasks/{task_id}",
                                      "/api/v1/events/stream", "/api/v1/jobs/{job_id}/archive",
                                      "/api/v1/me")}
-_TOKEN_OPS |= {("post", "/api/v1/jobs/{job_id}/cancel"), ("post", "/api/v1/uploads")}
+_TOKEN_OPS |= {("post", "/api/v1/jobs/{job_id}/cancel"), ("post", "/api/v1/uploads"),
+               ("post", "/api/v1/jobs/{job_id}/priority")}
 _STATUS_TEXT = {400: "invalid_json: the body is not JSON", 401: "token_missing / token_invalid "
                 "/ token_expired", 403: "cross_site_request: Origin/Referer of another site",
                 404: "job_not_found / not_found", 413: "body_too_large (1 MiB)",

@@ -91,11 +91,12 @@ def render_page(jobs: list[dict], counts: dict[str, int], gateway: str,
             + _cell(job["updated_at"]) + _cell(render)
             + _cell(f"[{job['error_code']}] {job['error']}" if job.get("error_code")
                     else job["error"])
-            + _result(job, gateway) + _cell(job.get("creator")) + _progress(job) + "</tr>")
+            + _result(job, gateway) + _cell(job.get("creator")) + _progress(job)
+            + _cell(job.get("priority", 0)) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ("id", "state", "worker", "attempts", "reward",
                                             "frames", "format", "created", "updated",
                                             "render", "error", "result", "creator",
-                                            "progress"))
+                                            "progress", "priority"))
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
             f"<title>Farmhand coordinator</title><style>{_STYLE}</style></head><body>"
             f"<h1>Farmhand coordinator {escape(__version__)}</h1><p>{summary}</p>"

@@ -1,11 +1,13 @@
 """Which pending tasks a worker is offered, in what order (docs/protocol.md "Matching, fair
-share, blocklists").
+share, blocklists", "Priorities").
 
 Eligibility is one SQL predicate (the worker's Blender version against the file's, the job's
 blocklist and crash record, verification by a different worker). Order: round-robin across
-creators -- the creator with the fewest assigned tasks first, then the one served least
-recently -- and, within a creator, verification tasks first (they hold a finished job back),
-then a random slice of the creator's oldest pending tasks (so workers polling together rarely
+creators -- the creator whose offerable tasks include the highest operator-raised priority
+(above CREATOR_MAX_PRIORITY; none counts as 0) first, then the one with the fewest assigned
+tasks, then the one served least recently -- and, within a creator, verification tasks first
+(they hold a finished job back), then the creator's tasks by job priority, highest first, each
+priority level a random slice of its oldest pending tasks (so workers polling together rarely
 race for the same task). The first offer of a reply is held for the asking worker for
 :data:`HOLD_SECONDS` (:class:`Holds`): meanwhile it is offered to no other worker (a long poll
 re-checks when holds end). A creator at the cap of assigned tasks gets no offers.
@@ -13,9 +15,12 @@ re-checks when holds end). A creator at the cap of assigned tasks gets no offers
 
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 import time
+
+from .models import CREATOR_MAX_PRIORITY
 
 OFFER_WINDOW = 8  # offers are drawn from a creator's oldest OFFER_WINDOW * limit tasks
 HOLD_SECONDS = 2.0  # a reply's first offer is kept out of other workers' heads this long
@@ -46,10 +51,11 @@ class Holds:
         if len(self._held) > 1024:
             self._held = {k: v for k, v in self._held.items() if v[1] > now}
 
-# Shared with store._TASK_SELECT: tasks joined with the job fields a worker needs.
-_SELECT = ("SELECT t.*, j.asset_cid AS asset_cid, j.output_format AS output_format, "
-           "j.creator AS creator, j.blender_version AS blender_version FROM tasks t "
-           "JOIN jobs j ON j.id = t.job_id")
+
+# Tasks joined with the job fields a worker needs (store._TASK_SELECT is this).
+SELECT = ("SELECT t.*, j.asset_cid AS asset_cid, j.output_format AS output_format, "
+          "j.creator AS creator, j.blender_version AS blender_version, "
+          "j.priority AS priority FROM tasks t JOIN jobs j ON j.id = t.job_id")
 
 _ELIGIBLE = """
     t.status = 'pending' AND j.status IN ('pending', 'assigned')
@@ -72,40 +78,54 @@ def rendered_group(conn: sqlite3.Connection, task: sqlite3.Row, worker: str) -> 
         is not None
 
 
+def _level(row: sqlite3.Row) -> tuple[bool, int]:
+    """A task's place within its creator's queue: verification first, then job priority."""
+    return (row["kind"] == "verify", row["priority"])
+
+
+def _slice(window: list[sqlite3.Row], limit: int) -> list[sqlite3.Row]:
+    """Up to ``limit`` rows of ``window`` (ordered by level, then age), taken level by level
+    (highest first); within a level a random sample, so concurrent polls differ."""
+    picked: list[sqlite3.Row] = []
+    for _level_key, group in itertools.groupby(window, key=_level):
+        group = list(group)
+        picked += _random.sample(group, min(limit - len(picked), len(group)))
+        if len(picked) >= limit:
+            break
+    return picked
+
+
 def offers(conn: sqlite3.Connection, worker: str | None, wnum: int | None, limit: int,
            cap: int, served: dict[str, float], holds: Holds | None = None,
            now: float | None = None) -> list[sqlite3.Row]:
-    """Up to ``limit`` pending task rows ``worker`` may take, fair-share ordered. ``wnum``: the
-    worker's Blender as major*100+minor (None: unknown, offered every file). ``cap``: assigned
-    tasks per creator. ``served``: creator -> when it was last assigned a task. ``holds``:
-    tasks held for other workers are left out; the first offer is then held for ``worker``
-    (``now``: ``time.monotonic()`` seconds)."""
+    """Up to ``limit`` pending task rows ``worker`` may take, ordered by fair share and
+    priority. ``wnum``: the worker's Blender as major*100+minor (None: unknown, offered every
+    file). ``cap``: assigned tasks per creator. ``served``: creator -> when it was last
+    assigned a task. ``holds``: tasks held for other workers are left out; the first offer is
+    then held for ``worker`` (``now``: ``time.monotonic()`` seconds)."""
     if holds is not None and now is None:
         now = time.monotonic()
     args = {"worker": worker, "wnum": wnum}
     creators = conn.execute(
-        "SELECT DISTINCT j.creator FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE "
-        + _ELIGIBLE, args).fetchall()
+        "SELECT j.creator, MAX(j.priority) FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE "
+        + _ELIGIBLE + " GROUP BY j.creator", args).fetchall()
     running = dict(conn.execute(
         "SELECT j.creator, COUNT(*) FROM tasks t JOIN jobs j ON j.id = t.job_id "
         "WHERE t.status = 'assigned' GROUP BY j.creator").fetchall())
-    order = sorted((r[0] for r in creators),
-                   key=lambda c: (running.get(c, 0), served.get(c, 0.0), c))
+    raised = {c: (p if p > CREATOR_MAX_PRIORITY else 0) for c, p in creators}
+    order = sorted(raised, key=lambda c: (-raised[c], running.get(c, 0), served.get(c, 0.0), c))
     queues = []
     for creator in order:
         if running.get(creator, 0) >= cap:
             continue
         window = conn.execute(
-            _SELECT + " WHERE j.creator = :creator AND " + _ELIGIBLE
-            + " ORDER BY (t.kind = 'verify') DESC, t.pending_since, t.id LIMIT :limit",
+            SELECT + " WHERE j.creator = :creator AND " + _ELIGIBLE
+            + " ORDER BY (t.kind = 'verify') DESC, j.priority DESC, t.pending_since, t.id "
+            "LIMIT :limit",
             {**args, "creator": creator, "limit": OFFER_WINDOW * limit}).fetchall()
-        if holds is None:
-            picked = _random.sample(window, min(limit, len(window)))
-            queues.append(sorted(picked, key=lambda r: r["kind"] != "verify"))
-            continue
-        free = [r for r in window if not holds.held_by_other(r["id"], worker, now)]
-        picked = _random.sample(free, min(limit, len(free)))
-        queues.append(sorted(picked, key=lambda r: r["kind"] != "verify"))
+        if holds is not None:
+            window = [r for r in window if not holds.held_by_other(r["id"], worker, now)]
+        queues.append(_slice(window, limit))
     picked: list[sqlite3.Row] = []
     for i in range(limit):
         for queue in queues:

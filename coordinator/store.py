@@ -36,9 +36,7 @@ BLOCKLIST_FAILURES = 3                # failures of one worker on one job before
 FLAGS_TO_BLOCK = 2                    # spot-verification losses before a worker is blocked
 
 # Every task query joins its job for the fields a worker needs (asset, format).
-_TASK_SELECT = ("SELECT t.*, j.asset_cid AS asset_cid, j.output_format AS output_format, "
-                "j.creator AS creator, j.blender_version AS blender_version FROM tasks t "
-                "JOIN jobs j ON j.id = t.job_id")
+_TASK_SELECT = schedule.SELECT
 
 
 def task_json(row: sqlite3.Row) -> dict:
@@ -72,6 +70,7 @@ def task_json(row: sqlite3.Row) -> dict:
         "verdict": row["verdict"],
         "worker_blender": row["worker_blender"],
         "worker_device": row["worker_device"],
+        "priority": row["priority"],
     }
 
 
@@ -94,7 +93,7 @@ def job_json(job: sqlite3.Row, tasks: list[sqlite3.Row]) -> dict:
     if one is not None:
         body = {k: v for k, v in task_json(_JoinedRow(one, job)).items()
                 if k not in ("kind", "job_id", "verifies", "verdict", "worker_blender",
-                             "worker_device")}
+                             "worker_device", "priority")}
         body["status"] = job["status"]
         body["reward"] = job["reward"]
         body["frames"] = frames
@@ -133,6 +132,7 @@ def job_json(job: sqlite3.Row, tasks: list[sqlite3.Row]) -> dict:
         "blender_version": job["blender_version"], "compression": job["compression"],
         "resolution": json.loads(job["resolution"]) if job["resolution"] else None,
         "cancelled_at": iso(job["cancelled_at"]),
+        "priority": job["priority"],
     })
     return body
 
@@ -143,7 +143,8 @@ class _JoinedRow(dict):
     def __init__(self, task: sqlite3.Row, job: sqlite3.Row):
         super().__init__({k: task[k] for k in task.keys()})
         self.update(asset_cid=job["asset_cid"], output_format=job["output_format"],
-                    creator=job["creator"], blender_version=job["blender_version"])
+                    creator=job["creator"], blender_version=job["blender_version"],
+                    priority=job["priority"])
 
 
 def event_json(row: sqlite3.Row) -> dict:
@@ -324,10 +325,13 @@ class JobStore:
         job = self._job_row(conn, job_id)
         if job["status"] in ("completed", "failed", "cancelled"):
             return
-        rows = conn.execute("SELECT kind, status, error, result_cid FROM tasks WHERE job_id=? "
-                            "ORDER BY id", (job_id,)).fetchall()
+        rows = conn.execute("SELECT kind, status, error, result_cid, verdict FROM tasks WHERE "
+                            "job_id=? ORDER BY id", (job_id,)).fetchall()
         primary = [r for r in rows if r["kind"] == "task"]
-        open_checks = [r for r in rows if r["kind"] == "verify" and r["status"] in UNFINISHED]
+        # A verification counts until it is decided: a completed one whose comparison is not
+        # recorded yet may still dispute the result (and add a third render).
+        open_checks = [r for r in rows if r["kind"] == "verify" and (
+            r["status"] in UNFINISHED or (r["status"] == "completed" and r["verdict"] is None))]
         failed = [r for r in primary if r["status"] == "failed"]
         if failed:
             self._fail_job(conn, job_id, failed[0]["error"] or "a task failed", ts)
@@ -556,8 +560,9 @@ class JobStore:
     def create(self, asset_cid: str, frames: list[int], output_format: str, reward: str,
                max_attempts: int, chunk_size: int = 0, creator: str = "operator",
                resolution: list[int] | None = None, blender_version: int | None = None,
-               compression: str | None = None) -> dict:
-        """A job and its tasks (``chunk_size`` frames each; 0 = one task)."""
+               compression: str | None = None, priority: int = 0) -> dict:
+        """A job and its tasks (``chunk_size`` frames each; 0 = one task). ``priority``:
+        0..100, already checked against the caller's bound (docs/protocol.md "Priorities")."""
         ts = now()
         size = chunk_size if 0 < chunk_size < len(frames) else max(len(frames), 1)
         chunks = [frames[i:i + size] for i in range(0, len(frames), size)] or [[]]
@@ -575,16 +580,17 @@ class JobStore:
                          (job_id, ids[0], ids[-1]))
             conn.execute(
                 "INSERT INTO jobs (id, asset_cid, reward, frames, output_format, max_attempts, "
-                "chunk_size, creator, resolution, blender_version, compression, status, "
-                "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
+                "chunk_size, creator, resolution, blender_version, compression, priority, "
+                "status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'pending',?,?)",
                 (job_id, asset_cid, reward, json.dumps(frames), output_format, max_attempts,
                  chunk_size, creator, json.dumps(resolution) if resolution else None,
-                 blender_version, compression, ts, ts))
+                 blender_version, compression, priority, ts, ts))
             version = f", Blender {blender_version // 100}.{blender_version % 100}" \
                 if blender_version else ""
             self._event(conn, job_id, None, "created", "pending", None,
                         f"asset {asset_cid}, {len(frames)} frame(s) in {len(ids)} task(s), "
-                        f"{output_format}, reward {reward}, creator {creator}{version}", ts)
+                        f"{output_format}, reward {reward}, creator {creator}{version}, "
+                        f"priority {priority}", ts)
             job = self._job_obj(conn, self._job_row(conn, job_id))
         log.info("job %d: created by %s (asset %s, frames %s, %d task(s), %s)", job_id, creator,
                  asset_cid, frames or "current", len(ids), output_format)
@@ -697,9 +703,13 @@ class JobStore:
 
     def complete(self, job_id: int, worker: str, result_cid: str, sha256: str,
                  render_seconds: float, frames: list[int] | None,
-                 resolution: list[int] | None = None) -> tuple[dict, bool]:
+                 resolution: list[int] | None = None, device: str | None = None,
+                 blender: str | None = None) -> tuple[dict, bool]:
         """Returns (job, newly_completed); a repeat with the same result is (job, False).
-        ``resolution``: what the result checks measured (becomes the job's if it has none)."""
+        ``resolution``: what the result checks measured (becomes the job's if it has none).
+        ``device``/``blender``: what the worker rendered with, replacing what it said when it
+        polled (the task's ``worker_device``/``worker_blender``, which spot verification
+        compares)."""
         ts = now()
         with self._tx() as conn:
             self._expire(conn, ts)
@@ -715,11 +725,16 @@ class JobStore:
             done = frames if frames is not None else json.loads(row["frames"])
             conn.execute("UPDATE tasks SET status='completed', lease_expires_at=NULL, "
                          "result_cid=?, sha256=?, render_seconds=?, result_frames=?, "
-                         "progress=1.0, error=NULL, error_code=NULL, updated_at=? WHERE id=?",
-                         (result_cid, sha256, render_seconds, json.dumps(done), ts, job_id))
+                         "progress=1.0, error=NULL, error_code=NULL, updated_at=?, "
+                         "worker_device=COALESCE(?, worker_device), "
+                         "worker_blender=COALESCE(?, worker_blender) WHERE id=?",
+                         (result_cid, sha256, render_seconds, json.dumps(done), ts, device,
+                          blender, job_id))
             self._event(conn, row["job_id"], job_id, "completed", "completed", worker,
                         f"result {result_cid}, sha256 {sha256}, rendered in "
-                        f"{render_seconds:.3f} s", ts)
+                        f"{render_seconds:.3f} s"
+                        + (f" on {device}" if device else "")
+                        + (f" with Blender {blender}" if blender else ""), ts)
             self._worker_add(conn, worker, "completed", ts)
             if resolution:
                 conn.execute("UPDATE jobs SET resolution=? WHERE id=? AND resolution IS NULL",
@@ -786,6 +801,31 @@ class JobStore:
             self._refresh_job(conn, row["job_id"], ts)
         log.info("task %d (job %d): released by %s (%s)", job_id, row["job_id"], worker,
                  reason or "no reason given")
+
+    def set_priority(self, job_id: int, priority: int, who: str) -> dict:
+        """Set job ``job_id``'s priority (0..100, already checked against the caller's bound;
+        docs/protocol.md "Priorities"); ``who`` names the caller in the event. 404
+        job_not_found, 409 job_ended. The same value again changes and records nothing."""
+        ts = now()
+        with self._tx() as conn:
+            self._expire(conn, ts)
+            job = self._job_row(conn, job_id)
+            if job is None:
+                raise ApiError(404, "job_not_found", f"there is no job {job_id}")
+            if job["status"] in ("completed", "failed", "cancelled"):
+                raise ApiError(409, "job_ended",
+                               f"job {job_id} is {job['status']}: its priority no longer "
+                               "matters and cannot be changed", status=job["status"])
+            old = job["priority"]
+            if old != priority:
+                conn.execute("UPDATE jobs SET priority=?, updated_at=? WHERE id=?",
+                             (priority, ts, job_id))
+                self._event(conn, job_id, None, "priority", job["status"], None,
+                            f"priority {old} -> {priority} by {who}", ts)
+            body = self._job_obj(conn, self._job_row(conn, job_id))
+        if old != priority:
+            log.info("job %d: priority %d -> %d by %s", job_id, old, priority, who)
+        return body
 
     def cancel(self, job_id: int, reason: str | None) -> dict:
         """Cancel a job and its unfinished tasks (409 not_cancellable when it has ended)."""
@@ -915,7 +955,8 @@ class JobStore:
                 "AND (SELECT COUNT(*) FROM tasks t WHERE t.job_id=j.id AND t.kind='task') > 1 "
                 "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.job_id=j.id AND "
                 "((t.kind='task' AND t.status != 'completed') OR "
-                "(t.kind='verify' AND t.status IN ('pending','assigned')))) ORDER BY j.id")
+                "(t.kind='verify' AND (t.status IN ('pending','assigned') OR "
+                "(t.status='completed' AND t.verdict IS NULL))))) ORDER BY j.id")
             return [r[0] for r in rows]
 
     def assembly_parts(self, job_id: int) -> tuple[str, list[tuple[list[int], str]]]:

@@ -143,6 +143,7 @@ async function submitJob(event) {
     const job = await api.post("/api/v1/jobs", {
       asset_cid: state.upload.cid, frames, output_format: $("format").value,
       reward: $("reward").value.trim(), chunk_size: Number($("chunk").value), max_attempts: 3,
+      priority: Number($("priority").value),
     });
     location.hash = `#/job/${job.id}`;
   } catch (err) {
@@ -172,6 +173,7 @@ async function showJobs() {
         el("td", { title: job.creator || "" }, short(job.creator || "")),
         el("td", {}, `${done}/${total || "current"}`),
         el("td", {}, el("div", { class: "bar" }, bar)),
+        el("td", {}, String(job.priority ?? 0)),
         el("td", {}, job.reward),
         el("td", {}, when(job.created_at)));
     }));
@@ -281,6 +283,11 @@ function renderJob({ job, tasks, events }) {
   const mine = owns(job);
   $("job-owner").textContent = job.creator ? `by ${short(job.creator)}${mine ? " (you)" : ""}` : "";
   $("cancel").hidden = !mine || !["pending", "assigned"].includes(job.status);
+  $("job-priority").textContent = String(job.priority ?? 0);
+  const form = $("priority-form");
+  const wasHidden = form.hidden;
+  form.hidden = $("cancel").hidden;
+  if (wasHidden && !form.hidden) $("new-priority").value = String(job.priority ?? 0);
   renderGrid(job, tasks);
   renderProgress(job, events);
   renderWorkers(tasks);
@@ -330,6 +337,17 @@ async function cancelJob() {
     await api.post(`/api/v1/jobs/${id}/cancel`, { reason: "cancelled from the web page" });
   } catch (err) {
     banner(`Cannot cancel: ${explain(err)}`);
+  }
+}
+
+async function setPriority(event) {
+  event.preventDefault();
+  const id = location.hash.split("/")[2];
+  try {
+    const { job } = await api.post(`/api/v1/jobs/${id}/priority`, { priority: Number($("new-priority").value) });
+    $("job-priority").textContent = String(job.priority);
+  } catch (err) {
+    banner(`Cannot change the priority: ${explain(err)}`);
   }
 }
 
@@ -392,6 +410,7 @@ async function start() {
   $("chunk").addEventListener("input", updateFramesText);
   $("job-form").addEventListener("submit", submitJob);
   $("cancel").addEventListener("click", cancelJob);
+  $("priority-form").addEventListener("submit", setPriority);
   $("copy-cid").addEventListener("click", () => navigator.clipboard.writeText($("result-cid").textContent));
   for (const id of ["filter-state", "filter-creator", "filter-mine"]) $(id).addEventListener("change", showJobs);
   window.addEventListener("hashchange", route);

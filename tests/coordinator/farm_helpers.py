@@ -21,12 +21,15 @@ WIDTH, HEIGHT = 32, 24
 def frame_png(frame: int, variant: str = "honest", size=(WIDTH, HEIGHT)) -> bytes:
     """A deterministic PNG for ``frame``. Variants: "honest" (the true render: a gradient
     that moves with the frame), "restamped" (the same pixels with a metadata chunk, so another
-    file), "other" (a different valid image), "black" (blank)."""
+    file), "noisy" (the honest pixels, every third one's red low bit flipped: what another
+    device class renders, PSNR 58.9 dB), "other" (a different valid image), "black" (blank)."""
     img = Image.new("RGB", size)
     if variant != "black":
         shift = 97 if variant == "other" else 0
-        img.putdata([((x * 7 + frame * 5 + shift) % 256, (y * 9 + shift) % 256,
-                      (x + y + frame) % 256) for y in range(size[1]) for x in range(size[0])])
+        noise = 1 if variant == "noisy" else 0
+        img.putdata([((x * 7 + frame * 5 + shift) % 256 ^ noise * ((x + y) % 3 == 0),
+                      (y * 9 + shift) % 256, (x + y + frame) % 256)
+                     for y in range(size[1]) for x in range(size[0])])
     out = io.BytesIO()
     if variant == "restamped":      # honest pixels, other bytes (a render-time text chunk)
         info = PngImagePlugin.PngInfo()
@@ -57,8 +60,9 @@ class ScriptedWorker(Worker):
     ``variant`` added to ``kubo``."""
 
     def __init__(self, base_url: str, kubo, blender: str = "3.4.1", device: str = "CPU",
-                 variant: str = "honest"):
+                 variant: str = "honest", rendered_on: str | None = None):
         super().__init__(base_url)
+        self.rendered_on = rendered_on   # device named in /complete (None: not sent)
         self.kubo = kubo
         self.blender = blender
         self.device = device
@@ -86,9 +90,11 @@ class ScriptedWorker(Worker):
     def render(self, task: dict) -> httpx.Response:
         """Complete ``task`` (already assigned) with this worker's frames."""
         cid = self.upload(task["frames"])
-        return self.post(f"/api/v1/jobs/{task['id']}/complete", {
-            "result_cid": cid, "sha256": "0" * 64, "render_seconds": 0.1,
-            "frames": task["frames"]})
+        body = {"result_cid": cid, "sha256": "0" * 64, "render_seconds": 0.1,
+                "frames": task["frames"]}
+        if self.rendered_on:
+            body["device"] = self.rendered_on
+        return self.post(f"/api/v1/jobs/{task['id']}/complete", body)
 
     def step(self) -> httpx.Response | None:
         """Take the first offer it wins and complete it; None when nothing was taken."""

@@ -31,6 +31,7 @@ GOOD = {
     ("post", "/api/v1/jobs/{job_id}/fail"): lambda w: {"error": "boom"},
     ("post", "/api/v1/jobs/{job_id}/release"): lambda w: {},
     ("post", "/api/v1/jobs/{job_id}/cancel"): lambda w: {},
+    ("post", "/api/v1/jobs/{job_id}/priority"): lambda w: {"priority": 5},
 }
 
 

@@ -4,6 +4,8 @@ job completes with the honest frames (real kubo, real PNGs, scripted workers).""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -75,3 +77,50 @@ def test_same_pixels_with_other_metadata_verify_on_the_same_blender_and_device(
     assert tasks[0]["result_cid"] != tasks[1]["result_cid"]
     assert [t["verdict"] for t in tasks] == ["verified", "verified"]
     assert (tasks[0]["worker_blender"], tasks[0]["worker_device"]) == ("3.4.1", "CPU")
+
+
+def _verify_pair(farm, kubo, tmp_path, rendered_on: str | None) -> list[dict]:
+    """One frame rendered by an honest CPU worker and re-rendered by a worker that polled as
+    CPU too, whose pixels differ slightly ("noisy", PSNR 58.9 dB), and which names
+    ``rendered_on`` in /complete; the job's tasks once the verification is decided."""
+    job = submit(farm, kubo, tmp_path, [3], 0)
+    honest = ScriptedWorker(farm.url, kubo).login()
+    other = ScriptedWorker(farm.url, kubo, variant="noisy", rendered_on=rendered_on).login()
+    assert honest.step().status_code == 200
+    assert other.step().status_code == 200
+    for _ in range(60):
+        tasks = httpx.get(f"{farm.url}/api/v1/jobs/{job['id']}/tasks",
+                          timeout=30).json()["tasks"]
+        if tasks[1]["verdict"] is not None:
+            return tasks
+        time.sleep(0.5)
+    raise AssertionError(f"verification not decided: {tasks}")
+
+
+def test_the_device_named_at_complete_decides_how_renders_are_compared(
+        verifying_farm, kubo, tmp_path):
+    """docs/protocol.md "Spot verification": same Blender and device class must give the
+    same pixels; across device classes PSNR >= 40 dB is enough. The class is the one the
+    worker reports in /complete (what it really rendered with), else the one it polled with."""
+    farm = verifying_farm
+    same = _verify_pair(farm, kubo, tmp_path, None)
+    assert [(t["kind"], t["worker_device"], t["verdict"]) for t in same] == \
+        [("task", "CPU", "disputed"), ("verify", "CPU", "disputed"),
+         ("verify", None, None)]                      # the third render that would decide
+    # Its third render stays pending: cancel the job so the next workers are not offered it.
+    resp = httpx.post(f"{farm.url}/api/v1/jobs/{same[0]['job_id']}/cancel", json={},
+                      timeout=30)
+    assert resp.status_code == 200, resp.text
+    across = _verify_pair(farm, kubo, tmp_path, "optix")
+    assert [(t["kind"], t["worker_device"], t["verdict"]) for t in across] == \
+        [("task", "CPU", "verified"), ("verify", "OPTIX", "verified")]
+    events = httpx.get(f"{farm.url}/api/v1/jobs/{across[0]['job_id']}/events",
+                       timeout=30).json()["events"]
+    assert any(e["type"] == "completed" and e["detail"].endswith(" on OPTIX")
+               for e in events), events
+    worker = ScriptedWorker(farm.url, kubo).login()
+    resp = worker.post(f"/api/v1/jobs/{across[0]['id']}/complete", {
+        "result_cid": across[0]["result_cid"], "sha256": "0" * 64, "render_seconds": 1.0,
+        "device": "TPU"})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["details"][0]["field"] == "device"

@@ -84,6 +84,7 @@ def test_sign_in_upload_and_submit(farm, kubo, browser, demo_scene, tmp_path):
     page.get_by_test_id("frames").fill("5-1")
     assert "runs backwards" in page.locator("#frames-text").text_content()
     page.get_by_test_id("frames").fill("1,3,5-6")
+    page.get_by_test_id("priority").fill("4")
     screenshot(page, "web-submit")
     page.get_by_test_id("submit").click()
     page.wait_for_url("**/web/#/job/*")
@@ -91,10 +92,27 @@ def test_sign_in_upload_and_submit(farm, kubo, browser, demo_scene, tmp_path):
     job = httpx.get(f"{farm.url}/api/v1/jobs/{job_id}").json()
     assert job["frames"] == [1, 3, 5, 6]
     assert job["asset_cid"] == kubo.only_hash(demo_scene)
+    assert job["priority"] == 4
     expect(page.locator("#grid figure")).to_have_count(4)
     assert page.get_by_test_id("job-state").text_content() == "pending"
+    # The page shows the priority and its creator changes it (docs/protocol.md "Priorities").
+    expect(page.get_by_test_id("job-priority")).to_have_text("4")
+    expect(page.get_by_test_id("new-priority")).to_have_value("4")
+    page.get_by_test_id("new-priority").fill("9")
+    page.get_by_test_id("set-priority").click()
+    expect(page.get_by_test_id("job-priority")).to_have_text("9")
+    assert httpx.get(f"{farm.url}/api/v1/jobs/{job_id}").json()["priority"] == 9
+    # Above a creator's bound: the coordinator's refusal is shown, the priority stays 9.
+    page.get_by_test_id("new-priority").evaluate("n => n.removeAttribute('max')")
+    page.get_by_test_id("new-priority").fill("50")
+    page.get_by_test_id("set-priority").click()
+    expect(page.locator("#banner")).to_contain_text("priority_not_allowed")
+    assert "0-10" in page.locator("#banner").text_content()
+    assert httpx.get(f"{farm.url}/api/v1/jobs/{job_id}").json()["priority"] == 9
+    expect(page.get_by_test_id("job-priority")).to_have_text("9")
     assert console.errors == []
-    assert [r for r in console.failed_requests if "/uploads" not in r] == []
+    assert [r for r in console.failed_requests
+            if "/uploads" not in r and "/priority" not in r] == []
     context.close()
 
 
