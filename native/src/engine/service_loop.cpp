@@ -151,6 +151,15 @@ class Service {
   }
 
   void lease_lost(const std::string& id, const std::string& why) {
+    {
+      const std::lock_guard lock(s_->mu);
+      if (s_->held.count(id) == 0) return;
+    }
+    // Logged before the job is marked cancelled: from then on next_job() may drop it and
+    // remove its dir, and a line written into the dir meanwhile left it behind (remove_all
+    // then fails on a directory that is no longer empty).
+    s_->log.job(id, s_->workspace.job_dir(id),
+                "lease lost (heartbeat answered: " + why + "); stop working on it");
     bool queued = false;
     {
       const std::lock_guard lock(s_->mu);
@@ -162,8 +171,6 @@ class Service {
       queued = it->second.stage == Stage::kQueued;
       s_->cv.notify_all();
     }
-    s_->log.job(id, s_->workspace.job_dir(id),
-                "lease lost (heartbeat answered: " + why + "); stop working on it");
     if (queued) drop_job(*s_, id, "lease lost while queued");
     if (submitting_.erase(id) != 0)
       drop_job(*s_, id, "lease lost before submission; result discarded");

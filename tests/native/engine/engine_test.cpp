@@ -341,7 +341,9 @@ TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
   EXPECT_EQ(next->id, "8");
   EXPECT_TRUE(engine->job_cancelled("7"));
   EXPECT_NO_THROW(engine->release("7", "late"));  // a no-op for a job no longer ours
-  EXPECT_FALSE(fs::exists(job->work_dir));
+  // Removed by the service thread when it drops the job, which may come after 8 was handed
+  // out on a loaded machine (seen in a full ctest run at load 21).
+  EXPECT_TRUE(eventually([&] { return !fs::exists(job->work_dir); }));
   engine->stop(false, 5);
   EXPECT_EQ(farm_->calls_of("release").size(), 1U);  // only 8, at stop
 }
