@@ -1,7 +1,6 @@
 // libFuzzer target: the .blend header parser and the gzip/zstd prefix readers must either
 // return a header or throw farmhand::Error, never crash, hang or read out of bounds.
 // Seeds: native/fuzz/corpus/blend_header/.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -9,6 +8,7 @@
 #include "farmhand/blend/compressed.hpp"
 #include "farmhand/blend/header.hpp"
 #include "farmhand/error.hpp"
+#include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace farmhand::blend;
@@ -17,13 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parse_header(input);
   } catch (const farmhand::Error&) {
   }
-  std::size_t at = 0;
-  const ReadFn read = [&](std::span<std::uint8_t> buf) {
-    const std::size_t n = std::min(buf.size(), size - at);
-    std::copy_n(data + at, n, buf.begin());
-    at += n;
-    return n;
-  };
+  farmhand::fuzz::InputReader reader(input);
+  const ReadFn read = reader.read();
   try {
     const Compression c = detect_compression(input);
     std::vector<std::uint8_t> head;

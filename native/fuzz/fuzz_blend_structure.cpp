@@ -2,7 +2,6 @@
 // decompressors under them) must either return or throw farmhand::Error, never crash, hang,
 // read out of bounds or hold more than the ceiling. Seeds: native/fuzz/corpus/blend_structure/
 // (synthetic files of every header layout and byte order, gzip and zstd wrapped).
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -13,6 +12,7 @@
 #include "farmhand/blend/sdna.hpp"
 #include "farmhand/blend/stream.hpp"
 #include "farmhand/error.hpp"
+#include "fuzz_input.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace farmhand::blend;
@@ -25,20 +25,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   // The whole file: header, then the block walk over the decompressed stream.
-  std::size_t at = 0;
-  const ReadFn read = [&](std::span<std::uint8_t> buf) {
-    const std::size_t n = std::min(buf.size(), size - at);
-    std::copy_n(data + at, n, buf.begin());
-    at += n;
-    return n;
-  };
+  farmhand::fuzz::InputReader reader(input);
+  const ReadFn read = reader.read();
   try {
     const Compression c = detect_compression(input);
     DecompressedStream probe(read, c, 64 << 20, "fuzz ceiling");
     std::vector<std::uint8_t> head(kMaxHeaderBytes);
     head.resize(probe.read(head));
     const Header h = parse_header(head);
-    at = 0;
+    reader.rewind();
     DecompressedStream stream(read, c, 64 << 20, "fuzz ceiling");
     (void)scan_blocks(stream, h);
   } catch (const farmhand::Error&) {

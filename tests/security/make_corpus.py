@@ -9,18 +9,32 @@ OUT_DIR/vse_secret.blend   + a Video Sequencer image strip showing SECRET_PNG (a
 OUT_DIR/fluid_outside.blend + a smoke domain whose cache directory is OUTSIDE_DIR/fluid
 OUT_DIR/gn_import_text.blend (Blender >= 4.5: Import Text node) + Geometry Nodes reading
                            //../../worker.key through Import Text into String to Curves
-SECRET_PNG is also written (a 4x4 image), so the strip has something to show.
+OUT_DIR/gn_import_{obj,stl,ply,csv,vdb}.blend (Blender >= 4.5) + a Geometry Nodes Import
+                           OBJ/STL/PLY/CSV/VDB node reading SECRET_DIR/secret.<ext>
+OUT_DIR/vse_movie.blend    + a Video Sequencer movie strip playing SECRET_DIR/secret.mp4
+OUT_DIR/mesh_cache.blend   + a Mesh Cache modifier reading SECRET_DIR/secret.pc2
+OUT_DIR/particle_cache.blend + a particle system whose external point cache is
+                           SECRET_DIR/particles (holding one cache_000001_00.bphys)
+OUT_DIR/ies_light.blend    + a point light whose IES Texture node (external) reads
+                           SECRET_DIR/secret.ies
+OUT_DIR/linked_library.blend + an object linked from SECRET_DIR/library.blend
+SECRET_DIR is the directory of SECRET_PNG: every file the hostile jobs aim at is written there
+(a 4x4 PNG, a 2-frame MPEG-4 movie rendered here, an 8-point PC2 cache, a one-lamp IES file,
+small OBJ/STL/PLY/CSV texts, bytes named .vdb, the library .blend), so each feature has
+something real to read; the test asserts none of them is ever opened by the worker.
 All files are saved uncompressed; the test derives the corrupt-DNA and zstd-bomb files.
 """
 
 import os
+import struct
 import sys
 
 import bpy
 
 out_dir, secret_png, outside = (os.path.abspath(p) for p in sys.argv[-3:])
+secret_dir = os.path.dirname(secret_png)
 os.makedirs(out_dir, exist_ok=True)
-os.makedirs(os.path.dirname(secret_png), exist_ok=True)
+os.makedirs(secret_dir, exist_ok=True)
 
 
 def base_scene():
@@ -88,3 +102,119 @@ if bpy.app.version >= (4, 5, 0):
     mod = obj.modifiers.new("ReadKey", "NODES")
     mod.node_group = group
     save("gn_import_text.blend")
+
+
+def secret(name):
+    return os.path.join(secret_dir, name)
+
+
+def write(name, data):
+    with open(secret(name), "wb") as f:
+        f.write(data)
+
+
+# The movie the strip plays: two 16x16 frames of a sequencer colour strip, written by
+# Blender's own FFmpeg (no 3D render).
+scene = base_scene()
+scene.render.resolution_x = scene.render.resolution_y = 16
+scene.frame_start, scene.frame_end = 1, 2
+scene.sequence_editor_create()
+editor = scene.sequence_editor
+strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+try:
+    strips.new_effect("colour", "COLOR", 1, frame_start=1, frame_end=3)
+except TypeError:  # Blender >= 5.0 takes a length instead
+    strips.new_effect("colour", "COLOR", 1, frame_start=1, length=2)
+scene.render.use_sequencer = True
+if hasattr(scene.render.image_settings, "media_type"):  # Blender >= 5.0
+    scene.render.image_settings.media_type = "VIDEO"
+scene.render.image_settings.file_format = "FFMPEG"
+scene.render.ffmpeg.format = "MPEG4"
+scene.render.ffmpeg.codec = "MPEG4"
+scene.render.filepath = secret("secret")
+scene.render.use_file_extension = False
+before = set(os.listdir(secret_dir))
+bpy.ops.render.render(animation=True)
+made = sorted(set(os.listdir(secret_dir)) - before)  # secret0001-0002: the movie
+os.replace(secret(made[0]), secret("secret.mp4"))
+
+scene = base_scene()
+scene.sequence_editor_create()
+editor = scene.sequence_editor
+strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+strips.new_movie("secret", secret("secret.mp4"), 1, 1)
+scene.render.use_sequencer = True
+save("vse_movie.blend")
+
+# Mesh Cache: a PC2 file (POINTCACHE2, version 1, points, start, rate, samples; xyz floats)
+# for the cube's 8 vertices.
+write("secret.pc2", b"POINTCACHE2\0" + struct.pack("<iiffi", 1, 8, 1.0, 1.0, 1)
+      + struct.pack("<24f", *([2.0] * 24)))
+scene = base_scene()
+mod = bpy.context.active_object.modifiers.new("MeshCache", "MESH_CACHE")
+mod.cache_format = "PC2"
+mod.filepath = secret("secret.pc2")
+save("mesh_cache.blend")
+
+# A particle system whose point cache is external (Blender lists and reads the directory).
+os.makedirs(secret("particles"), exist_ok=True)
+write(os.path.join("particles", "cache_000001_00.bphys"), b"BPHYSICS" + bytes(64))
+scene = base_scene()
+obj = bpy.context.active_object
+obj.modifiers.new("Particles", "PARTICLE_SYSTEM")
+cache = obj.particle_systems[0].point_cache
+cache.use_external = True
+cache.filepath = secret("particles")
+cache.name = "cache"
+save("particle_cache.blend")
+
+# An IES light texture in external mode.
+write("secret.ies", b"IESNA:LM-63-2002\nTILT=NONE\n1 1000 1 1 1 1 2 0 0 0\n1 1 100\n0\n0\n"
+      b"1000\n")
+scene = base_scene()
+light = bpy.data.lights.new("Lamp", "POINT")
+light.use_nodes = True
+ies = light.node_tree.nodes.new("ShaderNodeTexIES")
+ies.mode = "EXTERNAL"
+ies.filepath = secret("secret.ies")
+emission = next(n for n in light.node_tree.nodes if n.type == "EMISSION")
+light.node_tree.links.new(ies.outputs[0], emission.inputs["Strength"])
+lamp = bpy.data.objects.new("Lamp", light)
+lamp.location = (0, 0, 3)
+scene.collection.objects.link(lamp)
+save("ies_light.blend")
+
+# A linked library: an object linked from SECRET_DIR/library.blend (absolute path).
+scene = base_scene()
+bpy.context.active_object.name = "LibCube"
+bpy.ops.wm.save_as_mainfile(filepath=secret("library.blend"), compress=False)
+scene = base_scene()
+with bpy.data.libraries.load(secret("library.blend"), link=True) as (src, dst):
+    dst.objects = ["LibCube"]
+scene.collection.objects.link(dst.objects[0])
+save("linked_library.blend")
+
+# Geometry Nodes import nodes (Blender >= 4.5), one file each, on a file in SECRET_DIR.
+MESH_TEXT = {"obj": b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",
+             "stl": b"solid s\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\n"
+                    b"vertex 0 1 0\nendloop\nendfacet\nendsolid s\n",
+             "ply": b"ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\n"
+                    b"property float y\nproperty float z\nend_header\n0 0 0\n",
+             "csv": b"x,y,z\n0,0,0\n1,0,0\n",
+             "vdb": b" BD\0" + bytes(60)}
+for ext, data in MESH_TEXT.items():
+    idname = f"GeometryNodeImport{ext.upper()}"
+    if not hasattr(bpy.types, idname):
+        continue
+    write(f"secret.{ext}", data)
+    scene = base_scene()
+    obj = bpy.context.active_object
+    group = bpy.data.node_groups.new(f"Import{ext.upper()}", "GeometryNodeTree")
+    group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    out = group.nodes.new("NodeGroupOutput")
+    node = group.nodes.new(idname)
+    node.inputs["Path"].default_value = secret(f"secret.{ext}")
+    group.links.new(node.outputs[0], out.inputs[0])
+    mod = obj.modifiers.new(f"Import{ext.upper()}", "NODES")
+    mod.node_group = group
+    save(f"gn_import_{ext}.blend")

@@ -3,41 +3,61 @@ by the node launcher (python -m farmhand_core.sandbox: Landlock, key as a descri
 ``strace -f -y -s 4096 -e trace=%file``, against a real coordinator and kubo.
 
 Corpus (tests/security/make_corpus.py, saved by the Blender under test, plus two derived
-here): Geometry Nodes Import Text on //../../worker.key (Blender >= 4.5), a Video Sequencer
-image strip showing a secret PNG outside the job dir, a smoke domain whose cache directory is
-outside, 30 corrupted bytes in the DNA block, a 101 KB zstd bomb inflating to 3 GiB, then an
-ordinary scene. The trace after Blender's exec must show: zero opens outside the job dir and
-the read-only Blender/system paths, zero writes outside the job dir, the key file never
-opened; each hostile job failed or contained; the worker alive and rendering the last job.
+here), one job per class of issue 9: Geometry Nodes Import Text on //../../worker.key and
+Import OBJ/STL/PLY/CSV/VDB on files outside the job dir (Blender >= 4.5 has them), Video
+Sequencer image and movie strips, a smoke domain whose cache directory is outside, a Mesh Cache
+modifier, a particle system's external point cache, an external IES light texture, an object
+from a linked library, 30 corrupted bytes in the DNA block, a 101 KB zstd bomb inflating to
+3 GiB, then an ordinary scene. The trace after Blender's exec must show: zero opens outside the
+job dir and the read-only Blender/system paths, zero writes outside the job dir, the key file
+never opened, none of the hostile files opened; each hostile job refused with a reason naming
+its feature (or evaluated and refused by Landlock: EACCES in the trace); the worker alive and
+rendering the last job. (Blender's crash report landing in the work dir:
+test_poison_job.py.)
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import struct
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import blender_cells
+import strace_log
 from e2e_helpers import WORKERS, demo_farm  # noqa: F401  (sys.path: conftest.py)
 from matrix import cell_params
-
-# The cells whose worker has been run under the sandbox launcher (4.5 not yet). The bpy 5.2
-# (Python 3.13) worker exits at start under the launcher here: open work (issue 9), added back
-# once it runs.
-SANDBOXED_CELLS = cell_params(names=("blender34", "bpy42", "bpy50"))
-import strace_log
+from sandboxed_worker import child_pid, sandboxed_worker, stop
 
 pytestmark = pytest.mark.skipif(shutil.which("strace") is None,
                                 reason="strace not installed (scripts/setup installs it)")
 HERE = Path(__file__).resolve().parent
 RLE_BLOCK = 128 << 10
+
+
+def hostile_classes(key: Path, secret_dir: Path, outside: Path) -> dict:
+    """The corpus: job name -> (the files it aims at, the words a refusal must contain to name
+    its feature). ``gn_import_*`` exist only where Blender has the node (>= 4.5)."""
+    out = {"gn_import_text": ([key], "'GeometryNodeImportText'")}
+    for ext in ("obj", "stl", "ply", "csv", "vdb"):
+        out[f"gn_import_{ext}"] = ([secret_dir / f"secret.{ext}"],
+                                   f"'GeometryNodeImport{ext.upper()}'")
+    out.update({
+        "vse_secret": ([secret_dir / "secret.png"], "strip 'IMAGE'"),
+        "vse_movie": ([secret_dir / "secret.mp4"], "strip 'MOVIE'"),
+        "fluid_outside": ([outside, outside / "fluid"], "modifier 'FLUID'"),
+        "mesh_cache": ([secret_dir / "secret.pc2"], "modifier 'MESH_CACHE'"),
+        "particle_cache": ([secret_dir / "particles",
+                            secret_dir / "particles" / "cache_000001_00.bphys"],
+                           "external point cache"),
+        "ies_light": ([secret_dir / "secret.ies"], "'ShaderNodeTexIES'"),
+        "linked_library": ([secret_dir / "library.blend"], "refused: linked library at LI block"),
+    })
+    return out
 
 
 def make_corpus(blender: str, out: Path, secret: Path, outside: Path) -> None:
@@ -85,19 +105,7 @@ def zstd_bomb(plain: bytes, zeros: int = 3 << 30) -> bytes:
     return head + bytes(frame)
 
 
-def child_pid(parent: int, timeout: float = 30) -> int:
-    """The first child of `parent` (strace's tracee: the launcher, later Blender)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for task in Path(f"/proc/{parent}/task").iterdir():
-            kids = (task / "children").read_text().split()
-            if kids:
-                return int(kids[0])
-        time.sleep(0.1)
-    raise TimeoutError(f"process {parent} started no child")
-
-
-@pytest.mark.parametrize("blender", SANDBOXED_CELLS)
+@pytest.mark.parametrize("blender", cell_params())
 def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_path,
                                                                    coordinator, kubo,
                                                                    farmhand_core):
@@ -109,43 +117,28 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     (corpus / "corrupt_dna.blend").write_bytes(corrupt_dna(good))
     (corpus / "zstd_bomb.blend").write_bytes(zstd_bomb(good))
     assert (corpus / "zstd_bomb.blend").stat().st_size < 200_000
-    names = [n for n in ("gn_import_text", "vse_secret", "fluid_outside", "corrupt_dna",
-                         "zstd_bomb", "good") if (corpus / f"{n}.blend").exists()]
+    node = sandboxed_worker(blender, tmp_path / "node", coordinator, kubo)
+    classes = hostile_classes(node.key, secret.parent, outside)
+    if blender_cells.cell(blender).series >= (4, 5):  # the Import nodes are there to abuse
+        assert all((corpus / f"{n}.blend").is_file() for n in classes), sorted(
+            p.name for p in corpus.iterdir())
+    names = [n for n in (*classes, "corrupt_dna", "zstd_bomb", "good")
+             if (corpus / f"{n}.blend").exists()]
     jobs = {n: demo_farm.submit_job(coordinator, kubo, corpus / f"{n}.blend", frames=[1],
                                     max_attempts=1)["id"] for n in names}
 
-    # The node's layout: home/worker.key beside home/work (//../../worker.key from a job).
-    home = tmp_path / "node"
-    home.mkdir()
-    env = dict(os.environ)
-    scripts = demo_farm.addon_scripts_dir(home)
-    cell = blender_cells.cell(blender)
-    core = os.environ.get("FARMHAND_CORE_PATH", str(cell.core_path))
-    env.update(BLENDER_USER_SCRIPTS=str(scripts), BLENDER_USER_CONFIG=str(home / "config"),
-               FARMHAND_CORE_PATH=core,
-               PYTHONPATH=os.pathsep.join([str(scripts / "addons"), core]))
-    key, work = home / "worker.key", home / "work"
-    worker = demo_farm.worker_command(blender, [
-        "--backend", coordinator.url, "--ipfs-rpc", kubo.api_url, "--key-file", str(key),
-        "--work-dir", str(work), "--poll-wait", "1", "--prefetch", "0", "--online"])
-    extra_read = [str(demo_farm.REPO / "addon"), str(demo_farm.REPO / ".venv"),
-                  os.path.realpath(demo_farm.REPO / ".venv")]
-    if cell.is_module:  # the bpy module's venv
-        extra_read += [str(cell.python.parent.parent), os.path.realpath(cell.python.parent.parent)]
-    launcher = [sys.executable, "-m", "farmhand_core.sandbox", "--work-dir", str(work),
-                "--key-file", str(key), "--memory-max", "8G",
-                *[a for p in extra_read for a in ("--read", p)], "--", *worker]
     trace = tmp_path / "trace.txt"
-    log = open(home / "worker.log", "wb")
+    log = open(node.home / "worker.log", "wb")
     proc = subprocess.Popen(["strace", "-f", "-y", "-s", "4096", "-e", "trace=%file", "-o",
-                             str(trace), *launcher],
-                            env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
+                             str(trace), *node.launcher],
+                            env=node.env, cwd=node.home, stdout=log, stderr=subprocess.STDOUT)
+    tracee = None
     try:
         tracee = child_pid(proc.pid)
         final = {}
-        deadline = time.monotonic() + 400
+        deadline = time.monotonic() + 120 + 40 * len(jobs)
         while len(final) < len(jobs) and time.monotonic() < deadline:
-            assert proc.poll() is None, (home / "worker.log").read_text()[-4000:]
+            assert proc.poll() is None, (node.home / "worker.log").read_text()[-4000:]
             for name, job_id in jobs.items():
                 job = demo_farm.get_job(coordinator, job_id)
                 if job["status"] in ("completed", "failed"):
@@ -153,15 +146,9 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
             time.sleep(0.5)
         alive = proc.poll() is None
     finally:
-        if proc.poll() is None:
-            os.kill(tracee, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc, tracee)
         log.close()
-    worker_log = (home / "worker.log").read_text(errors="replace")
+    worker_log = (node.home / "worker.log").read_text(errors="replace")
     assert len(final) == len(jobs), f"unfinished: {set(jobs) - set(final)}\n{worker_log[-4000:]}"
     assert alive, "the worker died during the corpus"
 
@@ -171,15 +158,18 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     assert "DNA (its struct catalogue) is corrupt" in final["corrupt_dna"]["error"]
     assert final["zstd_bomb"]["status"] == "failed"
     assert "decompresses to more than 2147483648 bytes" in final["zstd_bomb"]["error"]
+    assert final["linked_library"]["status"] == "failed"  # by the core, before Blender opens it
     assert not outside.exists(), f"written outside: {list(outside.rglob('*'))}"
 
     # The trace, from the exec of the worker on.
-    plan = farmhand_core.sandbox.plan(
-        str(work), str(key), worker, [f"{k}={v}" for k, v in env.items()], extra_read)
+    plan = farmhand_core.sandbox.plan(str(node.work), str(node.key), node.worker,
+                                      [f"{k}={v}" for k, v in node.env.items()],
+                                      node.extra_read)
     readable = {os.path.realpath(p) for p in plan["read_only"] + plan["devices"]}
     readable |= {str(p) for p in plan["read_only"] + plan["devices"]}
-    writable = {str(work), os.path.realpath(work), "/dev/null"}
-    accesses = strace_log.parse(trace.read_text(errors="replace"), str(home),
+    writable = {str(node.work), os.path.realpath(node.work), "/dev/null"}
+    worker = node.worker
+    accesses = strace_log.parse(trace.read_text(errors="replace"), str(node.home),
                                 after=f'execve("{worker[0]}", ["{worker[0]}", "{worker[1]}"')
     assert len(accesses) > 1000, "the trace did not follow the worker"
     opened = [a for a in accesses if a.ok and a.call in ("open", "openat", "openat2", "creat")]
@@ -187,7 +177,7 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
                      if not strace_log.within(a.path, readable | writable)]
     writes = [a.line for a in accesses if a.ok and a.write
               and not strace_log.within(a.path, writable)]
-    key_opens = [a.line for a in accesses if a.path == str(key) and a.ok
+    key_opens = [a.line for a in accesses if a.path == str(node.key) and a.ok
                  and a.call in ("open", "openat", "openat2")]
     denied = [a for a in accesses if not a.ok and a.errno == "EACCES"]
     print(f"{blender}: {len(accesses)} path calls, {len(opened)} opens, {len(denied)} "
@@ -197,14 +187,17 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     assert outside_opens == []
     assert writes == []
     assert key_opens == []
-    # Refused by an earlier layer (the add-on's audit: failed, naming the feature) or
-    # evaluated, and then Landlock refused the read: the trace shows the EACCES.
-    for name, target in (("gn_import_text", str(key)), ("vse_secret", str(secret))):
+    # Refused by an earlier layer (the core's structure check, the add-on's audit: failed,
+    # naming the feature) or evaluated, and then Landlock refused the read: the trace shows
+    # the EACCES. No hostile file is ever opened.
+    for name, (targets, feature) in classes.items():
         if name not in final:
             continue
-        refused_open = [a for a in denied if a.path == target]
+        targets = [str(t) for t in targets]
+        print(f"  {name}: {final[name]['status']}: {final[name].get('error')}")
         if final[name]["status"] == "failed":
-            assert final[name]["error"], final[name]
+            assert feature in (final[name]["error"] or ""), (name, final[name])
         else:
-            assert refused_open, f"{name} completed but never tried {target}?"
-        assert not [a for a in accesses if a.path == target and a.ok and a.call.startswith("open")]
+            assert [a for a in denied if a.path in targets], \
+                f"{name} completed but never tried {targets}?"
+        assert not [a.line for a in opened if a.path in targets], name

@@ -390,7 +390,9 @@ class Fetcher {
       header = v.header;
       blocks = std::move(v.blocks);
     } catch (const Error& e) {
-      report_failure(*s_, *backend_, id, std::string("refused: ") + e.what(),
+      // (the LI refusal already reads "refused: linked library at LI block: ...")
+      const std::string what = e.what();
+      report_failure(*s_, *backend_, id, what.starts_with("refused: ") ? what : "refused: " + what,
                      e.kind() != ErrorKind::kBlendInvalid, {}, validation_code(e));
       return false;
     }

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "farmhand/error.hpp"
+#include "farmhand/platform/file.hpp"
 
 namespace farmhand::identity {
 namespace {
@@ -30,25 +31,6 @@ constexpr std::size_t kFileBytes = kKeyFilePrefix.size() + 2 * kSeedBytes + 1;  
 std::string errno_text() {
   return std::error_code(errno, std::generic_category()).message();
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
-}  // namespace
-
-namespace {
 
 // The checks and parsing shared by read_key_file and read_key_fd; `path` names the key in
 // messages. Reads from offset 0 (pread), so a descriptor's position does not matter.
@@ -101,7 +83,7 @@ SecureBuffer read_key_file(const std::filesystem::path& path) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise block until a writer appears (a
   // hang); with it the open returns and fstat refuses the FIFO. Reads of a regular file
   // ignore O_NONBLOCK.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  platform::File fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (fd.get() < 0) fail(path, "cannot open: " + errno_text());
   return read_key_from(fd.get(), path);
 }
@@ -109,7 +91,7 @@ SecureBuffer read_key_file(const std::filesystem::path& path) {
 SecureBuffer read_key_fd(int fd) {
   const std::filesystem::path name = "descriptor " + std::to_string(fd) + " (FARMHAND_KEY_FD)";
   if (fd < 0) fail(name, "not a descriptor; start the node through its launcher");
-  Fd owned(fd);  // closed on every path out
+  platform::File owned(fd);  // closed on every path out
   return read_key_from(owned.get(), name);
 }
 
@@ -139,7 +121,7 @@ void write_key_file(const std::filesystem::path& path, const SecureBuffer& seed)
   for (const std::uint8_t b : nonce) tmp_name += "0123456789abcdef"[b & 0xF];
   const std::filesystem::path tmp = dir / tmp_name;
 
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  platform::File fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (fd.get() < 0) fail(path, "cannot create '" + tmp.string() + "': " + errno_text());
   auto remove_tmp = [&] { ::unlink(tmp.c_str()); };
   if (::fchmod(fd.get(), 0600) != 0) {
@@ -164,7 +146,7 @@ void write_key_file(const std::filesystem::path& path, const SecureBuffer& seed)
     remove_tmp();
     fail(path, "cannot move the new key file into place: " + errno_text());
   }
-  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  platform::File dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());  // best effort: makes the rename durable
 }
 

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "farmhand/error.hpp"
+#include "farmhand/platform/file.hpp"
 
 #if defined(__linux__)
 #include <linux/landlock.h>
@@ -79,25 +80,11 @@ int landlock_abi() {
   return abi < 0 ? -errno : static_cast<int>(abi);
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // Adds `path` with `rights` (narrowed to file rights for a non-directory); false if the
 // path does not exist.
 bool add_rule(int ruleset, const std::filesystem::path& path, std::uint64_t rights,
               std::uint64_t handled) {
-  Fd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  File fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return false;
     io_error("sandbox: cannot open " + path.string() + " to allow it", errno);
@@ -145,7 +132,7 @@ int apply_sandbox(const SandboxPolicy& policy) {
     attr.scoped = kScopeAbstractUnixSocket | kScopeSignal;
     attr_size = sizeof(RulesetAttr);
   }
-  Fd ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0)));
+  File ruleset(static_cast<int>(::syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0)));
   if (ruleset.get() < 0) io_error("sandbox: landlock_create_ruleset", errno);
   int rules = 0;
   for (const auto& p : policy.read_only) {

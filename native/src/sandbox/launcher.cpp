@@ -127,6 +127,15 @@ Plan plan_launch(const LaunchOptions& o) {
   const fs::path program = resolve_program(o.command[0], env_value(o.environment, "PATH"));
   if (program.empty()) bad("program '" + o.command[0] + "' not found on PATH");
   p.read_only.push_back(program.parent_path());
+  // A program installed under its own prefix (<prefix>/bin/python3.13 built from source, a
+  // bpy venv's interpreter) loads its shared libraries and standard library from <prefix>/lib
+  // through its RUNPATH: without it, it exits before main ("libpython3.13.so.1.0: cannot open
+  // shared object file"). Read-only; /usr/bin's /usr/lib is a default already.
+  if (program.parent_path().filename() == "bin") {
+    for (const char* lib : {"lib", "lib64"}) {
+      p.read_only.push_back(program.parent_path().parent_path() / lib);
+    }
+  }
   for (const char* key :
        {"BLENDER_USER_SCRIPTS", "BLENDER_SYSTEM_SCRIPTS", "BLENDER_SYSTEM_DATAFILES",
         "BLENDER_SYSTEM_PYTHON", "BLENDER_USER_CONFIG", "FARMHAND_CORE_PATH", "PYTHONPATH"}) {

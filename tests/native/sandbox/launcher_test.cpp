@@ -91,6 +91,38 @@ TEST_F(LauncherTest, PlanAllowsOnlyTheWorkDirForWritingAndPointsTempFilesIntoIt)
   EXPECT_EQ(std::find(ro.begin(), ro.end(), fs::path("/tmp")), ro.end());
 }
 
+TEST_F(LauncherTest, ProgramUnderItsOwnPrefixGetsThatPrefixsLibDirsReadOnly) {
+  if (!platform::sandbox_support().available) GTEST_SKIP() << "no Landlock on this kernel";
+  // A Python built into <prefix> (as scripts/lib/python313.sh builds 3.13): <prefix>/bin/x
+  // loads libpython and its standard library from <prefix>/lib. A venv's bin/python is a
+  // symlink to it: the prefix is that of the resolved program.
+  const fs::path prefix = home_ / "python3.13";
+  fs::create_directories(prefix / "bin");
+  fs::create_directories(prefix / "lib");
+  fs::copy_file("/bin/true", prefix / "bin" / "python3.13");
+  fs::create_directories(home_ / "venv" / "bin");
+  fs::create_symlink(prefix / "bin" / "python3.13", home_ / "venv" / "bin" / "python");
+  options_.command = {(home_ / "venv" / "bin" / "python").string()};
+  const Plan plan = plan_launch(options_);
+  const auto& ro = plan.policy.read_only;
+  for (const auto& dir : {prefix / "bin", prefix / "lib", prefix / "lib64"}) {
+    EXPECT_NE(std::find(ro.begin(), ro.end(), dir), ro.end()) << dir;
+  }
+  EXPECT_EQ(std::find(ro.begin(), ro.end(), prefix), ro.end());  // not the prefix itself
+  EXPECT_EQ(std::find(ro.begin(), ro.end(), home_), ro.end());
+  // A program in a directory not named bin (a Blender tarball): its directory only.
+  fs::create_directories(home_ / "blender-4.5");
+  fs::copy_file("/bin/true", home_ / "blender-4.5" / "blender");
+  options_.command = {(home_ / "blender-4.5" / "blender").string()};
+  const Plan tarball = plan_launch(options_);
+  EXPECT_NE(std::find(tarball.policy.read_only.begin(), tarball.policy.read_only.end(),
+                      home_ / "blender-4.5"),
+            tarball.policy.read_only.end());
+  EXPECT_EQ(
+      std::find(tarball.policy.read_only.begin(), tarball.policy.read_only.end(), home_ / "lib"),
+      tarball.policy.read_only.end());
+}
+
 TEST_F(LauncherTest, KeyInsideAnyAllowedPathIsRefusedNamingBoth) {
   if (!platform::sandbox_support().available) GTEST_SKIP() << "no Landlock on this kernel";
   options_.key_file = options_.work_dir / "worker.key";

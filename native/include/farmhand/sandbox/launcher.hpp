@@ -50,7 +50,9 @@ std::vector<std::filesystem::path> default_read_only();
 std::vector<std::filesystem::path> default_devices();
 
 /// Builds the policy and environment. Read-only additions beyond the defaults: the
-/// directory of the resolved program, and the paths named by BLENDER_USER_SCRIPTS,
+/// directory of the resolved program (with <prefix>/lib and <prefix>/lib64 when it lies in
+/// <prefix>/bin: an interpreter's libpython and standard library), and the paths named by
+/// BLENDER_USER_SCRIPTS,
 /// BLENDER_SYSTEM_SCRIPTS, BLENDER_SYSTEM_DATAFILES, BLENDER_SYSTEM_PYTHON,
 /// BLENDER_USER_CONFIG, FARMHAND_CORE_PATH and PYTHONPATH. Environment: TMPDIR, TMP and TEMP
 /// set to <work_dir>/tmp (Blender's temp files and crash report land there),
