@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import blender_cells
-from e2e_helpers import demo_farm  # noqa: F401  (sys.path: conftest.py)
+from e2e_helpers import demo_farm  # (sys.path: conftest.py)
 
 
 @dataclass

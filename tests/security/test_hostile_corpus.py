@@ -29,7 +29,7 @@ import pytest
 
 import blender_cells
 import strace_log
-from e2e_helpers import WORKERS, demo_farm  # noqa: F401  (sys.path: conftest.py)
+from e2e_helpers import demo_farm  # (sys.path: conftest.py)
 from matrix import cell_params
 from sandboxed_worker import child_pid, sandboxed_worker, stop
 
@@ -61,7 +61,7 @@ def hostile_classes(key: Path, secret_dir: Path, outside: Path) -> dict:
 
 
 def make_corpus(blender: str, out: Path, secret: Path, outside: Path) -> None:
-    # `blender`: a cell of the matrix (scripts/blender_cells.py), as WORKERS names them.
+    # `blender`: a cell of the matrix (scripts/blender_cells.py).
     cmd = blender_cells.cell(blender).argv(HERE / "make_corpus.py", [out, secret, outside])
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert (out / "good.blend").is_file(), proc.stdout[-3000:] + proc.stderr[-3000:]

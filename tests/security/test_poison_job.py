@@ -1,7 +1,8 @@
 """A job that blows the memory ceiling: Blender under the node launcher with --memory-max 1G
 renders a cube subdivided 11 levels (25 M faces), its allocations fail, Blender crashes and
 writes its crash report into <work dir>/tmp (the launcher's TMPDIR; the bpy module writes
-none). The worker's peak RSS (wait4's ru_maxrss) stays under the 1 GiB ceiling. Restarted
+none); under strace, nothing (the crash report included) is written outside the work dir.
+The worker's peak RSS (wait4's ru_maxrss) stays under the 1 GiB ceiling. Restarted
 like systemd would, the worker reports the job failed (code ``crashed``) with the crash report
 in its log tail, records it as crashed in its journal, and renders the next job. Every cell
 of the matrix."""
@@ -9,15 +10,18 @@ of the matrix."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 
 import pytest
 
 import blender_cells
-from e2e_helpers import WORKERS, demo_farm  # noqa: F401  (sys.path: conftest.py)
+import strace_log
+from e2e_helpers import demo_farm  # (sys.path: conftest.py)
 from matrix import cell_params
-from sandboxed_worker import sandboxed_worker, stop, wait_peak_rss
+from sandboxed_worker import child_pid, sandboxed_worker, stop, wait_peak_rss
 
 SUBDIVIDED = """
 import bpy, sys
@@ -55,17 +59,20 @@ def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_
     cell = blender_cells.cell(blender)
     home, work = node.home, node.work
 
-    def start():
+    def start(trace=None):
         log = open(home / "worker.log", "ab")
-        return subprocess.Popen(node.launcher, env=node.env, cwd=home, stdout=log,
-                                stderr=subprocess.STDOUT)
+        strace = ["strace", "-f", "-y", "-s", "512", "-e", "trace=%file", "-o", str(trace)]
+        return subprocess.Popen([*(strace if trace else []), *node.launcher], env=node.env,
+                                cwd=home, stdout=log, stderr=subprocess.STDOUT)
 
-    first = start()
+    # The first run under strace: where the crash report and everything else is written.
+    trace = tmp_path / "trace.txt" if shutil.which("strace") else None
+    first = start(trace)
+    tracee = child_pid(first.pid) if trace else first.pid
     try:
         peak = wait_peak_rss(first, timeout=300)  # Blender dies on the bomb
     except subprocess.TimeoutExpired:
-        first.kill()
-        first.wait()
+        stop(first, tracee, timeout=5)
         pytest.fail("the worker survived a 25 M-face subdivision under a 1 GiB data limit:\n"
                     + (home / "worker.log").read_text()[-3000:])
     log = (home / "worker.log").read_text(errors="replace")
@@ -78,6 +85,16 @@ def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_
     report = not cell.is_module
     crash_files = [p.name for p in (work / "tmp").glob("*.crash.txt")]
     assert crash_files == (["scene.crash.txt"] if report else []), log[-3000:]
+    if trace:  # nothing, the crash report included, was written outside the work dir
+        worker = node.worker
+        accesses = strace_log.parse(trace.read_text(errors="replace"), str(home),
+                                    after=f'execve("{worker[0]}", ["{worker[0]}", "{worker[1]}"')
+        assert len(accesses) > 500, "the trace did not follow the worker"
+        inside = {str(work), os.path.realpath(work), "/dev/null"}
+        assert [a.line for a in accesses if a.ok and a.write
+                and not strace_log.within(a.path, inside)] == []
+        crash_report = str(work / "tmp" / "scene.crash.txt")
+        assert any(a.ok and a.write and a.path == crash_report for a in accesses) == report
 
     small = demo_farm.submit_job(coordinator, kubo, tmp_path / "small.blend", frames=[1])["id"]
     second = start()  # systemd's Restart=on-failure

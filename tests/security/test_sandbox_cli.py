@@ -43,7 +43,7 @@ def test_dry_run_prints_the_policy_and_the_environment_it_adds(farmhand_core, tm
     assert plan["read_write"] == [str(work)]
     assert "/usr" in plan["read_only"] and "/etc" not in plan["read_only"]
     assert f"TMPDIR={work}/tmp" in plan["environment"]
-    assert plan["status"].endswith(f"read/write {work} only; memory 2.0 GiB (RLIMIT_DATA)")
+    assert plan["status"].endswith(f"read/write {work} only; memory 2.0 GiB (RLIMIT_DATA 1.6 GiB + 384 MiB for code)")
     assert not key.exists()  # a dry run creates no key
 
 

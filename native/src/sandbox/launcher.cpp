@@ -66,6 +66,10 @@ std::string human_bytes(std::uint64_t b) {
 
 }  // namespace
 
+std::uint64_t data_limit(std::uint64_t memory_max) {
+  return memory_max == 0 ? 0 : memory_max - std::min(memory_max, kFileBackedAllowance);
+}
+
 std::vector<fs::path> default_read_only() {
   return {"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
           // Dynamic loader, fonts, TLS roots (HTTPS to the coordinator), name resolution,
@@ -105,6 +109,12 @@ Plan plan_launch(const LaunchOptions& o) {
     bad("work dir '" + o.work_dir.string() + "' must be an absolute path below /");
   }
   if (o.key_file.empty()) bad("no key file given (--key-file)");
+  if (o.memory_max != 0 && o.memory_max < 2 * kFileBackedAllowance) {
+    bad("memory ceiling " + std::to_string(o.memory_max >> 20) +
+        " MiB is too small: Blender needs about 300 MiB before it opens a scene, and " +
+        std::to_string(kFileBackedAllowance >> 20) +
+        " MiB of the ceiling are kept for its code; give --memory-max 768M or more (0: none)");
+  }
   Plan plan;
   plan.support = platform::sandbox_support();
   if (!plan.support.available && !o.allow_unsandboxed) {
@@ -171,8 +181,11 @@ Plan plan_launch(const LaunchOptions& o) {
   plan.status = plan.support.available
                     ? plan.support.description + ": read/write " + o.work_dir.string() +
                           " only; memory " +
-                          (o.memory_max == 0 ? std::string("not capped")
-                                             : human_bytes(o.memory_max) + " (RLIMIT_DATA)")
+                          (o.memory_max == 0
+                               ? std::string("not capped")
+                               : human_bytes(o.memory_max) + " (RLIMIT_DATA " +
+                                     human_bytes(data_limit(o.memory_max)) + " + " +
+                                     std::to_string(kFileBackedAllowance >> 20) + " MiB for code)")
                     : plan.support.description + " (--allow-unsandboxed)";
   set_env(plan.environment, "FARMHAND_SANDBOX", plan.status);
   return plan;
@@ -197,7 +210,7 @@ void launch(const LaunchOptions& options) {
     }
   }
   if (plan.support.available) (void)platform::apply_sandbox(plan.policy);
-  platform::set_memory_limit(options.memory_max);
+  platform::set_memory_limit(data_limit(options.memory_max));
   platform::exec(options.command, plan.environment);
 }
 

@@ -81,7 +81,8 @@ TEST_F(LauncherTest, PlanAllowsOnlyTheWorkDirForWritingAndPointsTempFilesIntoIt)
   EXPECT_FALSE(has(plan.environment, "TMPDIR=/tmp"));
   EXPECT_TRUE(has(plan.environment, "FARMHAND_WORK_DIR=" + options_.work_dir.string()));
   EXPECT_EQ(plan.status, platform::sandbox_support().description + ": read/write " +
-                             options_.work_dir.string() + " only; memory 8.0 GiB (RLIMIT_DATA)");
+                             options_.work_dir.string() +
+                             " only; memory 8.0 GiB (RLIMIT_DATA 7.6 GiB + 384 MiB for code)");
   // /usr is readable; nothing of /etc but the listed files; no home directory.
   const auto& ro = plan.policy.read_only;
   EXPECT_NE(std::find(ro.begin(), ro.end(), fs::path("/usr")), ro.end());
@@ -204,6 +205,18 @@ TEST_F(LauncherTest, LandlockDeniesEverythingOutsideThePolicy) {
 #define FARMHAND_ASAN 1
 #endif
 #endif
+
+TEST_F(LauncherTest, MemoryCeilingKeepsRoomForCodeAndRefusesTooSmallACeiling) {
+  EXPECT_EQ(data_limit(0), 0U);
+  EXPECT_EQ(data_limit(std::uint64_t{1} << 30), std::uint64_t{640} << 20);
+  EXPECT_EQ(data_limit(std::uint64_t{8} << 30), (std::uint64_t{8} << 30) - (384 << 20));
+  options_.memory_max = std::uint64_t{512} << 20;
+  EXPECT_NE(refusal().find("memory ceiling 512 MiB is too small"), std::string::npos);
+  options_.memory_max = std::uint64_t{768} << 20;
+  if (platform::sandbox_support().available) {
+    EXPECT_NO_THROW((void)plan_launch(options_));
+  }
+}
 
 TEST_F(LauncherTest, MemoryCeilingMakesLargeAllocationsFail) {
 #ifdef FARMHAND_ASAN

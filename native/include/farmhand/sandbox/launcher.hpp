@@ -25,11 +25,24 @@ struct LaunchOptions {
   std::filesystem::path key_file;                 // required; never readable by the render
   std::vector<std::filesystem::path> read_only;   // extra read-only paths (Blender, venv)
   std::vector<std::filesystem::path> read_write;  // extra read/write paths (a log file)
-  std::uint64_t memory_max = 0;                   // RLIMIT_DATA bytes; 0 = no data cap
+  std::uint64_t memory_max = 0;                   // RSS ceiling, bytes (data_limit); 0 = none
   bool allow_unsandboxed = false;                 // run without Landlock where the OS has none
   std::vector<std::string> command;               // the program and its arguments (blender -b ...)
   std::vector<std::string> environment;           // "KEY=value" of the launcher's environment
 };
+
+/// Of a memory ceiling, the share left for pages RLIMIT_DATA does not count: Blender's and
+/// Python's code and other file-backed mappings (RssFile: 141-176 MiB after `import bpy` in
+/// bpy 4.2-5.2 and Blender 3.4, more once Cycles' kernels are paged in), thread stacks' guard
+/// pages, the stack. Measured: under RLIMIT_DATA = 1 GiB the bpy 4.2 module peaked at
+/// 1041 MiB RSS (tests/security/test_poison_job.py).
+inline constexpr std::uint64_t kFileBackedAllowance = std::uint64_t{384} << 20;
+
+/// RLIMIT_DATA (heap and private writable mappings, where a scene's memory lives) for a
+/// worker whose resident set must stay under `memory_max` bytes: memory_max minus
+/// kFileBackedAllowance; 0 (no cap) for 0. plan_launch refuses a ceiling under twice the
+/// allowance.
+std::uint64_t data_limit(std::uint64_t memory_max);
 
 /// What launch() will do, computed without side effects beyond creating the work dir and
 /// its tmp/ (so that they can be allowed).
@@ -58,7 +71,8 @@ std::vector<std::filesystem::path> default_devices();
 /// set to <work_dir>/tmp (Blender's temp files and crash report land there),
 /// FARMHAND_WORK_DIR, FARMHAND_SANDBOX. Throws Error kInvalidArgument when the command is
 /// empty, the work dir is "/" or relative, the key file lies inside a path the render could
-/// open (naming both), or the OS has no sandbox and allow_unsandboxed is false (the message
+/// open (naming both), the memory ceiling is below 2 x kFileBackedAllowance (768 MiB), or the
+/// OS has no sandbox and allow_unsandboxed is false (the message
 /// says "not sandboxed" and why, and names --allow-unsandboxed).
 Plan plan_launch(const LaunchOptions& options);
 
