@@ -40,6 +40,8 @@ KINDS = {k.code: k for k in (
     Kind("too_new", False, "refused", "saved by a newer Blender than this worker's (not "
          "retryable until workers are matched by version: every older one refuses it)"),
     Kind("too_large", True, "refused", "bigger than this worker accepts"),
+    Kind("unclassified_blender", True, "refused", "this worker's Blender is newer than every "
+         "capability classification its add-on ships: the audit cannot vouch for it"),
     Kind("no_camera", False, "failed", "the scene has no active camera"),
     Kind("unknown_engine", False, "failed",
          "the scene's render engine is an add-on's that no Farmhand worker runs"),
