@@ -9,13 +9,18 @@ classification for a Blender that has none. Runs inside any Blender:
 --check: exit 0 when the running Blender's own file exists and classifies every type;
   exit 1 otherwise, listing the unclassified types. Either way the last line is
   ``RESULT {json}`` (version, counts, ``unclassified``, ``exact``).
---draft OUT: write a classification for the running Blender: types of the newest older
-  file keep their verdict; new node types with a file-path socket or property, and the
-  known file readers below, are refused; every other new type is marked safe. Review each
-  new "safe" before committing it (the draft lists them on stderr).
+--draft OUT: write a classification for the running Blender. Each type's verdict comes from,
+  in this order: the known file readers below; the same type in the existing file of the
+  nearest Blender version (older first at equal distance); the file-path rule (a new node
+  type with a file-path socket or property is refused); else "safe". Each file records
+  where every verdict came from (``sources``, see capabilities.py). A new type drafted
+  "safe" is recorded as ``UNREVIEWED: ...`` and listed on stderr: a person reviews it
+  against Blender's source and docs (does it read or write a file by path, directly or
+  through a datablock the audit does not check?) and replaces the note with the finding;
+  ``--check`` fails while any ``UNREVIEWED`` note remains (docs/security.md, "A table for a
+  new Blender").
 
-Used by tests/addon/test_audit.py (Debian Blender 3.4, bpy 5.0.1) and by the versions
-matrix (4.2, 4.5, 5.2).
+Used by tests/addon/test_audit.py in every cell of the matrix (scripts/blender_cells.py).
 """
 
 import json
@@ -118,57 +123,93 @@ def running_types():
             "strips": {t: [] for t in enum_items(capabilities.strip_base())}}
 
 
+UNREVIEWED = "UNREVIEWED"
+KINDS = ("nodes", "modifiers", "strips")
+
+
+def _version():
+    return (bpy.app.version[0], bpy.app.version[1])
+
+
 def check():
-    classes = capabilities.for_running_blender()
+    version = _version()
+    name = f"{version[0]}.{version[1]}"
     types = running_types()
-    tables = {"nodes": classes.nodes, "modifiers": classes.modifiers, "strips": classes.strips}
+    try:
+        data = capabilities.read_table(version)
+        exact = True
+    except FileNotFoundError:
+        data, exact = {k: {} for k in (*KINDS, "sources")}, False
+    tables = {k: data[k] for k in KINDS}
+    sources = data.get("sources", {})
     unclassified = {k: sorted(t for t in types[k] if t not in tables[k]) for k in types}
     # A node with a file-path input classified "safe" would be refused by the rule anyway;
     # still list it: the table should say so.
     mislabelled = sorted(n for n, paths in types["nodes"].items()
-                         if paths and classes.nodes.get(n) == capabilities.SAFE)
-    result = {"blender": bpy.app.version_string, "file": classes.name,
-              "exact": classes.exact,
+                         if paths and tables["nodes"].get(n) == capabilities.SAFE)
+    # Every verdict says where it comes from, and no draft verdict is left unreviewed.
+    unsourced = {k: sorted(t for t in tables[k] if t not in sources.get(k, {}))
+                 for k in KINDS}
+    unreviewed = {k: sorted(t for t, why in sources.get(k, {}).items()
+                            if why.startswith(UNREVIEWED)) for k in KINDS}
+    result = {"blender": bpy.app.version_string, "file": name, "exact": exact,
               "counts": {k: len(v) for k, v in types.items()},
               "refused": {k: sorted(t for t in types[k]
                                     if tables[k].get(t, "").startswith("refuse"))
                           for k in types},
-              "unclassified": unclassified, "path_nodes_marked_safe": mislabelled}
-    ok = classes.exact and not any(unclassified.values()) and not mislabelled
-    for kind, names in unclassified.items():
-        for name in names:
-            print(f"unclassified {kind[:-1]}: {name}", file=sys.stderr)
-    if not classes.exact:
-        print(f"no classification for Blender {bpy.app.version_string} (using "
-              f"{classes.name}): run with --draft addon/farmhand/classified/blender-"
-              f"{bpy.app.version[0]}.{bpy.app.version[1]}.json and review it",
+              "unclassified": unclassified, "path_nodes_marked_safe": mislabelled,
+              "unsourced": unsourced, "unreviewed": unreviewed}
+    ok = exact and not any(unclassified.values()) and not mislabelled and \
+        not any(unsourced.values()) and not any(unreviewed.values())
+    for label, table in (("unclassified", unclassified), ("no source for", unsourced),
+                         ("unreviewed draft verdict for", unreviewed)):
+        for kind, names in table.items():
+            for n in names:
+                print(f"{label} {kind[:-1]}: {n}", file=sys.stderr)
+    if not exact:
+        print(f"no classification for Blender {bpy.app.version_string}: run with --draft "
+              f"{capabilities.table_path(version)} and review it (docs/security.md)",
               file=sys.stderr)
     print("RESULT " + json.dumps(result), flush=True)
     return 0 if ok else 1
 
 
+def _base_tables(version):
+    """[(name, parsed file)] of the existing classifications, nearest version first."""
+    out = []
+    for v in capabilities.nearest_versions(version):
+        out.append((f"blender-{v[0]}.{v[1]}.json", capabilities.read_table(v)))
+    return out
+
+
 def draft(out_path):
-    try:
-        base = capabilities.for_running_blender()
-        tables = {"nodes": base.nodes, "modifiers": base.modifiers, "strips": base.strips}
-    except FileNotFoundError:
-        tables = {"nodes": {}, "modifiers": {}, "strips": {}}
+    version = _version()
+    name = f"{version[0]}.{version[1]}"
+    bases = _base_tables(version)
     types = running_types()
-    out = {"blender": f"{bpy.app.version[0]}.{bpy.app.version[1]}"}
+    out = {"blender": name, "sources": {}}
     for kind, found in types.items():
-        table = {}
-        for name in sorted(found):
-            if name in KNOWN_REFUSALS[kind]:
-                table[name] = KNOWN_REFUSALS[kind][name]
-            elif name in tables[kind]:
-                table[name] = tables[kind][name]
-            elif found[name]:
-                table[name] = (f"refuse: takes a file path ({', '.join(found[name])}) that "
-                               "it reads or writes during evaluation")
+        table, sources = {}, {}
+        for t in sorted(found):
+            base = next(((n, d) for n, d in bases if t in d[kind]), None)
+            if t in KNOWN_REFUSALS[kind]:
+                table[t] = KNOWN_REFUSALS[kind][t]
+                sources[t] = ("known file reader/writer (scripts/classify_capabilities.py "
+                              "KNOWN_REFUSALS)")
+            elif base is not None:
+                table[t] = base[1][kind][t]
+                sources[t] = f"as in {base[0]}"
+            elif found[t]:
+                table[t] = (f"refuse: takes a file path ({', '.join(found[t])}) that "
+                            "it reads or writes during evaluation")
+                sources[t] = f"file-path rule: RNA of Blender {name} shows a path input"
             else:
-                table[name] = capabilities.SAFE
-                print(f"new {kind[:-1]} marked safe, review: {name}", file=sys.stderr)
+                table[t] = capabilities.SAFE
+                sources[t] = (f"{UNREVIEWED}: new in Blender {name}, no file-path socket or "
+                              "property in RNA; review against Blender's source and docs")
+                print(f"new {kind[:-1]} drafted safe, review: {t}", file=sys.stderr)
         out[kind] = table
+        out["sources"][kind] = sources
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -3,13 +3,17 @@ classified per Blender version.
 
 The classification of Blender X.Y lives in ``classified/blender-X.Y.json``:
 ``{"blender": "5.0", "nodes": {idname: "safe" | "refuse: <why>"}, "modifiers": {type: ...},
-"strips": {type: ...}}``. The running Blender uses its own version's file, or else the
-newest older one (a worker on a Blender no file exists for still refuses what the older
-file refuses, and refuses every type that file does not know: "not classified for Blender
-X.Y"). ``scripts/classify_capabilities.py`` (run inside each Blender) lists the running
-Blender's types, checks them against the file and drafts a file for a new version; the
-test ``tests/addon/test_audit.py`` fails when a type appears that the file does not
-classify, so an upgrade cannot open a hole silently.
+"strips": {type: ...}, "sources": {"nodes": {idname: "<where the verdict comes from>"},
+...}}``. The running Blender uses its own version's file and no other: a Blender the add-on
+has no file for (a newer release than the add-on knows, e.g. 5.3) fails closed, every job
+refused with :class:`NotClassified` (code ``unclassified_blender``, retryable: a classified
+worker can take it) and a message naming the Blender, the classified versions and the fix.
+An older file cannot vouch for a newer Blender: a known type may read files in new ways.
+``scripts/classify_capabilities.py`` (run inside each Blender) lists the running Blender's
+types, checks them against its file and drafts a file for a new version (from the nearest
+existing files); the test ``tests/addon/test_audit.py`` fails, in every cell, when a type
+appears that the file does not classify or whose draft verdict nobody reviewed, so an
+upgrade cannot open a hole silently. How a file is made and reviewed: docs/security.md.
 
 On top of the tables, rules that do not depend on the version: any node with a file-path
 socket or property (Geometry Nodes import nodes: their path can be computed at run time),
@@ -27,14 +31,36 @@ from dataclasses import dataclass
 
 import bpy
 
+from .failures import JobRefused
+
 CLASSIFIED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "classified")
 SAFE = "safe"
+
+
+class NotClassified(JobRefused):
+    """The running Blender has no classification file in this add-on (see module doc).
+    ``version``: (major, minor) of the running Blender; ``available``: the classified
+    versions. Retryable: another worker's Blender may be classified."""
+
+    code = "unclassified_blender"
+
+    def __init__(self, version: tuple, available: list):
+        self.version = tuple(version[:2])
+        self.available = list(available)
+        name = f"{self.version[0]}.{self.version[1]}"
+        known = ", ".join(f"{v[0]}.{v[1]}" for v in self.available) or "none"
+        super().__init__(
+            f"this worker's Blender {name} has no capability classification in its Farmhand "
+            f"add-on (classified: {known}), so the audit cannot vouch for what its node, "
+            "modifier and strip types read or write: update the Farmhand add-on, or share "
+            "with a classified Blender (a maintainer makes the table with "
+            "scripts/classify_capabilities.py --draft, see docs/security.md)")
 
 
 @dataclass
 class Classification:
     """One version's tables (see module doc). ``version``: (major, minor) of the file;
-    ``exact``: whether it is the running Blender's own."""
+    ``exact``: whether it is the running Blender's own (always, from :func:`load`)."""
 
     version: tuple
     exact: bool
@@ -60,29 +86,47 @@ def available_versions() -> list[tuple]:
     return sorted(out)
 
 
+def table_path(version: tuple) -> str:
+    """Path of Blender ``version``'s (major, minor) classification file (may not exist)."""
+    return os.path.join(CLASSIFIED_DIR, f"blender-{version[0]}.{version[1]}.json")
+
+
+def read_table(version: tuple) -> dict:
+    """The parsed classification file of Blender ``version`` (major, minor), ``sources``
+    included. Raises FileNotFoundError when the add-on has none for it."""
+    with open(table_path(version), encoding="utf-8") as f:
+        return json.load(f)
+
+
+def nearest_versions(version: tuple) -> list[tuple]:
+    """The classified versions ordered by distance from ``version`` (older first at equal
+    distance), distance counted in minor releases with a major release as 100: the order
+    in which a draft for ``version`` takes verdicts from existing files."""
+    key = tuple(version[:2])
+
+    def distance(v):
+        return (abs((v[0] * 100 + v[1]) - (key[0] * 100 + key[1])), v > key)
+
+    return sorted((v for v in available_versions() if v != key), key=distance)
+
+
 def load(version: tuple) -> Classification:
-    """The classification for Blender ``version`` (major, minor): its own file, else the
-    newest older one (``exact`` False), else the oldest. Raises FileNotFoundError if the
-    add-on ships none."""
+    """The classification for Blender ``version`` (major, minor), from its own file only.
+    Raises :class:`NotClassified` when the add-on ships none for that version (fail
+    closed, see module doc)."""
     version = tuple(version[:2])
     if version in _CACHE:
         return _CACHE[version]
-    versions = available_versions()
-    if not versions:
-        raise FileNotFoundError(f"no capability classification in {CLASSIFIED_DIR}")
-    older = [v for v in versions if v <= version]
-    chosen = older[-1] if older else versions[0]
-    with open(os.path.join(CLASSIFIED_DIR, f"blender-{chosen[0]}.{chosen[1]}.json"),
-              encoding="utf-8") as f:
-        data = json.load(f)
-    result = Classification(chosen, chosen == version, data["nodes"], data["modifiers"],
-                            data["strips"])
+    if not os.path.isfile(table_path(version)):
+        raise NotClassified(version, available_versions())
+    data = read_table(version)
+    result = Classification(version, True, data["nodes"], data["modifiers"], data["strips"])
     _CACHE[version] = result
     return result
 
 
 def for_running_blender() -> Classification:
-    """:func:`load` for ``bpy.app.version``."""
+    """:func:`load` for ``bpy.app.version``. Raises :class:`NotClassified`."""
     return load(bpy.app.version)
 
 

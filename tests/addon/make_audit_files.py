@@ -4,9 +4,10 @@
     .venv/bin/python tests/addon/make_audit_files.py OUT_DIR
 
 Each is the sample scene (scripts/demo_scene.py) plus one trait. Saved by the Blender that
-runs this script: Debian's 3.4 (both workers open those) or bpy 5.0 (then only 5.0 opens
-them; ``gn_import.blend`` needs 5.0's Geometry Nodes *Import Text* node). ``//`` paths
-point where the job dir never has the file (a job dir holds only its .blend).
+runs this script: Debian's 3.4 (every cell opens those) or a newer one (then only it and
+newer Blenders open them; ``gn_import.blend`` needs the Geometry Nodes *Import Text* node
+of Blender >= 4.5, ``gn_sound.blend`` the *Sample Sound Frequencies* node of 5.2). ``//``
+paths point where the job dir never has the file (a job dir holds only its .blend).
 
 - packed.blend       an image texture packed into the file: renders
 - missing.blend      two unpacked textures (//wood.png, //rough.png) and a UDIM set
@@ -18,7 +19,10 @@ point where the job dir never has the file (a job dir holds only its .blend).
 - ies.blend          an external IES texture at //../../light.ies: refused_by_audit
 - pointcache.blend   a particle system caching to disk: refused_by_audit
 - escape_dir.blend   a Dynamic Paint image-sequence output dir /tmp/...: refused_by_audit
-- gn_import.blend    (5.0 only) Import Text on //../../worker.key: refused_by_audit
+- gn_import.blend    (>= 4.5) Import Text on //../../worker.key: refused_by_audit
+- gn_sound.blend     (>= 5.2) Sample Sound Frequencies on a sound //../../secret.wav, the
+                     sound used by the node's socket only: missing_files (outside the job
+                     directory), never sampled
 """
 
 import os
@@ -116,7 +120,7 @@ def main(out_dir):
     surface.image_output_path = "/tmp/farmhand-paint-escape/"
     save(out_dir, "escape_dir.blend")
 
-    if bpy.app.version >= (5, 0, 0):
+    if hasattr(bpy.types, "GeometryNodeImportText"):
         build_scene(SIZE)
         group = bpy.data.node_groups.new("Leak", "GeometryNodeTree")
         group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
@@ -125,6 +129,19 @@ def main(out_dir):
         mod = cube().modifiers.new("GN", "NODES")
         mod.node_group = group
         save(out_dir, "gn_import.blend")
+
+    if hasattr(bpy.types, "GeometryNodeSampleSoundFrequencies"):
+        build_scene(SIZE)
+        # (sounds have no new(): load() of a file that is not there makes the datablock)
+        sound = bpy.data.sounds.load("//../../secret.wav", check_existing=False)
+        sound.name = "Secret"
+        group = bpy.data.node_groups.new("Listen", "GeometryNodeTree")
+        group.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+        node = group.nodes.new("GeometryNodeSampleSoundFrequencies")
+        next(s for s in node.inputs if s.bl_idname == "NodeSocketSound").default_value = sound
+        mod = cube().modifiers.new("GN", "NODES")
+        mod.node_group = group
+        save(out_dir, "gn_sound.blend")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The capability audit (addon/farmhand/audit.py) and the failure kinds of jobs that cannot
-render, in real Blender (Debian 3.4 and the bpy 5.0.1 module), both strategies: every job
+render, in every Blender of the matrix (tests/matrix.py), both strategies: every job
 file here is refused or fails before a frame is written, with the right code, retryable
 flag and a message naming the feature and the fix; what would reach the coordinator never
 holds the worker's paths or user name."""
@@ -9,23 +9,42 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
+import blender_cells  # scripts/ (tests/conftest.py puts it on sys.path)
 import pytest
 
-from blender_runner import (DEBIAN_BLENDER, REPO, command, blender_env,
+from blender_runner import (ADDON_PARENT, DEBIAN_BLENDER, REPO, command, blender_env,
                             render_with_harness, run_bpy_script)
 from matrix import cell_params
 
-# The cells whose Blender has its own classification table (addon/farmhand/classified/).
-# The audit is verified there only; in the bpy 4.2 module these scenes segfault Blender
-# during the audit's RNA walk and 4.2/4.5/5.2 have no table of their own yet (open work,
-# issue 9): they must pass here before they join this list.
-BLENDERS = cell_params(names=("blender34", "bpy50"))
+# Every cell: each has its own classification table (addon/farmhand/classified/).
+BLENDERS = cell_params()
+# Blenders with the Geometry Nodes Import nodes (4.5+) and Sample Sound Frequencies (5.2+).
+IMPORT_NODES = cell_params(min_series=(4, 5))
+SOUND_NODE = cell_params(min_series=(5, 2))
 
 MAKE = Path(__file__).with_name("make_audit_files.py")
 CLASSIFY = REPO / "scripts" / "classify_capabilities.py"
+
+
+@pytest.fixture(scope="module")
+def own_files(tmp_path_factory):
+    """A function cell name -> dir of the audit files saved by that cell's Blender (made
+    once per cell)."""
+    made = {}
+
+    def files(kind):
+        if kind not in made:
+            tmp = tmp_path_factory.mktemp(f"auditfiles-{kind}")
+            proc = run_bpy_script(kind, MAKE, [str(tmp / "files")], tmp)
+            assert (tmp / "files" / "vse.blend").is_file(), proc.stdout + proc.stderr
+            made[kind] = tmp / "files"
+        return made[kind]
+
+    return files
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +106,32 @@ def test_refusal_is_the_same_in_the_gui_strategy_and_leaves_the_artists_file(
     assert result["before"] == result["after"]
 
 
-def test_geometry_nodes_import_text_cannot_read_the_worker_key(audit_files, tmp_path):
+@pytest.mark.parametrize("kind", IMPORT_NODES)
+def test_geometry_nodes_import_text_cannot_read_the_worker_key(kind, own_files, tmp_path):
     # issue 9: Import Text on //../../worker.key leaked the key into the rendered frame
     secret = tmp_path / "worker.key"
     secret.write_text("SECRET")
-    result = render_with_harness("bpy50", tmp_path, audit_files["new"] / "gn_import.blend",
+    result = render_with_harness(kind, tmp_path, own_files(kind) / "gn_import.blend",
                                  frames=[1], report=True)
     assert result.get("error_type") == "AuditRefusal", result
     assert "node 'GeometryNodeImportText' at node tree 'Leak'" in result["error"] or \
         "node 'GeometryNodeImportText' at geometry node tree 'Leak'" in result["error"], \
         result["error"]
     assert "takes a file path (Path)" in result["error"]
+    assert _no_frames(result)
+
+
+@pytest.mark.parametrize("kind", SOUND_NODE)
+def test_a_sound_sampled_by_geometry_nodes_is_audited_as_an_external_file(
+        kind, own_files, tmp_path):
+    # blender-5.2.json classifies Sample Sound Frequencies safe because the Sound datablock
+    # it samples is audited: used through the node's socket alone, it still is.
+    result = render_with_harness(kind, tmp_path, own_files(kind) / "gn_sound.blend",
+                                 frames=[1], report=True)
+    assert result.get("error_type") == "MissingFiles", result
+    assert result["error"].startswith("1 external file is not packed: //../../secret.wav "
+                                      "(sound 'Secret', outside the job directory)"), \
+        result["error"]
     assert _no_frames(result)
 
 
@@ -152,11 +186,69 @@ def test_every_node_modifier_and_strip_type_of_this_blender_is_classified(kind, 
     assert result["exact"], result
     assert result["unclassified"] == {"nodes": [], "modifiers": [], "strips": []}, result
     assert result["path_nodes_marked_safe"] == []
+    # every verdict says where it comes from, and a person reviewed every drafted one
+    assert result["unsourced"] == result["unreviewed"] == \
+        {"nodes": [], "modifiers": [], "strips": []}, result
     assert proc.returncode == 0
     assert {"FLUID", "MESH_CACHE", "MESH_SEQUENCE_CACHE"} <= set(result["refused"]["modifiers"])
     assert {"IMAGE", "MOVIE", "SOUND"} == set(result["refused"]["strips"])
     assert {"ShaderNodeScript", "ShaderNodeTexIES"} <= set(result["refused"]["nodes"])
-    if kind == "bpy50":
+    if blender_cells.cell(kind).series >= (4, 5):
         assert {"GeometryNodeImportOBJ", "GeometryNodeImportText", "GeometryNodeImportVDB",
                 "GeometryNodeImportCSV"} <= set(result["refused"]["nodes"])
     assert result["counts"]["nodes"] > 300
+
+
+PROBE = Path(__file__).with_name("skipped_pointers_probe.py")
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_the_pointers_the_audit_skips_hide_no_path_property(kind, tmp_path):
+    # audit.SKIPPED_POINTERS: Scene.tool_settings is not walked (the bpy 4.2 module
+    # segfaults reading its UV sculpt tool slot's brush in a 3.4 file); nothing under it
+    # holds a path except datablocks, which the audit walks on their own.
+    proc = run_bpy_script(kind, PROBE, [], tmp_path)
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    assert lines, proc.stdout + proc.stderr
+    result = json.loads(lines[-1][len("RESULT "):])
+    assert "modifiers.filepath" in result.pop("control: Object.modifiers")  # Mesh Cache
+    assert result == {"Scene.tool_settings": []}
+
+
+def _addon_without_table(tmp_path, series):
+    """A copy of the add-on (its native core linked, not copied) that ships no
+    classification for Blender ``series``: what a worker on a newer Blender than the
+    add-on knows (e.g. 5.3) runs."""
+    parent = tmp_path / "addon-copy"
+    source = ADDON_PARENT / "farmhand"
+    shutil.copytree(source, parent / "farmhand",
+                    ignore=shutil.ignore_patterns("vendor", "__pycache__"))
+    if (source / "vendor").exists():
+        (parent / "farmhand" / "vendor").symlink_to(source / "vendor")
+    table = parent / "farmhand" / "classified" / f"blender-{series[0]}.{series[1]}.json"
+    table.unlink()
+    return parent, sorted(p.stem[len("blender-"):] for p in table.parent.glob("*.json"))
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_a_blender_without_a_classification_refuses_every_job_and_says_why(
+        kind, audit_files, tmp_path):
+    # A newer Blender than the add-on knows fails closed: no older table vouches for it.
+    series = blender_cells.cell(kind).series
+    parent, known = _addon_without_table(tmp_path, series)
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "packed.blend",
+                                 frames=[1], report=True, addon_parent=str(parent))
+    assert result.get("error_type") == "NotClassified", result
+    assert (result["code"], result["retryable"]) == ("unclassified_blender", True)
+    name = f"{series[0]}.{series[1]}"
+    assert result["error"] == (
+        f"this worker's Blender {name} has no capability classification in its Farmhand "
+        f"add-on (classified: {', '.join(known)}), so the audit cannot vouch for what its "
+        "node, modifier and strip types read or write: update the Farmhand add-on, or "
+        "share with a classified Blender (a maintainer makes the table with "
+        "scripts/classify_capabilities.py --draft, see docs/security.md)")
+    assert name not in known and len(known) == 4
+    assert result["sent"]["error"] == "refused: " + result["error"]
+    assert result["sent"]["code"] == "unclassified_blender"
+    assert _no_frames(result)
+

@@ -1,6 +1,6 @@
 """Public scenes nobody on this project wrote (tests/addon/corpus/README.md: Debian's
-blender 3.4.1 package files, with sha256) through the worker's checks in Debian's Blender
-3.4 and the bpy 5.0.1 module: each passes the audit and the camera/engine checks or fails
+blender 3.4.1 package files, with sha256) through the worker's checks in every Blender of the
+matrix (tests/matrix.py): each passes the audit and the camera/engine checks or fails
 with the right kind, retryable flag and message; none is refused for a file it does not
 need."""
 
@@ -14,10 +14,8 @@ import pytest
 from blender_runner import render_with_harness
 from matrix import cell_params
 
-# Cells whose Blender has its own classification table (addon/farmhand/classified/): in the
-# others the nearest older table refuses node types it does not know (4.x's Sheen BSDF under
-# the 3.4 table), which is the audit's rule; their tables are open work (issue 9).
-BLENDERS = cell_params(names=("blender34", "bpy50"))
+# Every cell: each has its own classification table (addon/farmhand/classified/).
+BLENDERS = cell_params()
 
 ROOT = Path("/usr/share/blender/scripts")
 CORPUS = {
