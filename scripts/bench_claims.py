@@ -114,10 +114,13 @@ def run(workers: int, jobs: int, oldest_first: bool) -> dict:
 def _drain(tmp: Path, kubo, coord, workers: int, jobs: int) -> dict:
     """Post ``jobs`` jobs, start ``workers`` engines, wait until all are completed."""
     cid = kubo.add(SCENE)
-    frame = tmp / "frame.png"  # a real PNG: the coordinator decodes every result
-    Image.frombytes("RGB", (32, 24), os.urandom(32 * 24 * 3)).save(frame)
-    for _ in range(jobs):
-        _json("POST", coord.url + "/api/v1/jobs", {"asset_cid": cid, "reward": "1"})
+    posted = [_json("POST", coord.url + "/api/v1/jobs", {"asset_cid": cid, "reward": "1"})
+              for _ in range(jobs)]
+    # A real PNG the coordinator's result checks accept: it decodes, is not blank and has the
+    # resolution the coordinator read from the scene (a gradient: small however large).
+    size = tuple(posted[0].get("resolution") or (32, 24))
+    frame = tmp / "frame.png"
+    Image.linear_gradient("L").resize(size).convert("RGB").save(frame)
     procs, logs = [], []
     started = time.monotonic()
     for i in range(workers):
