@@ -6,9 +6,11 @@ classification for a Blender that has none. Runs inside any Blender:
     .venv/bin/python scripts/classify_capabilities.py --check
     .venv/bin/python scripts/classify_capabilities.py --draft OUT.json
 
---check: exit 0 when the running Blender's own file exists and classifies every type;
-  exit 1 otherwise, listing the unclassified types. Either way the last line is
-  ``RESULT {json}`` (version, counts, ``unclassified``, ``exact``).
+--check: exit 0 when the running Blender's own file exists, classifies every type, gives
+  every verdict a source, marks no node with a file-path input safe and holds no
+  ``UNREVIEWED`` note; exit 1 otherwise, listing what is wrong on stderr. Either way the
+  last line is ``RESULT {json}`` (``blender``, ``file``, ``exact``, ``counts``, ``refused``,
+  ``unclassified``, ``path_nodes_marked_safe``, ``unsourced``, ``unreviewed``).
 --draft OUT: write a classification for the running Blender. Each type's verdict comes from,
   in this order: the known file readers below; the same type in the existing file of the
   nearest Blender version (older first at equal distance); the file-path rule (a new node
@@ -132,6 +134,7 @@ def _version():
 
 
 def check():
+    """--check (see module doc): prints the RESULT line; returns the exit status (0/1)."""
     version = _version()
     name = f"{version[0]}.{version[1]}"
     types = running_types()
@@ -183,6 +186,7 @@ def _base_tables(version):
 
 
 def draft(out_path):
+    """--draft (see module doc): writes the drafted table to ``out_path``; returns 0."""
     version = _version()
     name = f"{version[0]}.{version[1]}"
     bases = _base_tables(version)
