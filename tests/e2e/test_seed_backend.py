@@ -1,7 +1,9 @@
 """A headless worker against a backend that answers exactly as the seed's design document
 shows (tests/e2e/seed_backend.py, a stub: the reference coordinator offers more): two jobs in
 a row complete, each claimed and completed once, result CIDs identical to kubo's; the absent
-heartbeat endpoint is found once and logged once (docs/protocol.md "Seed-literal backends")."""
+heartbeat endpoint is found once and logged once (docs/protocol.md "Seed-literal backends").
+The same two jobs against the reference coordinator complete on their first try. In both, the
+frame rendered twice has one CID and no result carries the worker's paths or text chunks."""
 
 from __future__ import annotations
 
@@ -100,3 +102,27 @@ def test_two_jobs_in_a_row_complete_against_a_seed_literal_backend(
     # retried: GoogleTest ABackendWithoutHeartbeatIsAskedOnceThenNeverAgain pins the count.
     assert log.count("the backend has no heartbeat endpoint") <= 1, log
     assert "authentication failed" not in log, log
+
+
+@pytest.mark.parametrize("blender", WORKERS)
+def test_two_jobs_in_a_row_complete_against_the_reference_coordinator(
+        blender, coordinator, kubo, worker_factory, job_files, tmp_path):
+    """The same two jobs against the reference coordinator (issue 11, Done when): both
+    completed on their first attempt, result CIDs equal to kubo's, the same frame twice gives
+    the same CID, and no result carries the worker's paths."""
+    jobs = [demo_farm.submit_job(coordinator, kubo, job_files["files"] / "plain.blend")
+            for _ in range(2)]
+    worker = worker_factory(blender, "--max-jobs", "2")
+    assert worker.wait(timeout=240) == 0, worker_log(worker)
+    log = worker_log(worker)
+    done = [demo_farm.get_job(coordinator, j["id"]) for j in jobs]
+    # attempts count failed tries and expired leases (protocol.md): 0 = done on the first try
+    assert [(j["status"], j["attempts"]) for j in done] == [("completed", 0)] * 2, log
+    for job in done:
+        png = demo_farm.fetch_result(kubo, job["result_cid"], tmp_path / f"ref-{job['id']}.png")
+        assert kubo.only_hash(png) == job["result_cid"]
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert str(tmp_path).encode() not in data and b"/work/" not in data
+        assert Image.open(png).text == {}
+    assert done[0]["result_cid"] == done[1]["result_cid"]
