@@ -83,6 +83,7 @@ def _submit(args) -> int:
         job = submit(Path(args.scene), frames=frames, output_format=args.format,
                      reward=args.reward, max_attempts=args.max_attempts,
                      chunk_size=args.chunk_size, creator=args.creator, url=args.url,
+                     priority=args.priority,
                      ipfs_api=args.ipfs_api,
                      admin_token=args.admin_token or os.environ.get("FARMHAND_ADMIN_TOKEN"))
     except (SubmitError, ValueError, OSError) as exc:
@@ -159,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--chunk-size", type=int, default=0,
                    help="frames per task (default 0: one task for all frames)")
     m.add_argument("--creator", default="operator", help="whose job it is (fair share)")
+    m.add_argument("--priority", type=int, default=0,
+                   help="0-100, higher renders sooner; above 10 goes ahead of other creators "
+                        "(docs/protocol.md 'Priorities'; default 0)")
     m.add_argument("--url", default=DEFAULT_URL, help="coordinator base URL")
     m.add_argument("--ipfs-api", default="http://127.0.0.1:5001", help="kubo RPC API URL")
     m.add_argument("--admin-token", help="admin token (or env FARMHAND_ADMIN_TOKEN)")

@@ -44,13 +44,14 @@ def ipfs_add(path: Path, ipfs_api: str, timeout: float = 600.0) -> str:
 
 def submit(scene: Path, *, frames: list[int], output_format: str, reward: str,
            max_attempts: int, url: str, ipfs_api: str, admin_token: str | None,
-           chunk_size: int = 0, creator: str = "operator") -> dict:
-    """Add ``scene`` to IPFS and create its job; returns the job object."""
+           chunk_size: int = 0, creator: str = "operator", priority: int = 0) -> dict:
+    """Add ``scene`` to IPFS and create its job (``priority`` 0..100, docs/protocol.md
+    "Priorities"); returns the job object."""
     cid = ipfs_add(scene, ipfs_api)
     headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
     body = {"asset_cid": cid, "frames": frames, "output_format": output_format,
             "reward": reward, "max_attempts": max_attempts, "chunk_size": chunk_size,
-            "creator": creator}
+            "creator": creator, "priority": priority}
     try:
         resp = httpx.post(url.rstrip("/") + "/api/v1/jobs", json=body, headers=headers,
                           timeout=30)

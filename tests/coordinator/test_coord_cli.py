@@ -24,7 +24,8 @@ def test_submit_adds_scene_to_kubo_and_creates_the_job(kubo, coordinator, tmp_pa
     scene = tmp_path / "scene.blend"
     scene.write_bytes(b"BLENDER-v300" + os.urandom(300_000))
     result = _cli("submit", str(scene), "--frames", "1-3", "--format", "JPEG", "--reward",
-                  "2.50", "--url", coordinator.url, "--ipfs-api", kubo.api_url)
+                  "2.50", "--priority", "30", "--url", coordinator.url, "--ipfs-api",
+                  kubo.api_url)
     assert result.returncode == 0, result.stderr
     words = result.stdout.split()
     assert words[0] == "job" and words[2] == "cid"
@@ -33,7 +34,7 @@ def test_submit_adds_scene_to_kubo_and_creates_the_job(kubo, coordinator, tmp_pa
     job = get_job(coordinator.url, job_id)
     assert (job["asset_cid"], job["frames"], job["output_format"], job["reward"]) == (
         cid, [1, 2, 3], "JPEG", "2.50")
-    assert job["status"] == "pending"
+    assert (job["status"], job["priority"]) == ("pending", 30)
     out = tmp_path / "fetched"
     kubo.cli("get", cid, "-o", str(out))
     assert out.read_bytes() == scene.read_bytes()
