@@ -59,6 +59,7 @@ void PartialFile::resize(uint64_t bytes) {
 }
 
 void PartialFile::write_at(uint64_t offset, std::string_view bytes) {
+  const std::lock_guard lock(write_mutex_);
   while (!bytes.empty()) {
     const ssize_t n = ::pwrite(fd_, bytes.data(), std::min(bytes.size(), kWriteCallBytes),
                                static_cast<off_t>(offset));

@@ -214,14 +214,33 @@ class PlainDownload {
     bool complete = false;
     std::string bad_head;
 
-    auto flush = [&] {  // writes the verified bytes in buf
-      if (!buf.empty()) out_.write_at(buf_at, buf);
-      buf_at += buf.size();
-      buf.clear();
+    auto written_to = [&](uint64_t end) {  // bytes before `end` are in the file
+      buf_at = end;
       if (buf_at - flushed >= kWritebackBytes) {
         out_.start_writeback(flushed, buf_at - flushed);
         flushed = buf_at;
       }
+    };
+    auto flush = [&] {  // writes the verified bytes in buf
+      if (!buf.empty()) out_.write_at(buf_at, buf);
+      const uint64_t end = buf_at + buf.size();
+      buf.clear();
+      written_to(end);
+    };
+    // A leaf whose bytes all lie in one piece from curl is hashed and written from there,
+    // without the copy into buf (with curl's 512 KiB buffer, most leaves of 256 KiB).
+    // False when they do not hash to it: the caller takes the copying path, which decides.
+    auto take_whole_leaf = [&](std::string_view bytes) {
+      const PlannedLeaf& leaf = leaves[i];
+      LeafCheck whole(leaf);
+      whole.update(bytes);
+      if (!whole.matches()) return false;
+      flush();
+      out_.write_at(leaf.offset, bytes);
+      written_to(leaf.offset + leaf.size);
+      leaf_verified(leaf);
+      ++i;
+      return true;
     };
     auto finish_leaf = [&] {
       const PlannedLeaf& leaf = leaves[i];
@@ -282,6 +301,12 @@ class PlainDownload {
         take_empty_leaves();
         while (!chunk.empty() && i < r.end) {
           const PlannedLeaf& leaf = leaves[i];
+          if (pos == 0 && chunk.size() >= leaf.size &&
+              take_whole_leaf(chunk.substr(0, leaf.size))) {
+            chunk.remove_prefix(leaf.size);
+            take_empty_leaves();
+            continue;
+          }
           if (!check) check.emplace(leaf);
           const std::size_t n = std::min<uint64_t>(leaf.size - pos, chunk.size());
           const std::string_view piece = chunk.substr(0, n);

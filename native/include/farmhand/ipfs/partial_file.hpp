@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,9 @@ class PartialFile {
   /// Sets the file's length to `bytes` (a hole where nothing was written yet), so that
   /// write_at may fill it in any order. Throws Error kIo.
   void resize(uint64_t bytes);
-  /// Writes `bytes` at `offset` (pwrite; thread-safe for disjoint ranges). Throws kIo.
+  /// Writes `bytes` at `offset` (pwrite; thread-safe for disjoint ranges: one writer at a
+  /// time, since the kernel takes the file's lock for each write anyway and several
+  /// writers spin on it). Throws kIo.
   void write_at(uint64_t offset, std::string_view bytes);
   /// Reads `out.size()` bytes at `offset` into `out` (pread). Throws kIo, also on a short read.
   void read_at(uint64_t offset, std::string& out);
@@ -43,6 +46,7 @@ class PartialFile {
   std::filesystem::path final_;
   int fd_ = -1;
   bool durable_;
+  std::mutex write_mutex_;  // write_at: one writer at a time
 };
 
 }  // namespace farmhand::ipfs
