@@ -136,20 +136,29 @@ void bind_engine(py::module_& m) {
       .def(
           "progress",
           [](Engine& e, const py::object& job, double fraction, const std::string& message) {
-            e.progress(job_id(job), fraction, message);
+            const auto id = job_id(job);
+            const py::gil_scoped_release release;  // the engine's lock may be busy
+            e.progress(id, fraction, message);
           },
           py::arg("job"), py::arg("fraction"), py::arg("message") = "")
       .def(
           "finish",
           [](Engine& e, const py::object& job, const std::vector<std::filesystem::path>& outputs,
-             double render_seconds) { e.finish(job_id(job), outputs, render_seconds); },
+             double render_seconds) {
+            const auto id = job_id(job);
+            const py::gil_scoped_release release;
+            e.finish(id, outputs, render_seconds);
+          },
           py::arg("job"), py::arg("output_paths"), py::arg("render_seconds"),
           "Non-blocking: upload + /complete happen on the engine thread.")
       .def(
           "fail",
           [](Engine& e, const py::object& job, const std::string& error,
-             const std::string& log_tail, bool retryable,
-             const std::string& code) { e.fail(job_id(job), error, log_tail, retryable, code); },
+             const std::string& log_tail, bool retryable, const std::string& code) {
+            const auto id = job_id(job);
+            const py::gil_scoped_release release;
+            e.fail(id, error, log_tail, retryable, code);
+          },
           py::arg("job"), py::arg("error"), py::arg("log_tail") = "", py::arg("retryable") = true,
           py::arg("code") = "",
           "Non-blocking: /fail with the error (starting 'refused: ' or 'failed: '; 'failed: ' "
@@ -157,16 +166,30 @@ void bind_engine(py::module_& m) {
       .def(
           "release",
           [](Engine& e, const py::object& job, const std::string& reason) {
-            e.release(job_id(job), reason);
+            const auto id = job_id(job);
+            const py::gil_scoped_release release;
+            e.release(id, reason);
           },
           py::arg("job"), py::arg("reason") = "released by the worker",
           "Non-blocking: /release (hand the job back untouched).")
       .def(
           "job_cancelled",
-          [](const Engine& e, const py::object& job) { return e.job_cancelled(job_id(job)); },
+          [](const Engine& e, const py::object& job) {
+            const auto id = job_id(job);
+            const py::gil_scoped_release release;
+            return e.job_cancelled(id);
+          },
           py::arg("job"), "True once the job's lease was lost: stop rendering it.")
       .def(
-          "status", [](const Engine& e) { return status_dict(e.status()); },
+          "status",
+          [](const Engine& e) {
+            engine::Status s;
+            {
+              const py::gil_scoped_release release;
+              s = e.status();
+            }
+            return status_dict(s);
+          },
           "{state, job_id, progress, message, bytes_done, bytes_total, jobs_done, jobs_failed, "
           "last_error, worker_address, lease_lost_job_id, sandbox}")
       .def("stop", &Engine::stop, py::arg("graceful") = true, py::arg("timeout_s") = 30.0,
