@@ -133,28 +133,45 @@ _PATH_BEARING: frozenset | None = None
 def _rna_classes():
     """Every RNA struct class Blender registers (bpy.types), by identifier."""
     out = {}
+    for _ in _collect_rna_classes(out):
+        pass
+    return out
+
+
+def _collect_rna_classes(out: dict):
+    """:func:`_rna_classes` into ``out``, yielding after each class (see :func:`warm_up`)."""
     for name in dir(bpy.types):
         cls = getattr(bpy.types, name, None)
         rna = getattr(cls, "bl_rna", None)
         if rna is not None:
             out[rna.identifier] = rna
-    return out
+        yield
 
 
 def path_bearing_types() -> frozenset:
     """Identifiers of the RNA struct types from which a path property can be reached
     through pointers and collections (subclasses included: a ``Modifier`` collection may
-    hold a ``MeshCacheModifier``). Worked out once per process (about 0.3-0.5 s)."""
+    hold a ``MeshCacheModifier``). Worked out once per process (0.4-2 s of main-thread
+    time, depending on the machine: the GUI worker does it in slices first, warm_up)."""
+    for _ in _path_bearing_steps():
+        pass
+    return _PATH_BEARING
+
+
+def _path_bearing_steps():
+    """path_bearing_types' work, yielding after each small piece (one RNA class)."""
     global _PATH_BEARING
     if _PATH_BEARING is not None:
-        return _PATH_BEARING
-    structs = _rna_classes()
+        return
+    structs = {}
+    yield from _collect_rna_classes(structs)
     family = {ident: {ident} for ident in structs}  # a type and all its subclasses
     for ident, rna in structs.items():
         base = rna.base
         while base is not None:
             family.setdefault(base.identifier, {base.identifier}).add(ident)
             base = base.base
+    yield
     edges = {}
     bearing = set()
     for ident, rna in structs.items():
@@ -166,9 +183,11 @@ def path_bearing_types() -> frozenset:
             elif prop.type in {"POINTER", "COLLECTION"} and prop.fixed_type is not None:
                 targets.add(prop.fixed_type.identifier)
         edges[ident] = targets
+        yield
     # Node classes: sockets are created per node instance, so a node type's RNA has no
     # pointer to NodeSocketStringFilePath; every node may hold one.
     bearing |= _node_socket_types(structs)
+    yield
     changed = True
     while changed:
         changed = False
@@ -178,9 +197,29 @@ def path_bearing_types() -> frozenset:
             if any(family.get(t, {t}) & bearing for t in targets):
                 bearing.add(ident)
                 changed = True
+        yield
     # A pointer or collection typed T leads to a path when T or any subclass of T does.
-    _PATH_BEARING = frozenset(t for t, fam in family.items() if fam & bearing)
-    return _PATH_BEARING
+    if _PATH_BEARING is None:  # (a blocking call may have finished it meanwhile)
+        _PATH_BEARING = frozenset(t for t, fam in family.items() if fam & bearing)
+
+
+_warming = {"steps": None}
+
+
+def warm_up(budget_s: float = 0.02) -> bool:
+    """Do up to ``budget_s`` seconds of the audit's once-per-process preparation (the
+    path-bearing RNA types); True once all of it is done. The GUI worker calls it once per
+    timer turn before its first job so that no turn holds the main thread long."""
+    if _PATH_BEARING is not None:
+        return True
+    if _warming["steps"] is None:
+        _warming["steps"] = _path_bearing_steps()
+    deadline = time.perf_counter() + budget_s
+    for _ in _warming["steps"]:
+        if time.perf_counter() >= deadline:
+            return _PATH_BEARING is not None
+    _warming["steps"] = None
+    return _PATH_BEARING is not None
 
 
 def _node_socket_types(structs) -> set:

@@ -27,6 +27,15 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
   trusting which handler fired. Starting *another* render kills ours the same way
   (``screen_render_invoke`` kills all other jobs) and its partial image is still written:
   the worker gives such a frame back (gui_worker.py).
+- **The artist's window first.** On Linux the threads the render job starts (Blender's job
+  thread, where a Cycles render with *Threads* 1 runs whole, and any thread started while it
+  renders) get a lower CPU priority (nice 10, :meth:`FrameRender.yield_cpu`): the main
+  thread and the OpenGL drawing threads (``llvmpipe-N`` with software OpenGL) are served
+  first whenever they compete for a core (weights 1024 vs 110), while the render still gets
+  enough of a busy machine to end quickly when it is cancelled (the main thread waits for
+  it then; nice 19 made that wait longer). A thread that existed before the render
+  (Blender's task pool, shared with the artist's own work) is left alone; the job thread
+  ends with the job, so nothing stays lowered for the artist's own renders.
 - **Progress within a frame.** ``render_stats`` fires only at the end of a GUI render in
   3.4, so progress within a frame is estimated from the elapsed time and the job's previous
   frames (shown as "about").
@@ -35,14 +44,37 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import bpy
 
+from . import trace
 from .log import log
 from .render import RenderFailed
 
 RUNNING, DONE, CANCELLED, FAILED = "running", "done", "cancelled", "failed"
+FARM_NICE = 10          # CPU priority of the farm render's threads (Linux nice value)
+YIELD_EVERY_S = 0.5     # how often new render threads are looked for while rendering
+_TASKS = "/proc/self/task"
+
+
+def _thread_ids() -> set[int]:
+    """This process's thread ids (Linux); empty elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return set()
+    try:
+        return {int(t) for t in os.listdir(_TASKS)}
+    except OSError:
+        return set()
+
+
+def _thread_name(tid: int) -> str:
+    try:
+        with open(f"{_TASKS}/{tid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 _active: dict[str, "FrameRender"] = {}  # scene name -> the render of that scene
 
@@ -65,6 +97,9 @@ class FrameRender:
         self.seconds = 0.0
         self.ended_at = 0.0
         self.cancel_requested = False
+        self.threads_before: set[int] = set()
+        self.yielded: set[int] = set()   # thread ids given the farm's priority
+        self.yield_checked = 0.0
 
     def start(self, window) -> None:
         """Invoke the render job in ``window`` (the artist's main window). Raises
@@ -75,6 +110,7 @@ class FrameRender:
         prefs = bpy.context.preferences
         saved = (prefs.view.render_display_type, prefs.is_dirty, artist_scene.frame_current)
         _active[self.scene_name] = self
+        self.threads_before = _thread_ids()
         self.started = time.monotonic()
         try:
             prefs.view.render_display_type = "NONE"
@@ -97,6 +133,34 @@ class FrameRender:
             _active.pop(self.scene_name, None)
             raise RenderFailed(f"frame {self.frame}: Blender did not start the render "
                                f"({', '.join(sorted(result))}); is another render running?")
+        self.yield_cpu()
+
+    def yield_cpu(self) -> int:
+        """Give every thread started since :meth:`start` (the render job's) the lowest CPU
+        priority, once each; returns how many were lowered now. Linux only (elsewhere 0).
+        Threads named ``llvmpipe-*`` (software OpenGL drawing the window) are skipped.
+        Called at the start and from the worker's turns (at most every YIELD_EVERY_S)."""
+        self.yield_checked = time.monotonic()
+        if self.state != RUNNING or not self.threads_before:
+            return 0
+        lowered = 0
+        for tid in _thread_ids() - self.threads_before - self.yielded:
+            self.yielded.add(tid)
+            if _thread_name(tid).startswith("llvmpipe"):
+                continue
+            try:
+                if os.getpriority(os.PRIO_PROCESS, tid) < FARM_NICE:
+                    os.setpriority(os.PRIO_PROCESS, tid, FARM_NICE)
+                    lowered += 1
+            except OSError:  # the thread ended meanwhile
+                continue
+        if lowered:
+            log.info("farm render of frame %d: %d render thread(s) at CPU priority nice %d "
+                     "(your window first)", self.frame, lowered, FARM_NICE)
+        return lowered
+
+    def yield_due(self) -> bool:
+        return time.monotonic() - self.yield_checked >= YIELD_EVERY_S
 
     def elapsed(self) -> float:
         """Seconds since :meth:`start` (the final time once ended)."""
@@ -116,6 +180,7 @@ class FrameRender:
                           f"{self.path} was not written")
 
 
+@trace.traced("cancel")
 def cancel(render: FrameRender) -> float:
     """Stop ``render`` now by deleting its scene (see the module doc); returns the seconds
     the kill took. Call only from a ``bpy.app.timers`` callback (no window in context).
@@ -147,6 +212,7 @@ def delete_scene(scene) -> None:
 
 
 def _on_end(cancelled: bool):
+    @trace.traced(f"handler render_{'cancel' if cancelled else 'complete'}")
     def handler(scene, *_args):
         render = _active.get(getattr(scene, "name", None))
         if render is not None:

@@ -8,6 +8,7 @@ threads; this class only does what must happen on Blender's main thread, in shor
 state                 one step (one timer turn)
 ====================  ==============================================================
 ``waiting``           pause if asked to (or the artist renders, or is not idle);
+                      before the first job, the audit's preparation in 20 ms slices;
                       else ``engine.next_job(0)`` (never waits)
 ``preparing``         append the job's scene (one ``libraries.load``), then audit it,
                       then set its output and device: three turns
@@ -33,7 +34,7 @@ import time
 
 import bpy
 
-from . import compat, farm_render, handover
+from . import audit, compat, farm_render, handover, trace
 from .core_loader import load_core
 from .jobrun import AppendedJob
 from .log import log
@@ -43,6 +44,7 @@ TICK_S = 0.05           # the state machine's turn while preparing / rendering
 IDLE_TICK_S = 0.25      # while waiting for work or paused
 PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
 SETTLE_S = 1.5          # a finished render job is still listed as running this long at most
+WARM_UP_S = 0.02        # main-thread time per turn for the audit's preparation (audit.warm_up)
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
 PAUSED, STOPPING, STOPPED = "paused", "stopping", "stopped"
@@ -96,6 +98,7 @@ class GuiWorker:
         self._stopper = None
         self.engine_running = False
         self.timings: list[float] = []  # gaps between turns (for tests and the log)
+        self.append_span = (0.0, 0.0)   # monotonic start, end of the last scene append
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -203,8 +206,9 @@ class GuiWorker:
         if self.timings is not None:
             self.timings.append(now)
             del self.timings[:-2000]
+        state = self.state
         try:
-            return _STEPS[self.state](self)
+            return _STEPS[state](self)
         except Exception as exc:  # a bug must not kill the timer: hand the job back
             log.exception("worker: unexpected error in state %s", self.state)
             self.error = f"{type(exc).__name__}: {exc}"
@@ -213,6 +217,8 @@ class GuiWorker:
                 self._end_job(lambda e, j, exc=exc: handover.report_error(e, j, exc, log_tail))
                 return TICK_S
             return IDLE_TICK_S
+        finally:
+            trace.record(now, time.monotonic(), f"tick {state}")
 
     def _interrupt(self):
         """Why the job in hand must be given back now, or None."""
@@ -253,7 +259,12 @@ class GuiWorker:
         why = self._why_not_start()
         if why:
             return self._enter_pause(why)
-        job = self.engine.next_job(0)
+        with trace.span("audit warm-up"):
+            ready = audit.warm_up(WARM_UP_S)
+        if not ready:  # the audit's once-per-process preparation, in slices first
+            return TICK_S
+        with trace.span("engine.next_job"):
+            job = self.engine.next_job(0)
         if job is None:
             return IDLE_TICK_S
         self.job = job
@@ -275,11 +286,14 @@ class GuiWorker:
             if self.prepare_step == 0:
                 started = time.monotonic()
                 self.appended = AppendedJob(job)
-                self.appended.append()
+                with trace.span("append"):
+                    self.appended.append()
+                self.append_span = (started, time.monotonic())
                 log.info("job %s: scene appended in %.2f s", job.id,
-                         time.monotonic() - started)
+                         self.append_span[1] - started)
             elif self.prepare_step == 1:
-                self.appended.audit()
+                with trace.span("audit"):
+                    self.appended.audit()
             else:
                 scene = self.appended.scene
                 os.makedirs(job.output_dir, exist_ok=True)
@@ -306,9 +320,13 @@ class GuiWorker:
             if interrupt is not None:
                 farm_render.cancel(render)
                 return self._give_back(interrupt)
-            if self.engine.job_cancelled(self.job):
+            with trace.span("engine.job_cancelled"):
+                lost = self.engine.job_cancelled(self.job)
+            if lost:
                 farm_render.cancel(render)
                 return self._end_job(None)
+            if render.yield_due():
+                render.yield_cpu()
             self._send_progress()
             return TICK_S
         if render.state == farm_render.CANCELLED:  # Esc, or the status bar's cancel
@@ -419,7 +437,8 @@ class GuiWorker:
         path = os.path.join(self.job.output_dir,
                             frame_filename(frame, self.job.output_format or "PNG"))
         self.render = farm_render.FrameRender(self.appended.scene, frame, path)
-        self.render.start(self.window)
+        with trace.span("render start"):
+            self.render.start(self.window)
         log.info("job %s: rendering frame %d (%d of %d) as a Blender render job", self.job.id,
                  frame, self.frame_index + 1, len(self.frames))
 
@@ -476,9 +495,10 @@ class GuiWorker:
             return
         self.last_progress = now
         fraction, _ = self.progress()
-        self.engine.progress(self.job, fraction,
-                             f"frame {self.frame_index + 1}/{len(self.frames)}: "
-                             f"{self.render.elapsed():.0f} s")
+        with trace.span("engine.progress"):
+            self.engine.progress(self.job, fraction,
+                                 f"frame {self.frame_index + 1}/{len(self.frames)}: "
+                                 f"{self.render.elapsed():.0f} s")
 
     def progress(self) -> tuple[float, float | None]:
         """(job fraction 0..1, estimated fraction of the current frame or None when there is
@@ -493,7 +513,8 @@ class GuiWorker:
 
     def snapshot(self) -> dict:
         """What the UI shows (status_text.describe turns it into words)."""
-        status = self.engine.status() if self.engine is not None else {}
+        with trace.span("engine.status"):
+            status = self.engine.status() if self.engine is not None else {}
         job_fraction, frame_part = self.progress()
         return {
             "state": self.state, "engine_state": status.get("state", "stopped"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import sharing
+from . import sharing, trace
 from .log import log
 
 # Event types that are not the artist's input (for Only when idle).
@@ -35,6 +35,10 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, _context, event):
+        with trace.span("modal"):
+            return self._modal(event)
+
+    def _modal(self, event):
         worker = sharing.worker()
         if worker is None:
             sharing.session()["modal"] = False

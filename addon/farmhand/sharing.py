@@ -12,7 +12,7 @@ import time
 
 import bpy
 
-from . import compat, farm_render
+from . import compat, farm_render, trace
 from .earnings import Earnings
 from .gui_worker import STOPPED, GuiWorker
 from .lifetime import Lifetime
@@ -116,6 +116,7 @@ def _tag_redraw(panels: bool = True) -> None:
                 area.tag_redraw()
 
 
+@trace.traced("redraw timer")
 def _redraw():
     """Timer: redraw the panels when the words change, at most every PANEL_REDRAW_S (a
     Properties redraw is the expensive one)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import compat, device, sharing
+from . import compat, device, sharing, trace
 from .log import log, setup_stream_logging
 from .operators import CLASSES as OPERATOR_CLASSES
 from .settings import WorkerSettings, default_key_file, default_work_dir
@@ -193,6 +193,10 @@ class FarmhandPreferences(bpy.types.AddonPreferences):
         description="Job downloads and renders; empty: ~/.cache/farmhand")
 
     def draw(self, _context):
+        with trace.span("draw preferences"):
+            self._draw()
+
+    def _draw(self):
         layout = self.layout
         row = layout.row()
         draw_share_button(row)
@@ -231,6 +235,10 @@ class FARMHAND_PT_status(bpy.types.Panel):
     bl_order = -1  # first in the Render tab: where the artist looks after ticking it
 
     def draw(self, _context):
+        with trace.span("draw panel"):
+            self._draw()
+
+    def _draw(self):
         layout = self.layout
         row = layout.row()
         draw_share_button(row)
@@ -240,17 +248,22 @@ class FARMHAND_PT_status(bpy.types.Panel):
 
 
 def _statusbar(self, _context):
+    with trace.span("draw statusbar"):
+        _draw_statusbar(self.layout)
+
+
+def _draw_statusbar(layout):
     left = sharing.resume_seconds_left()
     if left:
-        self.layout.label(text=f"Farmhand resumes sharing in {left:.0f} s", icon="INFO")
-        self.layout.operator("farmhand.cancel_resume", text="Don't Share Now")
+        layout.label(text=f"Farmhand resumes sharing in {left:.0f} s", icon="INFO")
+        layout.operator("farmhand.cancel_resume", text="Don't Share Now")
         return
     if sharing.worker() is None:
         return
     words = sharing.words()
-    self.layout.label(text=f"Farmhand: {words.headline}", icon=words.icon)
+    layout.label(text=f"Farmhand: {words.headline}", icon=words.icon)
     if words.warning:
-        self.layout.label(text=words.warning, icon="ERROR")
+        layout.label(text=words.warning, icon="ERROR")
 
 
 _classes = (*OPERATOR_CLASSES, FarmhandPreferences, FARMHAND_PT_status)

@@ -54,8 +54,34 @@ def worker_state():
     return w.state if w is not None else "none"
 
 
+TRACE = os.environ.get("FARMHAND_TRACE") == "1"
+SCHED = []  # with TRACE: (time, main thread's [run, runqueue wait] ns, llvmpipe threads' same)
+
+
+def schedstat():
+    """[ns running, ns waiting for a CPU] of the main thread and of the software-OpenGL
+    threads (llvmpipe-N) together (/proc/self/task/TID/schedstat)."""
+    main, gl = [0, 0], [0, 0]
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                run, wait = (int(x) for x in f.read().split()[:2])
+        except OSError:
+            continue
+        into = main if int(tid) == os.getpid() else gl if name.startswith("llvmpipe") else None
+        if into is not None:
+            into[0] += run
+            into[1] += wait
+    return main, gl
+
+
 def beat():
-    BEATS.append((time.monotonic(), worker_state()))
+    now = time.monotonic()
+    BEATS.append((now, worker_state()))
+    if TRACE:
+        SCHED.append((now, *schedstat()))
     return 0.05
 
 
@@ -180,7 +206,9 @@ def cancel_measure(label, job_id, act):
     asked = time.monotonic()
     act()
     yield from wait_for(lambda: render.state != "running", 10, "the render to end")
-    ended = time.monotonic()
+    # when the render ended, by the worker's own clock (this generator runs on the same
+    # main thread, so it may see it only a gap later)
+    ended = render.ended_at or time.monotonic()
     yield from wait_for(lambda: worker() is None or worker().job is None, 10,
                         "the job to be handed back")
     event(f"{label}: released", job=job_id, render_state=render.state,
@@ -194,6 +222,67 @@ def max_gap(start, end, skip_states=()):
     gaps = [(b[0] - a[0], b[1]) for a, b in zip(times, times[1:])]
     kept = [g for g, s in gaps if s not in skip_states]
     return (round(max(kept), 3) if kept else None), len(times)
+
+
+def key_latencies(sent):
+    out = []
+    for t in sent:
+        seen = [k for k in KEYS_SEEN if k >= t]
+        out.append(round(seen[0] - t, 3) if seen else None)
+    return out
+
+
+def reference_render(seconds):
+    """The artist's own F12 render of their scene set up like the farm's long job (0 s: a
+    plain blocking render, no measurement)."""
+    scene = bpy.context.scene
+    if not seconds:
+        with window_override():
+            bpy.ops.render.render()
+        return
+    scene.render.engine = "CYCLES"
+    scene.cycles.samples = 1000000
+    scene.cycles.time_limit = seconds
+    scene.cycles.use_adaptive_sampling = False
+    scene.render.resolution_x, scene.render.resolution_y = 64, 48
+    scene.render.threads_mode = "FIXED"
+    scene.render.threads = 1
+    with window_override():
+        bpy.ops.render.render("INVOKE_DEFAULT")
+    started = time.monotonic()
+    sent = []
+    for _ in range(SPEC["key_probes"]):
+        yield 1.0
+        sent.append(time.monotonic())
+        xdotool("key", "Pause")
+    yield from wait_for(lambda: not bpy.app.is_job_running("RENDER"), seconds + 120,
+                        "the reference render's end")
+    ended = time.monotonic()
+    gap, beats = max_gap(started, ended)
+    event("reference render", render_s=round(ended - started, 2), max_gap_s=gap, beats=beats,
+          key_latency_s=key_latencies(sent))
+
+
+def explain_gaps(start, end, render):
+    """Every heartbeat gap > 0.1 s from ``start`` to ``end``: when (seconds after the farm
+    render started), the worker's state, and what our code did in it (farmhand.trace, with
+    FARMHAND_TRACE=1); the beats and spans go to SHOTS/gaps.json for scripts/gui_gaps.py."""
+    from farmhand import trace
+
+    beats = [t for t, _ in BEATS if start <= t <= end]
+    states = dict(BEATS)
+    explained = trace.gaps_explained(beats)
+    for gap in explained:
+        gap["after_render_start_s"] = round(gap["at"] - render.started, 3)
+        gap["state"] = states.get(gap["at"], "?")
+    event("long job gaps", traced=trace.ENABLED, count=len(explained),
+          gaps=sorted(explained, key=lambda g: -g["gap_s"])[:25])
+    with open(os.path.join(SPEC["shots"], "gaps.json"), "w") as f:
+        json.dump({"beats": [b for b in BEATS if start <= b[0] <= end],
+                   "sched": [b for b in SCHED if start <= b[0] <= end],
+                   "spans": [s for s in trace.spans() if start <= s[1] and s[0] <= end],
+                   "render_started": render.started, "render_ended": render.ended_at,
+                   "pid": os.getpid()}, f)
 
 
 ARTIST_SCENE = ""
@@ -219,11 +308,13 @@ def scenario():
     for area in main_window().screen.areas:
         if area.type == "PROPERTIES":
             area.spaces.active.context = "RENDER"
-    # the artist rendered once: their Render Result must survive the farm's renders
-    with window_override():
-        bpy.ops.render.render()
-    bpy.app.handlers.render_init.append(on_render_init)
     yield 5.0  # let the window settle (first draws compile shaders)
+    # the artist renders once: their Render Result must survive the farm's renders. It is
+    # the reference too: Blender's own render job (F12) of a scene like the farm's (Cycles,
+    # 1 thread, 64x48, a time limit), with the same heartbeat and key presses
+    yield from reference_render(SPEC.get("reference_render_s", 0))
+    bpy.app.handlers.render_init.append(on_render_init)
+    yield 2.0
     before = file_state("before")
     event("baseline", dirty=before["dirty"], can_undo=before["can_undo"],
           selected=before["selected"])
@@ -236,7 +327,12 @@ def scenario():
     yield from wait_for(lambda: rendering_job(jobs["long"]), 240, "the long job rendering")
     render_started = time.monotonic()
     long_render = worker().render
-    event("long job rendering")
+    append_span = worker().append_span
+    event("long job rendering", append_s=round(append_span[1] - append_span[0], 3))
+    perf = None
+    if os.environ.get("FARMHAND_GUI_PERF"):  # where the main thread is, sampled (see gui_gaps)
+        perf = subprocess.Popen(["perf", "record", "-q", "-k", "mono", "-F", "397", "-p",
+                                 str(os.getpid()), "-o", os.environ["FARMHAND_GUI_PERF"]])
     yield 3.0
     shot("gui-during-job.png")
     win = main_window()
@@ -248,15 +344,20 @@ def scenario():
         xdotool("key", "Pause")
     yield from wait_for(lambda: long_render.state != "running", 600, "the long job's end")
     render_ended = time.monotonic()
+    if perf is not None:
+        perf.send_signal(2)
+        perf.wait(30)
     gap_all, n_beats = max_gap(render_started, render_ended)
-    latencies = []
-    for t in sent:
-        seen = [k for k in KEYS_SEEN if k >= t]
-        latencies.append(round(seen[0] - t, 3) if seen else None)
-    prepare_gap, _ = max_gap(render_started - 30, render_started, ())
+    latencies = key_latencies(sent)
+    yield 1.0  # the job is handed over
+    # the whole job (append, audit, render, hand over), the gap over the append apart
+    job = [t for t, _ in BEATS if append_span[0] - 0.3 <= t <= render_ended + 1.0]
+    gaps = [(b - a, a <= append_span[0] and b >= append_span[1]) for a, b in zip(job, job[1:])]
     event("long job rendered", render_s=round(long_render.seconds, 2), max_gap_s=gap_all,
-          beats=n_beats, key_latency_s=latencies, prepare_max_gap_s=prepare_gap,
-          render_state=long_render.state)
+          beats=n_beats, key_latency_s=latencies, render_state=long_render.state,
+          job_max_gap_s=round(max(g for g, over_append in gaps if not over_append), 3),
+          append_gap_s=round(max([g for g, over_append in gaps if over_append] or [0]), 3))
+    explain_gaps(render_started - 30, render_ended, long_render)
 
     # the two short jobs
     yield from wait_for(lambda: worker().lifetime.jobs_done >= 3, 300, "3 jobs done")
@@ -370,7 +471,8 @@ def scenario_idle():
     xdotool("mousemove_relative", "--", "15", "10")
     yield from wait_for(lambda: render.state != "running", 30, "the render to end")
     event("input: released", job=jobs["idle"], render_state=render.state,
-          cancel_s=round(time.monotonic() - asked, 3), worker_state=worker_state(),
+          cancel_s=round((render.ended_at or time.monotonic()) - asked, 3),
+          seen_after_s=round(time.monotonic() - asked, 3), worker_state=worker_state(),
           pause_reason=worker().pause_reason)
     # idle again: the job comes back; Stop After This Job lets it finish, then stops
     yield from wait_for(lambda: rendering_job(jobs["idle"]), 120, "the job again")

@@ -34,6 +34,9 @@ REPO = HERE.parents[1]
 DOCS_IMG = REPO / "docs" / "img"
 LONG_RENDER_S = 22     # Cycles time limit of the long job (>= 20 s of rendering)
 CANCEL_RENDER_S = 300  # the job that is cancelled five times never ends on its own
+# the reference: the artist's own F12 render (Blender's render job without Farmhand) of a
+# scene set up like the long job, measured the same way (shorter: the machine is shared)
+REFERENCE_RENDER_S = 10
 SCREEN = "1024x640x24"
 # Issue 16's targets (0.05 s heartbeat gap <= 0.25 s, key <= 0.5 s, cancel <= 2 s) are checked
 # by `scripts/bench gui` (FARMHAND_GUI_BENCH=1): timings depend on the machine's load (a
@@ -74,6 +77,27 @@ def ts(iso: str) -> float:
     """A coordinator timestamp (ISO 8601 UTC) as Unix seconds."""
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
         tzinfo=timezone.utc).timestamp()
+
+
+def figure(name: str, measured, goal, met: bool) -> dict:
+    """One row of `scripts/bench gui`'s table (goal: the issue's Done-when bound; met None:
+    a reference figure, shown for comparison)."""
+    return {"figure": name, "measured": measured, "goal": goal,
+            "met": None if met is None else bool(met)}
+
+
+def bench_rows(test: str, rows: list[dict]) -> None:
+    """Print the figures and, under `scripts/bench gui` (FARMHAND_GUI_BENCH_DIR), keep them
+    for its one table (scripts/gui_bench_table.py)."""
+    print("GUI FIGURES", test, json.dumps(rows), "load", os.getloadavg())
+    out = os.environ.get("FARMHAND_GUI_BENCH_DIR")
+    if out:
+        Path(out, f"{test}.json").write_text(json.dumps(
+            {"rows": rows, "load": os.getloadavg()}, indent=1))
+
+
+def seconds(value) -> str:
+    return "none" if value is None else f"{value:.2f} s"
 
 
 def run_session(spec: dict, tmp_path: Path, artist: Path):
@@ -117,6 +141,7 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     spec = {
         "zip": str(addon_zip(tmp_path / "farmhand.zip")),
         "tests_addon": str(HERE.parent / "addon"), "shots": str(shots), "key_probes": 5,
+        "reference_render_s": REFERENCE_RENDER_S,
         "jobs": {"long": long_job["id"], "short": [j["id"] for j in short]},
         "cancel_cid": cancel_cid, "coordinator": coordinator.url,
         "prefs": {"backend_url": coordinator.url, "ipfs_rpc_urls": kubo.api_url,
@@ -132,6 +157,58 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     print("GUI NUMBERS", json.dumps({k: events[k] for k in events if k != "screenshot"}))
     print("GUI LOAD", os.getloadavg())
     (tmp_path / "gui-numbers.json").write_text(json.dumps(result["events"], indent=1))
+    cancel_id = events["cancel job created"]["job"]
+    final = demo_farm.get_job(coordinator, cancel_id)
+    released = [e for e in demo_farm.job_events(coordinator, cancel_id)
+                if e["type"] == "released"]
+    release_after = {}
+    for label in ("pause", "esc", "f12", "untick", "quit"):
+        asked = events[f"{label}: request"]["wall"]
+        after = [ts(e["created_at"]) - asked for e in released if ts(e["created_at"]) >= asked]
+        release_after[label] = after[0] if after else None
+    keys = rendered["key_latency_s"]
+    append_s = events["long job rendering"]["append_s"]
+    worst_key = None if None in keys else max(keys)
+    reference = events["reference render"]
+    ref_keys = reference["key_latency_s"]
+    rows = [
+        figure(f"reference, Blender's own F12 render ({reference['render_s']:.0f} s): "
+               "longest gap", seconds(reference["max_gap_s"]), "(reference)", None),
+        figure("reference, Blender's own F12 render: key press handled (worst)",
+               seconds(None if None in ref_keys else max(ref_keys)), "(reference)", None),
+        figure(f"heartbeat: longest gap during the {rendered['render_s']:.0f} s farm render",
+               seconds(rendered["max_gap_s"]), "<= 0.25 s", rendered["max_gap_s"] <= 0.25),
+        figure("heartbeat: longest gap over the whole job but the append",
+               seconds(rendered["job_max_gap_s"]), "<= 0.25 s",
+               rendered["job_max_gap_s"] <= 0.25),
+        figure(f"heartbeat: gap over the scene append ({append_s:.2f} s of it appending)",
+               seconds(rendered["append_gap_s"]), "<= 0.5 s", rendered["append_gap_s"] <= 0.5),
+        figure(f"key press handled during the render (worst of {len(keys)})",
+               seconds(worst_key), "<= 0.5 s", worst_key is not None and worst_key <= 0.5),
+    ]
+    for label in ("pause", "esc", "f12", "untick"):
+        cancel_s = events[f"{label}: released"]["cancel_s"]
+        rows.append(figure(f"{label}: farm render cancelled after the request",
+                           seconds(cancel_s), "<= 2 s", cancel_s <= 2.0))
+    for label, after in release_after.items():
+        rows.append(figure(f"{label}: 'released' event after the request", seconds(after),
+                           "<= 2 s", after is not None and after <= 2.0))
+    rows += [
+        figure("cancelled job: status, attempts, released events",
+               f"{final['status']}, {final['attempts']}, {len(released)}", "pending, 0, 5",
+               (final["status"], final["attempts"], len(released) >= 5) == ("pending", 0, True)),
+        figure("F12: the artist's render started after the key",
+               seconds(events["artist render started"]["after_s"]), "<= 2 s",
+               events["artist render started"]["after_s"] <= 2.0),
+        figure("artist's file after 3 jobs and a cancelled one (what changed)",
+               ", ".join(k for k, same in result["file_same"].items() if not same) or "nothing",
+               "nothing", all(result["file_same"].values())),
+    ]
+    made = [n for n in ("gui-preferences.png", "gui-during-job.png", "gui-statusbar.png",
+                        "gui-panel.png") if (shots / n).is_file()]
+    rows.append(figure("screenshots made by the test (for docs/img and the README)",
+                       f"{len(made)} of 4", "4 of 4", len(made) == 4))
+    bench_rows("main", rows)
     assert rendered["max_gap_s"] <= GAP_LIMIT_S, rendered
     assert all(l is not None and l <= KEY_LIMIT_S for l in rendered["key_latency_s"]), rendered
     assert demo_farm.get_job(coordinator, long_job["id"])["status"] == "completed"
@@ -154,18 +231,11 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     assert events["esc: released"]["pause_reason"] == "you cancelled the render (Esc)"
     assert events["f12: released"]["pause_reason"] == "you are rendering"
     assert events["artist render started"]["after_s"] <= CANCEL_LIMIT_S
-    cancel_id = events["cancel job created"]["job"]
-    final = demo_farm.get_job(coordinator, cancel_id)
     assert final["status"] == "pending", final
     assert final["attempts"] == 0
-    released = [e for e in demo_farm.job_events(coordinator, cancel_id)
-                if e["type"] == "released"]
     assert len(released) >= 5, released
-    for label in ("pause", "esc", "f12", "untick", "quit"):
-        asked = events[f"{label}: request"]["wall"]
-        after = [ts(e["created_at"]) - asked for e in released if ts(e["created_at"]) >= asked]
-        assert after and after[0] <= CANCEL_LIMIT_S + (5 if label == "quit" else 0), (
-            label, asked, released)
+    for label, after in release_after.items():
+        assert after is not None and after <= CANCEL_LIMIT_S, (label, released)
 
     # the screenshots for docs/ and the README
     for name in ("gui-during-job.png", "gui-statusbar.png", "gui-panel.png"):
@@ -203,11 +273,19 @@ def test_only_when_idle_stop_after_this_job_and_keep_sharing_after_restart(
     assert events["while the artist works"]["pause_reason"].startswith(
         "waiting until you are away for 0.05 min")
     given_back = events["input: released"]
+    released = [e for e in demo_farm.job_events(coordinator, idle_job["id"])
+                if e["type"] == "released"]
+    asked = events["input: request"]["wall"]
+    after = [ts(e["created_at"]) - asked for e in released if ts(e["created_at"]) >= asked]
+    bench_rows("idle", [
+        figure("Only When Idle, the artist's input: farm render cancelled after it",
+               seconds(given_back["cancel_s"]), "<= 2 s", given_back["cancel_s"] <= 2.0),
+        figure("Only When Idle, the artist's input: 'released' event after it",
+               seconds(after[0] if after else None), "<= 2 s", bool(after) and after[0] <= 2),
+    ])
     assert given_back["render_state"] == "cancelled", given_back
     assert given_back["cancel_s"] <= CANCEL_LIMIT_S
     assert given_back["pause_reason"].startswith("waiting until you are away"), given_back
-    released = [e for e in demo_farm.job_events(coordinator, idle_job["id"])
-                if e["type"] == "released"]
     assert released[0]["detail"].startswith("you are working (Only when idle)"), released
     # Stop After This Job: the job finished and was handed in, then sharing stopped
     assert events["stopped after the job"]["jobs_done"] == 1
