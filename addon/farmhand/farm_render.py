@@ -105,7 +105,10 @@ class FrameRender:
         """Invoke the render job in ``window`` (the artist's main window). Raises
         RenderFailed when Blender refuses to start it (another render of this scene runs,
         no window)."""
-        self.scene.render.filepath = os.path.splitext(self.path)[0]
+        # Each RNA assignment sends its update notifier even when the value is unchanged, and
+        # a preference's is a redraw of every area of every window (the costliest redraw
+        # there is with software OpenGL): only what differs is assigned.
+        _set(self.scene.render, "filepath", os.path.splitext(self.path)[0])
         artist_scene = window.scene
         prefs = bpy.context.preferences
         saved = (prefs.view.render_display_type, prefs.is_dirty, artist_scene.frame_current)
@@ -113,10 +116,9 @@ class FrameRender:
         self.threads_before = _thread_ids()
         self.started = time.monotonic()
         try:
-            prefs.view.render_display_type = "NONE"
-            if artist_scene.frame_current != self.frame:
-                artist_scene.frame_current = self.frame  # copied into the farm scene
-            self.scene.frame_current = self.frame
+            _set(prefs.view, "render_display_type", "NONE")
+            _set(artist_scene, "frame_current", self.frame)  # copied into the farm scene
+            _set(self.scene, "frame_current", self.frame)
             with bpy.context.temp_override(window=window, screen=window.screen):
                 result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True,
                                                scene=self.scene_name)
@@ -125,10 +127,9 @@ class FrameRender:
             raise RenderFailed(f"frame {self.frame}: Blender did not start the render: "
                                f"{exc}") from exc
         finally:
-            prefs.view.render_display_type = saved[0]
-            if artist_scene.frame_current != saved[2]:
-                artist_scene.frame_current = saved[2]
-            prefs.is_dirty = saved[1]
+            _set(prefs.view, "render_display_type", saved[0])
+            _set(artist_scene, "frame_current", saved[2])
+            _set(prefs, "is_dirty", saved[1])
         if "RUNNING_MODAL" not in result:
             _active.pop(self.scene_name, None)
             raise RenderFailed(f"frame {self.frame}: Blender did not start the render "
@@ -178,6 +179,12 @@ class FrameRender:
             self.state = FAILED
             self.error = (f"frame {self.frame}: Blender reported the render done but "
                           f"{self.path} was not written")
+
+
+def _set(struct, name: str, value) -> None:
+    """``struct.name = value`` unless it already is (no update notifier, no redraw)."""
+    if getattr(struct, name) != value:
+        setattr(struct, name, value)
 
 
 @trace.traced("cancel")

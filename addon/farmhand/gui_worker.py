@@ -16,7 +16,8 @@ state                 one step (one timer turn)
                       each turn checks whether it ended or must be cancelled
 ``handing over``      finish / release / fail through handover.py, remove what the
                       job added to the file
-``paused``            nothing (Pause, Esc, the artist renders, Only when idle)
+``paused``            nothing (Pause, Esc, the artist renders, Only when idle); the
+                      engine is stopped after PAUSE_STOP_ENGINE_S
 ``stopping``          ``engine.stop()`` on a helper thread (uploads finish first)
 ``stopped``           the timer ends
 ====================  ==============================================================
@@ -38,6 +39,7 @@ from . import audit, compat, farm_render, handover, trace
 from .core_loader import load_core
 from .jobrun import AppendedJob
 from .log import log
+from .private_output import strip_metadata
 from .render import RenderFailed, RenderResult, frame_filename, prepare_scene
 
 TICK_S = 0.05           # the state machine's turn while preparing / rendering
@@ -45,6 +47,11 @@ IDLE_TICK_S = 0.25      # while waiting for work or paused
 PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
 SETTLE_S = 1.5          # a finished render job is still listed as running this long at most
 WARM_UP_S = 0.02        # main-thread time per turn for the audit's preparation (audit.warm_up)
+# A pause stops the engine after this long, not at once: the coordinator offers a job just
+# given back again at once, and an engine stopped while its claim is in flight loses the
+# claim (its lease expires later, one attempt counted); stopped 3 s later, whatever it claimed
+# meanwhile is released cleanly.
+PAUSE_STOP_ENGINE_S = 3.0
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
 PAUSED, STOPPING, STOPPED = "paused", "stopping", "stopped"
@@ -95,6 +102,7 @@ class GuiWorker:
         self.artist_render_at = 0.0
         self.last_render_end = 0.0
         self.last_input = time.monotonic()
+        self.paused_at = 0.0
         self._stopper = None
         self.engine_running = False
         self.timings: list[float] = []  # gaps between turns (for tests and the log)
@@ -353,11 +361,19 @@ class GuiWorker:
             exc = RenderFailed(render.error)
             log_tail = self.job_log.text()
             return self._end_job(lambda e, j: handover.report_error(e, j, exc, log_tail))
-        # DONE: one more frame written
+        # DONE: one more frame written; nothing about this worker goes to strangers
+        try:
+            stripped = strip_metadata(render.path)
+        except (OSError, ValueError) as exc:
+            failed = RenderFailed(f"frame {render.frame}: could not strip metadata from "
+                                  f"{render.path}: {exc}")
+            log_tail = self.job_log.text()
+            return self._end_job(lambda e, j: handover.report_error(e, j, failed, log_tail))
         self.result.paths.append(render.path)
         self.result.seconds += render.seconds
-        log.info("frame %d rendered in %.2f s: %s (%d bytes)", render.frame, render.seconds,
-                 render.path, os.path.getsize(render.path))
+        log.info("frame %d rendered in %.2f s: %s (%d bytes; %d bytes of metadata removed)",
+                 render.frame, render.seconds, render.path, os.path.getsize(render.path),
+                 stripped)
         self.frame_index += 1
         handover.report_frame(self.engine, self.job, self.frame_index, len(self.frames),
                               render.seconds)
@@ -402,8 +418,8 @@ class GuiWorker:
     def _enter_pause(self, why: str):
         self.pause_reason = why
         self.state = PAUSED
+        self.paused_at = time.monotonic()
         log.info("worker: paused: %s", why)
-        self._stop_engine_soon()
         return IDLE_TICK_S
 
     def _paused(self):
@@ -415,10 +431,13 @@ class GuiWorker:
                 return IDLE_TICK_S  # the paused engine is still handing in its uploads
             log.info("worker: sharing again (was paused: %s)", self.pause_reason)
             self.pause_reason = ""
-            self._start_engine()
+            if not self.engine_running:
+                self._start_engine()
             self.state = WAITING
             return TICK_S
         self.pause_reason = why
+        if self.engine_running and time.monotonic() - self.paused_at >= PAUSE_STOP_ENGINE_S:
+            self._stop_engine_soon()  # a paused worker holds no job on the coordinator
         return IDLE_TICK_S
 
     def _stopping(self):

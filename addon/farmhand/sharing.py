@@ -109,6 +109,8 @@ def _tag_redraw(panels: bool = True) -> None:
     wm = bpy.context.window_manager
     if not panels or wm is None:
         return
+    now = time.monotonic()
+    trace.record(now, now, "tag panels")
     for win in wm.windows:
         for area in win.screen.areas:
             if area.type == "PREFERENCES" or (

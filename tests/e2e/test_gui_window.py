@@ -170,12 +170,13 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     append_s = events["long job rendering"]["append_s"]
     worst_key = None if None in keys else max(keys)
     reference = events["reference render"]
-    ref_keys = reference["key_latency_s"]
+    ref_keys = [k for k in reference["key_latency_s"] if k is not None]  # (some never seen)
     rows = [
         figure(f"reference, Blender's own F12 render ({reference['render_s']:.0f} s): "
                "longest gap", seconds(reference["max_gap_s"]), "(reference)", None),
-        figure("reference, Blender's own F12 render: key press handled (worst)",
-               seconds(None if None in ref_keys else max(ref_keys)), "(reference)", None),
+        figure(f"reference, Blender's own F12 render: key press handled (worst of "
+               f"{len(ref_keys)} seen)", seconds(max(ref_keys, default=None)), "(reference)",
+               None),
         figure(f"heartbeat: longest gap during the {rendered['render_s']:.0f} s farm render",
                seconds(rendered["max_gap_s"]), "<= 0.25 s", rendered["max_gap_s"] <= 0.25),
         figure("heartbeat: longest gap over the whole job but the append",
