@@ -73,18 +73,20 @@ stop.set()
 
 
 def test_the_farm_render_threads_yield_the_cpu_to_the_window(tmp_path):
-    """Threads started after the render began get nice 19 (once), the main thread and the
-    threads that existed before keep theirs; nothing is lowered once the render ended.
+    """Threads started after the render began get the farm's nice (once), the main thread
+    and the threads that existed before keep theirs; nothing is lowered once the render ended.
     Linux (/proc/self/task); Blender 3.4 (the GUI worker's cell)."""
     base = os.nice(0)
     if base > 0 and os.geteuid() != 0:
         pytest.skip(f"runs at nice {base}: starting Blender at normal priority needs root")
-    # at normal priority (the tests may run under nice 19, which the farm threads use)
+    # at normal priority (the tests may run under nice 19, above the farm threads' nice)
     argv = ["nice", "-n", str(-base), *command("blender34", None, [], expr=YIELD_SCRIPT)]
     proc = subprocess.run(argv, env=blender_env(tmp_path), capture_output=True, text=True,
                           timeout=120)
     out = proc.stdout
-    assert "LOWERED 1 AGAIN 0" in out, out + proc.stderr
+    # the thread it started, at least (Blender may start one of its own meanwhile), once
+    lowered_now = out.split("LOWERED ", 1)[1].split()
+    assert int(lowered_now[0]) >= 1 and lowered_now[1:3] == ["AGAIN", "0"], out + proc.stderr
     words = out.split("NICE ", 1)[1].split()
     lowered, main = int(words[0]), int(words[2])
     assert (lowered, main) == (farm_render_nice(), 0), out
