@@ -113,12 +113,13 @@ def worker_command(blender: str, args: list[str]) -> list[str]:
 
 def start_worker(coord: Coordinator, kubo: Kubo, home: Path, blender: str = "blender34",
                  extra_args=(), log_path: Path | None = None,
-                 core_path: str | None = None) -> subprocess.Popen:
+                 core_path: str | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start a headless worker against ``coord``/``kubo``; ``home`` holds its key, work dir
     and Blender user dirs (reuse it to restart "the same" worker). stdout+stderr go to
-    ``log_path`` (default home/worker.log, appended)."""
+    ``log_path`` (default home/worker.log, appended). ``env``: variables set for the worker
+    on top of this process's (e.g. ``HOME``, ``USER``)."""
     home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     scripts = addon_scripts_dir(home)
     env["BLENDER_USER_SCRIPTS"] = str(scripts)
     env["BLENDER_USER_CONFIG"] = str(home / "config")

@@ -70,6 +70,11 @@ EXTERNAL_FILE_IDS = {"Image": "image", "Sound": "sound", "MovieClip": "movie cli
                      "CacheFile": "cache file", "Volume": "volume"}
 MAX_LISTED = 10  # files named in a message; the rest are counted
 
+# The fix every audit refusal names (issue 15: a message a creator can act on).
+AUDIT_FIX = ("a worker reads only the job's .blend and writes only its frames: remove or "
+             "disable what is named, or pack what it reads (File > External Data > Pack "
+             "Resources), save and submit again")
+
 
 class AuditRefusal(JobRefused):
     """The job uses a feature that reads or writes files, or a path outside its job dir.
@@ -79,7 +84,8 @@ class AuditRefusal(JobRefused):
 
     def __init__(self, problems):
         self.problems = list(problems)
-        super().__init__("; ".join(f"{f} at {d}: {w}" for f, d, w in self.problems))
+        super().__init__("; ".join(f"{f} at {d}: {w}" for f, d, w in self.problems) +
+                         " — " + AUDIT_FIX)
 
 
 class MissingFiles(JobRefused):
