@@ -130,8 +130,9 @@ def test_hostile_and_broken_files_fail_with_reasons_and_the_loop_goes_on(
             assert text == text.rstrip(), (name, text)
     assert not list(job_files["markers"].iterdir()), "Python from a job file ran"
     assert not list(job_files["outside"].iterdir()), "a File Output node wrote outside"
-    # idle worker: SIGTERM -> exit 0 within 2 s
-    assert _stop_idle(worker) < 2.0
+    # idle worker: SIGTERM -> exit 0 promptly (about 0.5-1 s quiet, 2-3.5 s at load 20 now
+    # that the bpy 4.2/4.5 modules run Blender's full exit routine; a hang would take 30 s)
+    assert _stop_idle(worker) < 10.0
 
 
 @pytest.fixture(scope="module")
