@@ -22,7 +22,9 @@ service restarts, or 0 for a second signal.
 Exit codes (:data:`EXIT_CODES`): 0 stopped on request or after ``--max-jobs`` jobs;
 1 unexpected error; 2 bad settings; 3 ``farmhand_core`` not importable; 4 online access is
 off; 5 the engine could not start (key file, work dir); 6 a frame was ended by ending the
-process (lost lease or frame budget; restart it).
+process (lost lease or frame budget; restart it); 7 this Blender has no capability
+classification in the add-on (a newer Blender than the add-on knows: the worker claims nothing,
+since the audit would refuse every job; update the add-on).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import traceback
 
 import bpy
 
-from . import handover
+from . import capabilities, handover
 from .core_loader import CoreMissing, load_core
 from .frame_abort import FrameAbort
 from .frame_watch import FrameWatch, SignalReader, too_slow
@@ -47,6 +49,7 @@ from .settings import SettingsError, from_env_and_args
 
 EXIT_OK, EXIT_ERROR, EXIT_SETTINGS, EXIT_NO_CORE, EXIT_OFFLINE, EXIT_ENGINE = 0, 1, 2, 3, 4, 5
 EXIT_FRAME_ENDED = 6
+EXIT_UNCLASSIFIED = 7
 EXIT_CODES = {
     EXIT_OK: "stopped on request (SIGINT/SIGTERM) or after --max-jobs jobs",
     EXIT_ERROR: "unexpected error (traceback in the log)",
@@ -54,6 +57,8 @@ EXIT_CODES = {
     EXIT_NO_CORE: "farmhand_core (native core) not importable",
     EXIT_OFFLINE: "Blender's online access is off",
     EXIT_ENGINE: "the engine could not start (key file, work dir, config)",
+    EXIT_UNCLASSIFIED: "this Blender has no capability classification in the add-on "
+                       "(update the Farmhand add-on)",
     EXIT_FRAME_ENDED: "a running frame could only be stopped by ending the process (lost "
                       "lease or --frame-budget); start the worker again",
 }
@@ -204,6 +209,11 @@ def run(argv=None) -> int:
         return EXIT_NO_CORE
     if not _ensure_online(settings):
         return EXIT_OFFLINE
+    try:  # fail closed before claiming: every job would be refused (and cost an attempt)
+        capabilities.for_running_blender()
+    except capabilities.NotClassified as exc:
+        log.error("not sharing: %s", exc)
+        return EXIT_UNCLASSIFIED
     config = settings.engine_config(bpy.app.version)
     if settings.sandbox.startswith("not sandboxed"):
         log.warning("%s: a scene could read this account's files; start the node with "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import compat, device, sharing, trace
+from . import capabilities, compat, device, sharing, trace
 from .log import log, setup_stream_logging
 from .operators import CLASSES as OPERATOR_CLASSES
 from .settings import WorkerSettings, default_key_file, default_work_dir
@@ -73,6 +73,12 @@ def start_from_prefs(prefs) -> str:
         settings = settings_from_prefs(prefs)
     except ValueError as exc:
         return str(exc)
+    try:  # fail closed before claiming: the audit would refuse every job
+        capabilities.for_running_blender()
+    except capabilities.NotClassified as exc:
+        log.error("Share my GPU is on, but not sharing: %s", exc)
+        _state["start_error"] = str(exc)
+        return _state["start_error"]
     _state["start_error"] = sharing.start(
         settings, prefs.idle_minutes if prefs.only_when_idle else 0.0)
     return _state["start_error"]

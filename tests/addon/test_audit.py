@@ -252,3 +252,53 @@ def test_a_blender_without_a_classification_refuses_every_job_and_says_why(
     assert result["sent"]["code"] == "unclassified_blender"
     assert _no_frames(result)
 
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_a_headless_worker_on_an_unclassified_blender_claims_nothing_and_exits_7(
+        kind, tmp_path):
+    # Every job would be refused (and cost its attempt): the worker does not start sharing.
+    series = blender_cells.cell(kind).series
+    parent, _known = _addon_without_table(tmp_path, series)
+    env = blender_env(tmp_path)
+    env["PYTHONPATH"] = str(parent)
+    proc = subprocess.run(
+        command(kind, None, ["--online", "--backend", "http://127.0.0.1:9",
+                             "--work-dir", str(tmp_path / "work")],
+                expr="import farmhand; farmhand.run_headless()"),
+        env=env, capture_output=True, text=True, timeout=180)
+    name = f"{series[0]}.{series[1]}"
+    assert proc.returncode == 7, proc.stderr[-3000:]
+    assert f"not sharing: this worker's Blender {name} has no capability classification" \
+        in proc.stderr, proc.stderr[-3000:]
+    assert "the engine could not start" not in proc.stderr
+    assert not (tmp_path / "work").exists()  # no engine: no key, no work dir, no claim
+
+
+START_SHARING = """
+import bpy
+import addon_utils
+addon_utils.enable('farmhand', default_set=True, handle_error=None)
+if hasattr(bpy.app, 'online_access'):
+    bpy.context.preferences.system.use_online_access = True
+from farmhand import sharing, ui
+prefs = bpy.context.preferences.addons['farmhand'].preferences
+prefs.backend_url = 'http://127.0.0.1:9'
+print('START_ERROR', ui.start_from_prefs(prefs))
+print('WORKER', sharing.worker())
+"""
+
+
+@pytest.mark.parametrize("kind", cell_params(names=("blender34", "bpy50")))
+def test_share_my_gpu_on_an_unclassified_blender_says_why_and_starts_nothing(kind, tmp_path):
+    series = blender_cells.cell(kind).series
+    parent, _known = _addon_without_table(tmp_path, series)
+    env = blender_env(tmp_path)
+    env["PYTHONPATH"] = str(parent)
+    proc = subprocess.run(command(kind, None, [], expr=START_SHARING), env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    name = f"{series[0]}.{series[1]}"
+    assert f"START_ERROR this worker's Blender {name} has no capability classification" \
+        in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "WORKER None" in proc.stdout
