@@ -36,11 +36,13 @@ def _completed_cells(page) -> int:
 
 def test_creator_submits_watches_and_downloads(farm, kubo, browser, demo_scene, tmp_path,
                                                farmhand_core):
-    workers = [demo_farm.start_worker(farm, kubo, tmp_path / f"worker-{i}", "debian",
-                                      core_path=CORE_PATH) for i in range(2)]
-    restarted = []
+    # The demo scene at more samples: each frame renders for seconds even on a quiet machine,
+    # so the grid is seen part-filled (with 64x48 at 4 samples the whole job took ~3 s).
+    scene = demo_farm.generate_scene(tmp_path / "demo.blend", "--frames", f"1-{FRAMES}",
+                                     "--size", "96x72", "--samples", "256")
+    workers, restarted = [], []
     try:
-        _run(farm, kubo, browser, demo_scene, tmp_path, farmhand_core, restarted)
+        _run(farm, kubo, browser, scene, tmp_path, farmhand_core, restarted, workers)
     finally:
         for coord in restarted:
             coord.stop()
@@ -50,7 +52,7 @@ def test_creator_submits_watches_and_downloads(farm, kubo, browser, demo_scene, 
             proc.wait(timeout=60)
 
 
-def _run(farm, kubo, browser, demo_scene, tmp_path, farmhand_core, restarted):
+def _run(farm, kubo, browser, demo_scene, tmp_path, farmhand_core, restarted, workers):
     owner = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
     page = owner.new_page()
     page.on("dialog", lambda d: d.accept())
@@ -72,8 +74,12 @@ def _run(farm, kubo, browser, demo_scene, tmp_path, farmhand_core, restarted):
     expect(page.locator("#grid figure")).to_have_count(FRAMES)
     expect(page.get_by_test_id("stream-state")).to_have_text("live", timeout=30_000)
 
-    # Watch the grid fill live; restart the coordinator once on the way: the stream ends, the
-    # page reconnects with Last-Event-ID and must miss no event.
+    # Two real workers start now (the job waits for them); watch the grid fill live and
+    # restart the coordinator once while the job runs (a task assigned, the job not done:
+    # deterministic, however fast the frames render): the stream ends, the page reconnects
+    # with Last-Event-ID and must miss no event.
+    workers.extend(demo_farm.start_worker(farm, kubo, tmp_path / f"worker-{i}", "debian",
+                                          core_path=CORE_PATH) for i in range(2))
     counts, went_offline, live_shot = [], False, False
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -83,7 +89,9 @@ def _run(farm, kubo, browser, demo_scene, tmp_path, farmhand_core, restarted):
         if 0 < n < FRAMES and not live_shot:
             screenshot(page, "web-job-live")
             live_shot = True
-        if not went_offline and 0 < n < FRAMES:
+        running = not went_offline and httpx.get(
+            f"{farm.url}/api/v1/jobs/{job_id}", timeout=30).json()["status"] == "assigned"
+        if running:
             farm.stop()
             expect(page.get_by_test_id("stream-state")).to_have_text("reconnecting…",
                                                                      timeout=20_000)
