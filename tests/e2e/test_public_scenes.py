@@ -89,6 +89,7 @@ class Case:
     copy: Path | None = None
     reference: Path | None = None
     stage: str = "worker"  # or "submission" (422 expected), "never_offered" (stays pending)
+    min_psnr_db: float | None = None  # None: pixels identical (public_corpus.PublicScene)
 
 
 def _generated(job_files: dict, audit_dir: Path, tmp: Path) -> list[Case]:
@@ -170,6 +171,12 @@ def _stored_texts(db: Path):
         conn.close()
 
 
+def _psnr_db(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two 8-bit images of one shape (inf when equal)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
 def _pixels(path: Path) -> tuple[str, tuple[int, int], np.ndarray]:
     with Image.open(path) as image:
         return image.mode, image.size, np.asarray(image)
@@ -188,7 +195,8 @@ def test_every_scene_completes_identical_to_blender_or_fails_naming_the_fix(
         if why:
             skipped.append(why)
             continue
-        cases.append(Case(scene.name, scene.file, scene.frame, scene.expect))
+        cases.append(Case(scene.name, scene.file, scene.frame, scene.expect,
+                          min_psnr_db=scene.min_psnr_db))
     cases += _generated(job_files, audit_dir, tmp_path)
     renders = [c for c in cases if c.expect is None]
     copies = tmp_path / "copies"
@@ -269,9 +277,16 @@ def test_every_scene_completes_identical_to_blender_or_fails_naming_the_fix(
                                          tmp_path / f"{case.reference.stem}.farm.png")
             assert kubo.only_hash(png) == job["result_cid"]
             ours, theirs = _pixels(png), _pixels(case.reference)
-            if ours[:2] != theirs[:2] or not np.array_equal(ours[2], theirs[2]):
+            if ours[:2] != theirs[:2]:
                 problems.append(f"{case.name}: the farm's frame {ours[:2]} differs from "
                                 f"Blender's own render {theirs[:2]}")
+            elif case.min_psnr_db is None and not np.array_equal(ours[2], theirs[2]):
+                problems.append(f"{case.name}: the farm's frame's pixels differ from "
+                                "Blender's own render")
+            elif case.min_psnr_db is not None and \
+                    _psnr_db(ours[2], theirs[2]) < case.min_psnr_db:
+                problems.append(f"{case.name}: PSNR {_psnr_db(ours[2], theirs[2]):.1f} dB "
+                                f"against Blender's own render, under {case.min_psnr_db} dB")
             continue
         code, fix = case.expect
         events = demo_farm.job_events(coord, job["id"])
