@@ -316,7 +316,10 @@ async function showJob(id) {
         const next = await loadJob(id);
         next.tasks.forEach((t) => jobIds.add(t.id));
         renderJob(next);
+        if (state.refreshFailed) banner("");  // the coordinator is back: the old error goes
+        state.refreshFailed = false;
       } catch (err) {
+        state.refreshFailed = true;
         banner(`Cannot refresh job ${id}: ${explain(err)}`);
       }
     }, 100);
