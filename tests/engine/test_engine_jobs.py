@@ -11,12 +11,14 @@ import signal
 import subprocess
 import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from engine_helpers import Farm, blend_bytes
+from held_reply_proxy import HeldReplyProxy
 
 
 def test_single_job_completes_with_the_cid_kubo_computes(farm, farmhand_core, tmp_path):
@@ -173,6 +175,41 @@ def test_stop_releases_prefetched_jobs(farm, farmhand_core, tmp_path):
         assert j["status"] == "pending", j
         assert j["attempts"] == 0, j
     assert engine.status()["state"] == "stopped"
+
+
+def test_stop_during_a_claim_releases_the_job_the_coordinator_committed(farm, farmhand_core,
+                                                                          tmp_path):
+    # The /assign reply is held back (a stub proxy: a late reply) after the coordinator
+    # committed the assignment; the engine is told to stop meanwhile. It lets the claim
+    # finish and releases the job: pending again at once, attempts unchanged, a `released`
+    # event (before: the claim was cut off and the job stayed assigned until its lease
+    # expired, an attempt counted).
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    proxy = HeldReplyProxy(farm.coordinator.url)
+    try:
+        proxy.hold("/assign")
+        engine = farmhand_core.Engine(farm.config(tmp_path / "work", backend_url=proxy.url))
+        engine.start()
+        assert proxy.arrived.wait(30), "the engine never claimed the job"
+        assert farm.job(job_id)["status"] == "assigned"
+        stopper = threading.Thread(target=engine.stop, kwargs={"graceful": True,
+                                                               "timeout_s": 30})
+        stopper.start()
+        time.sleep(0.5)  # stop() has cancelled whatever it cancels
+        assert engine.status()["state"] == "stopping"
+        proxy.let_go()
+        stopper.join(60)
+        assert not stopper.is_alive()
+    finally:
+        proxy.close()
+    job = farm.job(job_id)
+    assert (job["status"], job["attempts"], job["worker_address"]) == ("pending", 0, None), job
+    events = farm.http.get(f"/api/v1/jobs/{job_id}/events").json()["events"]
+    assert [e["type"] for e in events] == ["created", "assigned", "released"], events
+    assert events[-1]["worker_address"] == engine.worker_address
+    assert "worker stopping" in events[-1]["detail"]
+    assert engine.status()["state"] == "stopped"
+    assert not (tmp_path / "work" / f"job-{job_id}").exists()
 
 
 def test_idle_stop_returns_within_two_seconds(farm, farmhand_core, tmp_path):

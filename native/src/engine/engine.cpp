@@ -205,6 +205,8 @@ void Engine::stop(bool graceful, double timeout_s) {
       s_->stopping = true;
       s_->graceful = graceful;
       s_->cancel = true;
+      // An /assign in flight is never cut off: the fetch thread releases what it claimed.
+      if (!s_->claim_in_flight) s_->cancel_calls = true;
       s_->cv.notify_all();
       s_->log.line(std::string("engine stopping (") + (graceful ? "graceful" : "now") + ")");
     }

@@ -24,7 +24,7 @@ class Fetcher {
  public:
   explicit Fetcher(std::shared_ptr<Shared> s)
       : s_(std::move(s)),
-        backend_(s_->ports.make_backend(&s_->cancel)),
+        backend_(s_->ports.make_backend(&s_->cancel_calls)),
         storage_(s_->ports.make_storage()) {}
 
   void run() {
@@ -301,13 +301,22 @@ class Fetcher {
   // errors it stops going through this batch.
   bool claim_and_fetch(const Offer& offer) {
     const std::string& id = offer.id;
+    {
+      const std::lock_guard lock(s_->mu);
+      if (s_->stopping) return false;
+      s_->claim_in_flight = true;
+    }
     Claim claim;
     try {
       claim = backend_->assign(id);
     } catch (const Error& e) {
+      // A network error or timeout leaves the outcome unknown: it may have been committed.
+      const bool unknown = e.kind() == ErrorKind::kNetwork || e.kind() == ErrorKind::kTimeout;
+      if (claim_ended_by_stop(id, unknown)) return false;
       back_off("job " + id + ": claim failed", e);
       return false;
     }
+    if (claim_ended_by_stop(id, claim.won)) return false;
     if (!claim.won) {
       s_->log.line("job " + id + ": taken by another worker (409), trying the next");
       return true;
@@ -423,6 +432,27 @@ class Fetcher {
     lease_lost(id);
     set_state("idle");
     return false;
+  }
+
+  // Ends the /assign of job `id` in flight: true when the engine was told to stop meanwhile.
+  // A claim that was won (or whose outcome is unknown: `maybe_won`) is committed on the
+  // coordinator whatever the engine does now, so it is released at once (docs/protocol.md:
+  // back to pending, attempts unchanged, a `released` event; a 409 = it was not ours) rather
+  // than left to its lease's expiry (an attempt counted). The fetch thread's backend calls
+  // are cancelled from then on, as stop() does while no claim is in flight.
+  bool claim_ended_by_stop(const std::string& id, bool maybe_won) {
+    {
+      const std::lock_guard lock(s_->mu);
+      s_->claim_in_flight = false;
+      if (!s_->stopping) return false;
+    }
+    if (maybe_won) {
+      s_->log.line("job " + id + ": claim answered after the engine was told to stop: released");
+      call_backend(*s_, *backend_, id, "/release",
+                   [&] { backend_->release(id, "worker stopping"); });
+    }
+    s_->cancel_calls = true;
+    return true;
   }
 
   // True (and the job dropped) if a heartbeat found the job's lease lost meanwhile.

@@ -109,6 +109,11 @@ struct Shared {
                                 // or was abandoned by stop() while it held no job)
   bool service_exited = false;
   std::atomic<bool> cancel{false};  // set when stopping: aborts downloads
+  // Set when stopping: aborts the fetch thread's backend calls (a long-poll, auth, a health
+  // probe), except an /assign in flight (claim_in_flight): the coordinator may already have
+  // committed it, so it is let finish within its timeout, its job released, and this set then.
+  std::atomic<bool> cancel_calls{false};
+  bool claim_in_flight = false;  // the fetch thread's /assign is in flight
 
   std::string fetch_state = "starting";
   std::string service_state;  // "uploading" / "submitting" while busy, else ""

@@ -44,6 +44,9 @@ struct StubFarm {
   int poll_failures = 0;              // available() throws kNetwork this many times
   double lease_seconds = 0;           // what assign/heartbeat report (0: not said)
   bool no_heartbeat = false;          // heartbeat() throws kNotSupported (a seed backend)
+  bool hold_assign_reply = false;     // assign() commits, then waits while this is true (a
+                                      // slow reply); like the real client it ends with
+                                      // kCancelled if its cancel flag is set meanwhile
   std::set<std::size_t> broken_apis;  // upload through these API indexes throws kNetwork
   std::vector<std::size_t> upload_apis_used;
   int auth_calls = 0;
@@ -95,13 +98,24 @@ class StubBackend : public Backend {
     return {};
   }
   Claim assign(const std::string& id) override {
-    const std::lock_guard lock(f_->mu);
-    f_->calls.push_back({"assign", id, "", false, ""});
-    auto it = std::find_if(f_->pending.begin(), f_->pending.end(),
-                           [&](const Offer& o) { return o.id == id; });
-    if (it == f_->pending.end()) return {};
-    f_->pending.erase(it);
-    return {true, f_->lease_seconds};
+    {
+      const std::lock_guard lock(f_->mu);
+      f_->calls.push_back({"assign", id, "", false, ""});
+      auto it = std::find_if(f_->pending.begin(), f_->pending.end(),
+                             [&](const Offer& o) { return o.id == id; });
+      if (it == f_->pending.end()) return {};
+      f_->pending.erase(it);  // committed, whether or not the reply is seen
+    }
+    while (true) {
+      {
+        const std::lock_guard lock(f_->mu);
+        if (!f_->hold_assign_reply) return {true, f_->lease_seconds};
+      }
+      if (cancel_ != nullptr && cancel_->load()) {
+        throw Error(ErrorKind::kCancelled, "stub: assign cancelled before its reply");
+      }
+      std::this_thread::sleep_for(10ms);
+    }
   }
   double heartbeat(const std::string& id, double progress, const std::string& message) override {
     const std::lock_guard lock(f_->mu);
@@ -346,6 +360,32 @@ TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
   EXPECT_TRUE(eventually([&] { return !fs::exists(job->work_dir); }));
   engine->stop(false, 5);
   EXPECT_EQ(farm_->calls_of("release").size(), 1U);  // only 8, at stop
+}
+
+TEST_F(EngineTest, StopDuringAClaimLetsItsReplyArriveThenReleasesTheJob) {
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->hold_assign_reply = true;
+  }
+  farm_->post("7", "QmGood");
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("assign").empty(); }));
+  std::thread stopper([&] { engine->stop(true, 10); });
+  std::this_thread::sleep_for(300ms);  // stop() has cancelled what it cancels
+  EXPECT_EQ(engine->status().state, "stopping");
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->hold_assign_reply = false;  // the coordinator's 200 arrives
+  }
+  stopper.join();
+  const auto releases = farm_->calls_of("release");
+  ASSERT_EQ(releases.size(), 1U);
+  EXPECT_EQ(releases[0].id, "7");
+  EXPECT_EQ(releases[0].text, "worker stopping");
+  EXPECT_TRUE(farm_->calls_of("fail").empty());
+  EXPECT_FALSE(fs::exists(config_.work_dir / "job-7"));
+  EXPECT_TRUE(Journal(config_.work_dir / "journal.json").load().empty());
 }
 
 TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
