@@ -47,11 +47,10 @@ IDLE_TICK_S = 0.25      # while waiting for work or paused
 PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
 SETTLE_S = 1.5          # a finished render job is still listed as running this long at most
 WARM_UP_S = 0.02        # main-thread time per turn for the audit's preparation (audit.warm_up)
-# A pause stops the engine after this long, not at once: the coordinator offers a job just
-# given back again at once, and an engine stopped while its claim is in flight loses the
-# claim (its lease expires later, one attempt counted); stopped 3 s later, whatever it claimed
-# meanwhile is released cleanly.
-PAUSE_STOP_ENGINE_S = 3.0
+# A pause stops the engine after this long: at once, now that an engine stopped while its
+# claim is in flight lets the claim finish and releases the job (docs/engine.md, attempts
+# unchanged); it was 3 s while such a claim was cut off and left to its lease's expiry.
+PAUSE_STOP_ENGINE_S = 0.0
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
 PAUSED, STOPPING, STOPPED = "paused", "stopping", "stopped"
