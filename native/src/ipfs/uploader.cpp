@@ -62,7 +62,7 @@ std::vector<http::MultipartPart> multipart_parts(const std::filesystem::path& pa
 
 HashingFilePart::HashingFilePart(const std::filesystem::path& file, int cid_version)
     : path_(file), cid_version_(cid_version) {
-  hasher_.emplace(0, cid_version);  // checks cid_version before anything is opened
+  (void)StreamHasher(0, cid_version);  // checks cid_version before anything is opened
   fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st {};
   if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -111,7 +111,7 @@ std::size_t HashingFilePart::read(char* buf, std::size_t max) {
 
 void HashingFilePart::rewind() {
   offset_ = 0;
-  hasher_.emplace(size_, cid_version_);
+  hasher_->restart();
 }
 
 Cid HashingFilePart::cid() {

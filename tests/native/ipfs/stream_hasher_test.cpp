@@ -1,6 +1,7 @@
 // StreamHasher (the CID of bytes as they pass, used while uploading) against cid_of (the
-// importer, whose CIDs importer_test.cpp and tests/ipfs compare with kubo), and
-// HashingFilePart, which feeds it from the reads that send a file.
+// importer, whose CIDs importer_test.cpp and tests/ipfs compare with kubo), HasherThread
+// (the same on a thread of its own), and HashingFilePart, which feeds it from the reads
+// that send a file.
 #include "farmhand/ipfs/stream_hasher.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include "farmhand/error.hpp"
 #include "farmhand/ipfs/chunker.hpp"
+#include "farmhand/ipfs/hasher_thread.hpp"
 #include "farmhand/ipfs/importer.hpp"
 #include "farmhand/ipfs/uploader.hpp"
 #include "test_util.hpp"
@@ -55,6 +57,45 @@ TEST(StreamHasherTest, TooManyOrTooFewBytesAndBadVersionAreInvalid) {
   h.update("ab");
   EXPECT_THROW((void)h.finish(), Error);
   EXPECT_THROW(StreamHasher(3, 2), Error);
+}
+
+TEST(HasherThreadTest, SameCidAsTheImporterWhateverThePiecesAndAfterARestart) {
+  testing::TempDir dir;
+  // 9 MiB + 1: more than every slot (HasherThread::kSlots x kSlotBytes), so update() waits
+  // for the thread; pieces smaller than a slot, equal to it, and larger (split into slots).
+  const std::size_t n = 9 * HasherThread::kSlotBytes + 1;
+  const std::string data = bytes_of(n);
+  dir.write("f.bin", data);
+  for (int version : {0, 1}) {
+    const Cid want = cid_of(dir.path() / "f.bin", {version, 0});
+    for (std::size_t piece :
+         {std::size_t{1000}, HasherThread::kSlotBytes, 3 * HasherThread::kSlotBytes + 7}) {
+      HasherThread h(n, version);
+      h.update(std::string_view(data).substr(0, 5 * piece));  // then start over
+      h.restart();
+      for (std::size_t at = 0; at < n; at += piece) {
+        h.update(std::string_view(data).substr(at, piece));
+      }
+      EXPECT_EQ(h.finish(), want) << "v" << version << " piece=" << piece;
+    }
+  }
+  HasherThread empty(0, 0);
+  EXPECT_EQ(empty.finish(), cid_of(dir.write("empty", ""), {0, 0}));
+}
+
+TEST(HasherThreadTest, TooManyOrTooFewBytesAndBadVersionAreInvalid) {
+  HasherThread h(3, 1);
+  EXPECT_THROW(h.update("abcd"), Error);
+  h.update("ab");
+  try {
+    (void)h.finish();
+    FAIL() << "expected kInvalidArgument";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+  }
+  EXPECT_THROW(HasherThread(3, 2), Error);
+  HasherThread dropped(10 * HasherThread::kSlotBytes, 0);  // destroyed with bytes queued
+  dropped.update(std::string(2 * HasherThread::kSlotBytes, 'x'));
 }
 
 TEST(HashingFilePartTest, ReadingThePartGivesTheBytesAndTheCid) {

@@ -14,7 +14,7 @@
 
 #include "farmhand/http/client.hpp"
 #include "farmhand/ipfs/cid.hpp"
-#include "farmhand/ipfs/stream_hasher.hpp"
+#include "farmhand/ipfs/hasher_thread.hpp"
 
 namespace farmhand::ipfs {
 
@@ -23,7 +23,8 @@ namespace farmhand::ipfs {
 [[nodiscard]] std::vector<http::MultipartPart> multipart_parts(const std::filesystem::path& path);
 
 /// A regular file sent as one multipart part while its CID is computed from the same
-/// reads (StreamHasher): the file is read once, and no time goes to hashing it first.
+/// reads: the file is read once, no time goes to hashing it first, and the bytes each read
+/// hands to curl are hashed on a thread of their own (HasherThread) while curl sends them.
 class HashingFilePart {
  public:
   /// Opens `file` and takes its size now. Throws kIo (unreadable, not a regular file),
@@ -49,7 +50,7 @@ class HashingFilePart {
   uint64_t size_ = 0;
   int cid_version_;
   uint64_t offset_ = 0;
-  std::optional<StreamHasher> hasher_;
+  std::optional<HasherThread> hasher_;
 };
 
 /// The CID of the last NDJSON object that has a "Hash" in kubo's add reply body.
