@@ -40,7 +40,8 @@ def too_slow(budget_s: float) -> RenderFailed:
     """The failure of a job whose frame ran past ``budget_s`` seconds (retryable: another
     worker may be faster)."""
     return RenderFailed(f"too slow for this worker: a frame took longer than its budget of "
-                        f"{budget_s:g} s (--frame-budget); another worker may be faster")
+                        f"{budget_s:g} s (--frame-budget); another worker may be faster",
+                        code="too_slow")
 
 
 class SignalReader:

@@ -103,6 +103,7 @@ def test_a_frame_past_its_budget_fails_too_slow_for_this_worker():
         thread, out = _run(watch, aborter)
         thread.join(5)
     assert "too slow for this worker" in str(out["error"])
+    assert out["error"].code == "too_slow"  # not render_error (docs/protocol.md)
     assert "0.5 s" in str(out["error"])
 
 
@@ -245,7 +246,7 @@ def test_ending_the_process_hands_the_job_over_then_stops_the_engine(reason, cod
     assert engine.calls[-1] == ("stop", True, END_STOP_TIMEOUT_S[reason])
     if reason == "budget":
         _, job_id, error, retryable, fail_code = engine.calls[0]
-        assert job_id == "7" and retryable and fail_code
+        assert job_id == "7" and retryable and fail_code == "too_slow"
         assert "too slow for this worker" in error and "2.5 s" in error
     if reason == "signal":
         assert "second signal" in engine.calls[0][2]

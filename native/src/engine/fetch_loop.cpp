@@ -377,6 +377,14 @@ class Fetcher {
         s_->log.job(id, dir, "download cancelled: the engine is stopping");
         return false;
       }
+      if (e.kind() == ErrorKind::kTooLarge) {  // this worker's limit: another may accept it
+        report_failure(*s_, *backend_, id,
+                       std::string("refused: the job file is larger than this worker accepts "
+                                   "(--max-job-bytes): ") +
+                           e.what(),
+                       true, {}, "too_large");
+        return false;
+      }
       report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true, {},
                      "download_failed");
       return false;
