@@ -114,13 +114,17 @@ void bind_backend(py::module_& m) {
       .def(
           "complete",
           [](Client& c, const JobId& id, const std::string& result_cid, const std::string& sha256,
-             double render_seconds, const std::vector<int>& frames) {
-            c.complete(job_id(id), backend::Completion{result_cid, sha256, render_seconds, frames});
+             double render_seconds, const std::vector<int>& frames, const std::string& device,
+             const std::string& blender) {
+            c.complete(job_id(id), backend::Completion{result_cid, sha256, render_seconds, frames,
+                                                       device, blender});
           },
           py::arg("job_id"), py::arg("result_cid"), py::arg("sha256"), py::arg("render_seconds"),
-          py::arg("frames") = std::vector<int>{}, Release(),
+          py::arg("frames") = std::vector<int>{}, py::arg("device") = "", py::arg("blender") = "",
+          Release(),
           "Submits the result (sha256: 64 lower-case hex; render_seconds: wall time of the "
-          "render). Raises LeaseLost (HTTP 409) when the job is no longer ours.")
+          "render; device/blender: what the frames were actually rendered with, '' = not "
+          "sent). Raises LeaseLost (HTTP 409) when the job is no longer ours.")
       .def(
           "fail",
           [](Client& c, const JobId& id, const std::string& error, bool retryable,

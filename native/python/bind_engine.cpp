@@ -144,13 +144,16 @@ void bind_engine(py::module_& m) {
       .def(
           "finish",
           [](Engine& e, const py::object& job, const std::vector<std::filesystem::path>& outputs,
-             double render_seconds) {
+             double render_seconds, const std::string& device) {
             const auto id = job_id(job);
             const py::gil_scoped_release release;
-            e.finish(id, outputs, render_seconds);
+            e.finish(id, outputs, render_seconds, device);
           },
           py::arg("job"), py::arg("output_paths"), py::arg("render_seconds"),
-          "Non-blocking: upload + /complete happen on the engine thread.")
+          py::arg("device") = "",
+          "Non-blocking: upload + /complete happen on the engine thread. device: the device "
+          "class the frames were actually rendered with ('CPU' for a GPU worker that fell "
+          "back), '' = the config's device_class; sent at /complete with the Blender version.")
       .def(
           "fail",
           [](Engine& e, const py::object& job, const std::string& error,

@@ -362,6 +362,31 @@ def test_engine_polls_with_its_device_class(farm, farmhand_core, tmp_path):
         "OPTIX", "3.4"), record
 
 
+@pytest.mark.parametrize("said_at_finish, recorded", [("CPU", "CPU"), ("", "OPTIX")])
+def test_complete_says_the_device_and_blender_the_frames_were_rendered_with(
+        farm, farmhand_core, tmp_path, said_at_finish, recorded):
+    # An OPTIX worker whose render fell back to the CPU says so at /complete (protocol.md);
+    # without a device at finish() its configured device_class stands.
+    job_id = farm.post_job(farm.add_blend(blend_bytes()))
+    engine = farmhand_core.Engine(farm.config(tmp_path / "work", device_class="OPTIX"))
+    engine.start()
+    try:
+        job = engine.next_job(20)
+        assert job is not None and job.id == job_id
+        frame = Path(job.output_dir) / "frame_0001.png"
+        frame.write_bytes(os.urandom(1000))
+        with pytest.raises(farmhand_core.InvalidArgument, match='got "GPU"'):
+            engine.finish(job, [str(frame)], 1.0, device="GPU")
+        engine.finish(job, [str(frame)], 1.0, device=said_at_finish)
+        farm.wait_job(job_id, lambda j: j["status"] == "completed")
+    finally:
+        engine.stop()
+    events = farm.http.get(f"/api/v1/jobs/{job_id}/events").json()["events"]
+    completed = [e for e in events if e["type"] == "completed"]
+    assert len(completed) == 1, events
+    assert completed[0]["detail"].endswith(f" on {recorded} with Blender 3.4"), completed
+
+
 def test_unknown_device_class_is_refused(farm, farmhand_core, tmp_path):
     with pytest.raises(farmhand_core.InvalidArgument, match="'device_class' must be one of"):
         farmhand_core.Engine(farm.config(tmp_path / "work", device_class="ABACUS"))

@@ -323,11 +323,14 @@ Lease Client::heartbeat(const std::string& id, double progress, const std::strin
 }
 
 void Client::complete(const std::string& id, const Completion& c) {
-  const Sent s = impl_->job_post(id, "complete",
-                                 json{{"result_cid", c.result_cid},
-                                      {"sha256", c.sha256},
-                                      {"render_seconds", c.render_seconds},
-                                      {"frames", c.frames}});
+  json body{{"result_cid", c.result_cid},
+            {"sha256", c.sha256},
+            {"render_seconds", c.render_seconds},
+            {"frames", c.frames}};
+  // Optional (docs/protocol.md /complete): when absent the poll's values stand.
+  if (!c.device.empty()) body["device"] = c.device;
+  if (!c.blender.empty()) body["blender"] = c.blender;
+  const Sent s = impl_->job_post(id, "complete", body);
   if (s.response.status == 409) {
     throw_status(ErrorKind::kLeaseLost, "completing job " + id, s.response,
                  "the job is no longer ours; discard the result");

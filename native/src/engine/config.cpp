@@ -122,9 +122,7 @@ Config Config::from_json(const json& object) {
   }
   if (const auto* v = opt("device_class")) {
     c.device_class = get_string(*v, "device_class");
-    static const std::set<std::string> kDevices = {"",    "CPU",   "CUDA",  "OPTIX",
-                                                   "HIP", "METAL", "ONEAPI"};
-    if (kDevices.count(c.device_class) == 0) {
+    if (!is_device_class(c.device_class)) {
       bad("device_class",
           "must be one of CPU, CUDA, OPTIX, HIP, METAL, ONEAPI, got \"" + c.device_class + "\"");
     }
@@ -149,6 +147,17 @@ Config Config::from_json(const json& object) {
     c.source_timeout_s = static_cast<int>(get_int(*v, "source_timeout_s", 1, 3600));
   }
   return c;
+}
+
+bool is_device_class(const std::string& device) {
+  static const std::set<std::string> kDevices = {"",    "CPU",   "CUDA",  "OPTIX",
+                                                 "HIP", "METAL", "ONEAPI"};
+  return kDevices.count(device) != 0;
+}
+
+std::string blender_major_minor(int blender_version) {
+  if (blender_version <= 0) return {};
+  return std::to_string(blender_version / 100) + "." + std::to_string(blender_version % 100);
 }
 
 }  // namespace farmhand::engine

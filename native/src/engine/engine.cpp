@@ -93,12 +93,20 @@ void Engine::progress(const std::string& job_id, double fraction, const std::str
 }
 
 void Engine::finish(const std::string& job_id, std::vector<std::filesystem::path> outputs,
-                    double render_seconds) {
+                    double render_seconds, const std::string& device) {
+  if (!is_device_class(device)) {
+    throw Error(
+        ErrorKind::kInvalidArgument,
+        "finish(): device must be one of CPU, CUDA, OPTIX, HIP, METAL, ONEAPI (the device "
+        "class the frames were rendered with) or \"\" for the engine's device_class, got \"" +
+            device + "\"");
+  }
   Command c;
   c.kind = Command::Kind::kFinish;
   c.id = job_id;
   c.outputs = std::move(outputs);
   c.render_seconds = render_seconds;
+  c.device = device;
   hand_over(std::move(c), "finish()", "finished after its lease was lost; result discarded");
 }
 
@@ -138,7 +146,8 @@ void Engine::hand_over(Command command, const char* what, const std::string& dro
       h->stage = Stage::kFinishing;
       if (command.kind == Command::Kind::kFinish) {
         // Named in the journal from now on: a restart submits it rather than render again.
-        h->result = JournalResult{command.outputs, command.render_seconds, h->job.frames, "", ""};
+        h->result = JournalResult{command.outputs, command.render_seconds, h->job.frames, "", "",
+                                  command.device};
       }
       s_->commands.push_back(std::move(command));
       s_->save_journal_locked();

@@ -288,6 +288,7 @@ class Fetcher {
     c.id = e.id;
     c.outputs = e.result->files;
     c.render_seconds = e.result->render_seconds;
+    c.device = e.result->device;
     s_->commands.push_back(std::move(c));
     std::erase_if(s_->recovering, [&](const JournalEntry& r) { return r.id == e.id; });
     s_->save_journal_locked();

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "farmhand/engine/config.hpp"
 #include "farmhand/error.hpp"
 
 namespace farmhand::engine {
@@ -91,6 +92,8 @@ std::vector<JournalEntry> Journal::load() const {
         res.frames = r->value("frames", std::vector<int>{});
         res.cid = r->value("cid", "");
         res.sha256 = r->value("sha256", "");
+        res.device = r->value("device", "");  // absent in journals written before it
+        if (!is_device_class(res.device)) res.device.clear();
         e.result = std::move(res);
       }
       out.push_back(std::move(e));
@@ -116,7 +119,8 @@ void Journal::save(const std::vector<JournalEntry>& entries) const {
                          {"render_seconds", e.result->render_seconds},
                          {"frames", e.result->frames},
                          {"cid", e.result->cid},
-                         {"sha256", e.result->sha256}};
+                         {"sha256", e.result->sha256},
+                         {"device", e.result->device}};
     }
     jobs.push_back(std::move(entry));
   }

@@ -41,6 +41,8 @@ class RealBackend final : public Backend {
     c.sha256 = s.sha256;
     c.render_seconds = s.render_seconds;
     c.frames = s.frames;
+    c.device = s.device;
+    c.blender = s.blender;
     client_.complete(id, c);
   }
 
@@ -60,10 +62,7 @@ class RealBackend final : public Backend {
     o.cancel = cancel;
     o.worker_device = std::move(device);
     // 304 -> "3.4": the coordinator offers only files this Blender can open (protocol.md).
-    if (blender_version > 0) {
-      o.worker_blender =
-          std::to_string(blender_version / 100) + "." + std::to_string(blender_version % 100);
-    }
+    o.worker_blender = blender_major_minor(blender_version);
     // Retries inside one call wait at most 1 s, so a backend that comes back is used within
     // about a second (docs/protocol.md "Worker timing").
     o.backoff.max = std::chrono::milliseconds(1000);

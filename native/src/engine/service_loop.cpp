@@ -228,6 +228,7 @@ class Service {
       recorded.frames = sub.frames;
       recorded.cid = sub.cid;
       recorded.sha256 = sub.sha;
+      recorded.device = c.device;
       it->second.result = recorded;
       s_->save_journal_locked();  // from here on the result survives a crash
     }
@@ -301,7 +302,12 @@ class Service {
     }
 
     set_state("submitting", id);
-    const Submission body{sub.cid, sub.sha, sub.command.render_seconds, sub.frames};
+    const Submission body{sub.cid,
+                          sub.sha,
+                          sub.command.render_seconds,
+                          sub.frames,
+                          sub.command.device.empty() ? s_->config.device_class : sub.command.device,
+                          blender_major_minor(s_->config.blender_version)};
     const auto t1 = Clock::now();
     try {
       backend().complete(id, body);

@@ -71,6 +71,8 @@ struct Command {
   std::string id;
   std::vector<std::filesystem::path> outputs;  // kFinish
   double render_seconds = 0;                   // kFinish
+  std::string device;                          // kFinish: device class rendered with, "" =
+                                               // config.device_class
   std::string text;                            // kFail: error; kRelease: reason
   std::string log_tail;                        // kFail
   bool retryable = true;                       // kFail

@@ -404,14 +404,19 @@ TEST_F(BackendClientTest, CompleteSendsTheResultAndMaps409ToLeaseLost) {
     if (status == 200) return stub_reply(200, R"({"success": true, "job": {}})");
     return stub_reply(409, R"({"error":{"code":"already_completed","message":"other"}})");
   });
-  client_->complete("3", Completion{"QmR", std::string(64, 'a'), 12.5, {1, 2}});
+  client_->complete("3", Completion{"QmR", std::string(64, 'a'), 12.5, {1, 2}, "", ""});
   EXPECT_EQ(json::parse(job_requests().at(0).body), (json{{"result_cid", "QmR"},
                                                           {"sha256", std::string(64, 'a')},
                                                           {"render_seconds", 12.5},
                                                           {"frames", {1, 2}}}));
+  // docs/protocol.md /complete: the device class and Blender the frames were rendered with
+  client_->complete("3", Completion{"QmR", std::string(64, 'a'), 12.5, {1, 2}, "CPU", "3.4"});
+  const json with = json::parse(job_requests().at(1).body);
+  EXPECT_EQ(with.at("device"), "CPU");
+  EXPECT_EQ(with.at("blender"), "3.4");
   status = 409;
   EXPECT_EQ(kind_of([&] {
-              client_->complete("3", Completion{"QmR", "", 1, {}});
+              client_->complete("3", Completion{"QmR", "", 1, {}, "", ""});
             }),
             ErrorKind::kLeaseLost);
 }

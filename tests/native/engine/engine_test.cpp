@@ -28,8 +28,9 @@ struct Call {
   std::string id;
   std::string text;  // fail: error; release: reason; complete: result CID
   bool retryable = false;
-  std::string extra;   // fail: log tail; complete: sha256
-  std::string code{};  // fail: failure code
+  std::string extra;            // fail: log tail; complete: sha256
+  std::string code{};           // fail: failure code
+  std::string rendered_with{};  // complete: device + " " + blender
 };
 
 // Shared by every StubBackend/StubStorage an engine makes (one per thread).
@@ -138,7 +139,8 @@ class StubBackend : public Backend {
       f_->calls.push_back({"complete-failed", id, s.result_cid, false, ""});
       throw Error(ErrorKind::kNetwork, "stub: connection reset");
     }
-    f_->calls.push_back({"complete", id, s.result_cid, false, s.sha256});
+    f_->calls.push_back(
+        {"complete", id, s.result_cid, false, s.sha256, "", s.device + " " + s.blender});
   }
   void fail(const std::string& id, const std::string& error, bool retryable,
             const std::string& log_tail, const std::string& code) override {
@@ -262,6 +264,7 @@ TEST_F(EngineTest, JobFlowsFromOfferToCompleteWithResultCidAndHash) {
   const auto c = farm_->calls_of("complete").at(0);
   EXPECT_EQ(c.text, "stubcid-frame_0001.png-3");
   EXPECT_EQ(c.extra, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(c.rendered_with, " 3.4");  // no device_class configured: none said
   ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
   EXPECT_FALSE(fs::exists(job->work_dir));  // successful job dirs are removed
   engine->stop(true, 5);
@@ -448,14 +451,35 @@ TEST_F(EngineTest, SubmissionFailingThroughAnOutageIsRetriedUntilAcceptedNeverFa
   engine->stop(true, 5);
 }
 
+TEST_F(EngineTest, CompleteSaysTheConfiguredDeviceUnlessFinishNamesAnotherUnknownRefused) {
+  config_.device_class = "CUDA";
+  auto started = start_with_job("7");
+  auto& engine = started.first;
+  const auto& job = started.second;
+  ASSERT_TRUE(job.has_value());
+  std::ofstream(job->output_dir / "f.png") << "x";
+  try {
+    engine->finish("7", {job->output_dir / "f.png"}, 1, "GPU");
+    ADD_FAILURE() << "finish() took the device GPU";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("got \"GPU\""), std::string::npos) << e.what();
+  }
+  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete").empty(); }));
+  EXPECT_EQ(farm_->calls_of("complete").at(0).rendered_with, "CUDA 3.4");
+  engine->stop(true, 5);
+}
+
 TEST_F(EngineTest, AResultNotSubmittedAtStopIsSubmittedFromDiskByTheNextStart) {
+  config_.device_class = "CUDA";
   farm_->complete_failures = 1000;  // the backend is down for the whole first run
   auto started = start_with_job("7");
   auto& engine = started.first;
   const auto& job = started.second;
   ASSERT_TRUE(job.has_value());
   std::ofstream(job->output_dir / "f.png") << "abc";
-  engine->finish("7", {job->output_dir / "f.png"}, 2.5);
+  engine->finish("7", {job->output_dir / "f.png"}, 2.5, "CPU");  // a GPU worker fell back
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete-failed").empty(); }));
   engine->stop(true, 5);
   engine.reset();
@@ -478,6 +502,7 @@ TEST_F(EngineTest, AResultNotSubmittedAtStopIsSubmittedFromDiskByTheNextStart) {
   EXPECT_EQ(c.id, "7");
   EXPECT_EQ(c.text, "stubcid-f.png-3");
   EXPECT_EQ(c.extra, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(c.rendered_with, "CPU 3.4");  // the device said at finish(), kept in the journal
   EXPECT_EQ(farm_->calls_of("assign").size(), 1U);  // not claimed (or rendered) again
   EXPECT_TRUE(farm_->calls_of("fail").empty());
   again->stop(true, 5);

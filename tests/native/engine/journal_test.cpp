@@ -73,7 +73,8 @@ TEST_F(JournalTest, AFinishingEntryKeepsItsResultForSubmissionAfterARestart) {
                     2.5,
                     {1, 2},
                     "QmResult",
-                    std::string(64, 'a')};
+                    std::string(64, 'a'),
+                    "CPU"};
   j.save({{"7", "QmA", JournalState::kHanded}, e});
   const auto back = j.load();
   ASSERT_EQ(back.size(), 2U);
@@ -84,6 +85,7 @@ TEST_F(JournalTest, AFinishingEntryKeepsItsResultForSubmissionAfterARestart) {
   EXPECT_EQ(back[1].result->frames, (std::vector<int>{1, 2}));
   EXPECT_EQ(back[1].result->cid, "QmResult");
   EXPECT_EQ(back[1].result->sha256, std::string(64, 'a'));
+  EXPECT_EQ(back[1].result->device, "CPU");
 }
 
 TEST_F(JournalTest, AnOlderWorkersEntryWithoutResultAndUnknownKeysStillLoads) {

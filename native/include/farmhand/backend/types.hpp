@@ -22,6 +22,9 @@ struct Completion {
   std::string sha256;         // 64 lower-case hex (protocol.md "Conventions")
   double render_seconds = 0;  // wall time of the render only, seconds
   std::vector<int> frames;    // frames actually rendered
+  std::string device;         // device class the frames were actually rendered with, e.g.
+                              // "CPU" (a GPU worker that fell back); "" = not sent
+  std::string blender;        // Blender version that rendered them, "4.2"; "" = not sent
 };
 
 }  // namespace farmhand::backend

@@ -38,4 +38,12 @@ struct Config {
   static Config from_json(const nlohmann::json& object);
 };
 
+/// True for a device class the protocol knows (docs/protocol.md "Matching"): "CPU", "CUDA",
+/// "OPTIX", "HIP", "METAL", "ONEAPI", or "" (not said).
+bool is_device_class(const std::string& device);
+
+/// A Blender version number as the protocol's `blender=` says it: 304 -> "3.4", 500 -> "5.0";
+/// "" for 0 or less (not known).
+std::string blender_major_minor(int blender_version);
+
 }  // namespace farmhand::engine

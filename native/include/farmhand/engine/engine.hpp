@@ -64,10 +64,13 @@ class Engine {
   /// kInvalidArgument for a job this engine does not hold.
   void progress(const std::string& job_id, double fraction, const std::string& message);
   /// Hands the result over: upload + /complete happen on the service thread. Output files
-  /// must exist; one file -> its CID, several -> a directory of them. kInvalidArgument for a
-  /// job that is not rendering here.
+  /// must exist; one file -> its CID, several -> a directory of them. `device`: the device
+  /// class the frames were actually rendered with ("CPU" for a GPU worker that fell back),
+  /// "" = config.device_class; sent at /complete with the Blender version (MAJOR.MINOR of
+  /// config.blender_version), docs/protocol.md. kInvalidArgument for a job that is not
+  /// rendering here or a device that is not a device class.
   void finish(const std::string& job_id, std::vector<std::filesystem::path> outputs,
-              double render_seconds);
+              double render_seconds, const std::string& device = {});
   /// Reports the render failed: /fail with `error`, `log_tail` and `code` (the failure kind,
   /// docs/protocol.md "Failure codes"; "" = none). `error` is sent as given when it starts
   /// with "refused: " or "failed: ", else with "failed: " in front; trailing whitespace is

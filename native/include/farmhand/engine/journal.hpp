@@ -39,6 +39,7 @@ struct JournalResult {
   std::vector<int> frames;                   // frames rendered (the job's frames)
   std::string cid;                           // result CID once computed, else ""
   std::string sha256;                        // 64 hex once computed, else ""
+  std::string device;  // device class rendered with (Engine::finish), "" = the config's
 };
 
 struct JournalEntry {

@@ -30,6 +30,8 @@ struct Submission {
   std::string sha256;         // 64 lower-case hex
   double render_seconds = 0;  // seconds
   std::vector<int> frames;
+  std::string device;   // device class actually rendered with ("CPU"); "" = not said
+  std::string blender;  // Blender that rendered it, "3.4"; "" = not said
 };
 
 /// The outcome of an assign.
