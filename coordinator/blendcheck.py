@@ -188,16 +188,19 @@ class BlendSniffer:
         buf = self._buf
         while len(buf) >= size:
             fields = struct.unpack_from(fmt, buf)
-            code = fields[0]
+            code, old = fields[0], fields[2]
             length = fields[3] if self.large else fields[1]
             if length < 0:
                 raise BlendRefused("blend_corrupt", f"block {self.blocks} has a negative "
                                    "length: the file is corrupt")
-            self.blocks += 1
             if code == b"ENDB":
+                self.blocks += 1
                 self.ended = True
                 del buf[:]
                 return
+            if not self._take(code, old, length, size):
+                return      # the block is walked again once more bytes came
+            self.blocks += 1
             available = len(buf) - size
             if length <= available:
                 del buf[:size + length]
@@ -205,3 +208,11 @@ class BlendSniffer:
                 self._skip = length - available
                 del buf[:]
                 return
+
+    def _take(self, code: bytes, old: int, length: int, head: int) -> bool:
+        """Called for each block before it is skipped: ``code`` (4 bytes), ``old`` (its
+        pointer when saved), ``length`` (bytes of data), ``head`` (bytes of block header);
+        ``self._buf`` holds the header and what has come of the data. False: not yet, walk
+        this block again when more bytes came. Here: nothing to keep (subclasses keep
+        blocks, e.g. blendscene.SceneReader)."""
+        return True

@@ -165,47 +165,19 @@ class SceneReader(BlendSniffer):
     def __init__(self) -> None:
         super().__init__()
         self.kept: list[tuple[bytes, int, bytes]] = []    # (code, old pointer, data)
-        self._capture: tuple[bytes, int, int] | None = None   # (code, old, length) waiting
         self.scenes = 0
 
-    def _walk(self) -> None:
-        end = "<" if self.little else ">"
-        if self.large:
-            size, fmt = 32, end + "4siQqq"      # code, SDNAnr, old, len, nr
-        elif self.pointer_size == 8:
-            size, fmt = 24, end + "4siQii"      # code, len, old, SDNAnr, nr
-        else:
-            size, fmt = 20, end + "4siIii"
-        buf = self._buf
-        while len(buf) >= size:
-            fields = struct.unpack_from(fmt, buf)
-            code, old = fields[0], fields[2]
-            length = fields[3] if self.large else fields[1]
-            if length < 0:
-                raise BlendRefused("blend_corrupt", f"block {self.blocks} has a negative "
-                                   "length: the file is corrupt")
-            if code == b"ENDB":
-                self.blocks += 1
-                self.ended = True
-                del buf[:]
-                return
-            keep = code in _KEPT and length <= _LIMIT[code] and \
-                (code != b"SC\0\0" or self.scenes < MAX_SCENES)
-            available = len(buf) - size
-            if keep and length > available:
-                return      # wait for the whole block (bounded by _LIMIT)
-            self.blocks += 1
-            if keep:
-                self.kept.append((code, old, bytes(buf[size:size + length])))
-                self.scenes += code == b"SC\0\0"
-            elif code == b"SC\0\0":
-                self.scenes = MAX_SCENES + 1      # a scene we could not keep
-            if length <= available:
-                del buf[:size + length]
-            else:
-                self._skip = length - available
-                del buf[:]
-                return
+    def _take(self, code: bytes, old: int, length: int, head: int) -> bool:
+        keep = code in _KEPT and length <= _LIMIT[code] and \
+            (code != b"SC\0\0" or self.scenes < MAX_SCENES)
+        if keep and length > len(self._buf) - head:
+            return False    # wait for the whole block (bounded by _LIMIT)
+        if keep:
+            self.kept.append((code, old, bytes(self._buf[head:head + length])))
+            self.scenes += code == b"SC\0\0"
+        elif code == b"SC\0\0":
+            self.scenes = MAX_SCENES + 1      # a scene we could not keep
+        return True
 
     def resolution(self) -> list[int] | None:
         """[width, height] in pixels Blender renders the file's current scene at, or None

@@ -802,20 +802,27 @@ class JobStore:
         log.info("task %d (job %d): released by %s (%s)", job_id, row["job_id"], worker,
                  reason or "no reason given")
 
+    def _unended_job(self, conn, job_id: int, ts: float, code: str, why: str) -> sqlite3.Row:
+        """Job ``job_id``'s row (leases expired first) for a change only a job that has not
+        ended takes. ApiError 404 job_not_found; 409 ``code`` ("job 7 is completed" +
+        ``why``, ``error.status`` = its status) when it is completed, failed or cancelled."""
+        self._expire(conn, ts)
+        job = self._job_row(conn, job_id)
+        if job is None:
+            raise ApiError(404, "job_not_found", f"there is no job {job_id}")
+        if job["status"] in ("completed", "failed", "cancelled"):
+            raise ApiError(409, code, f"job {job_id} is {job['status']}{why}",
+                           status=job["status"])
+        return job
+
     def set_priority(self, job_id: int, priority: int, who: str) -> dict:
         """Set job ``job_id``'s priority (0..100, already checked against the caller's bound;
         docs/protocol.md "Priorities"); ``who`` names the caller in the event. 404
         job_not_found, 409 job_ended. The same value again changes and records nothing."""
         ts = now()
         with self._tx() as conn:
-            self._expire(conn, ts)
-            job = self._job_row(conn, job_id)
-            if job is None:
-                raise ApiError(404, "job_not_found", f"there is no job {job_id}")
-            if job["status"] in ("completed", "failed", "cancelled"):
-                raise ApiError(409, "job_ended",
-                               f"job {job_id} is {job['status']}: its priority no longer "
-                               "matters and cannot be changed", status=job["status"])
+            job = self._unended_job(conn, job_id, ts, "job_ended",
+                                    ": its priority no longer matters and cannot be changed")
             old = job["priority"]
             if old != priority:
                 conn.execute("UPDATE jobs SET priority=?, updated_at=? WHERE id=?",
@@ -831,14 +838,7 @@ class JobStore:
         """Cancel a job and its unfinished tasks (409 not_cancellable when it has ended)."""
         ts = now()
         with self._tx() as conn:
-            self._expire(conn, ts)
-            job = self._job_row(conn, job_id)
-            if job is None:
-                raise ApiError(404, "job_not_found", f"there is no job {job_id}")
-            if job["status"] in ("completed", "failed", "cancelled"):
-                raise ApiError(409, "not_cancellable",
-                               f"job {job_id} is {job['status']} and cannot be cancelled",
-                               status=job["status"])
+            self._unended_job(conn, job_id, ts, "not_cancellable", " and cannot be cancelled")
             self._close_unfinished(conn, job_id, ts)
             conn.execute("UPDATE jobs SET status='cancelled', cancelled_at=?, updated_at=? "
                          "WHERE id=?", (ts, ts, job_id))

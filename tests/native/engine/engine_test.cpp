@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -222,14 +223,27 @@ class EngineTest : public ::testing::Test {
     return std::make_unique<Engine>(config_, std::move(p));
   }
 
-  // Posts job `id`, starts an engine and waits up to 5 s for the job to reach Blender
-  // (the returned optional is empty if it never did).
-  std::pair<std::unique_ptr<Engine>, std::optional<Job>> start_with_job(const std::string& id) {
-    farm_->post(id, "QmGood");
+  // Starts an engine on the jobs posted so far and returns it with the first job it handed
+  // to Blender; throws (failing the test) when none reached Blender within 5 s.
+  std::pair<std::unique_ptr<Engine>, Job> rendering() {
     auto engine = make();
     engine->start();
     auto job = engine->next_job(5);
-    return {std::move(engine), std::move(job)};
+    if (!job) throw std::runtime_error("no job reached Blender within 5 s");
+    return {std::move(engine), *job};
+  }
+
+  // Posts job `id` (QmGood), then rendering().
+  std::pair<std::unique_ptr<Engine>, Job> rendering(const std::string& id) {
+    farm_->post(id, "QmGood");
+    return rendering();
+  }
+
+  // Writes `bytes` as the rendering `job`'s one frame f.png and hands it over: finish().
+  static void finish_frame(Engine& engine, const Job& job, const std::string& bytes = "x",
+                           double render_seconds = 1, const std::string& device = {}) {
+    std::ofstream(job.output_dir / "f.png") << bytes;
+    engine.finish(job.id, {job.output_dir / "f.png"}, render_seconds, device);
   }
 
   // Polls `pred` for up to 5 s.
@@ -249,34 +263,28 @@ class EngineTest : public ::testing::Test {
 
 TEST_F(EngineTest, JobFlowsFromOfferToCompleteWithResultCidAndHash) {
   farm_->post("7", "QmGood", {1});
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
-  ASSERT_TRUE(job.has_value());
-  EXPECT_EQ(job->id, "7");
-  EXPECT_EQ(job->blend_version, 304);
-  EXPECT_EQ(job->frames, std::vector<int>{1});
-  EXPECT_EQ(fs::file_size(job->blend_path), farm_->blobs["QmGood"].size());
+  auto [engine, job] = rendering();
+  EXPECT_EQ(job.id, "7");
+  EXPECT_EQ(job.blend_version, 304);
+  EXPECT_EQ(job.frames, std::vector<int>{1});
+  EXPECT_EQ(fs::file_size(job.blend_path), farm_->blobs["QmGood"].size());
   EXPECT_EQ(engine->status().state, "rendering");
-  std::ofstream(job->output_dir / "frame_0001.png") << "abc";
-  engine->finish(job->id, {job->output_dir / "frame_0001.png"}, 1.5);
+  std::ofstream(job.output_dir / "frame_0001.png") << "abc";
+  engine->finish(job.id, {job.output_dir / "frame_0001.png"}, 1.5);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete").empty(); }));
   const auto c = farm_->calls_of("complete").at(0);
   EXPECT_EQ(c.text, "stubcid-frame_0001.png-3");
   EXPECT_EQ(c.extra, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(c.rendered_with, " 3.4");  // no device_class configured: none said
   ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
-  EXPECT_FALSE(fs::exists(job->work_dir));  // successful job dirs are removed
+  EXPECT_FALSE(fs::exists(job.work_dir));  // successful job dirs are removed
   engine->stop(true, 5);
   EXPECT_TRUE(Journal(config_.work_dir / "journal.json").load().empty());
 }
 
 TEST_F(EngineTest, QueuedAndRenderingJobsAreHeartbeatedWithProgress) {
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  engine->progress(job->id, 0.25, "frame 1/4");
+  auto [engine, job] = rendering("7");
+  engine->progress(job.id, 0.25, "frame 1/4");
   ASSERT_TRUE(eventually([&] {
     for (const auto& c : farm_->calls_of("heartbeat")) {
       if (c.id == "7" && c.text == "frame 1/4") return true;
@@ -290,11 +298,8 @@ TEST_F(EngineTest, QueuedAndRenderingJobsAreHeartbeatedWithProgress) {
 TEST_F(EngineTest, DownloadFailureIsFailedRetryableAtOnceAndTheLoopGoesOn) {
   farm_->post("7", "QmNobodyServes");
   farm_->post("8", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
-  ASSERT_TRUE(job.has_value());
-  EXPECT_EQ(job->id, "8");
+  auto [engine, job] = rendering();
+  EXPECT_EQ(job.id, "8");
   const auto fails = farm_->calls_of("fail");
   ASSERT_EQ(fails.size(), 1U);
   EXPECT_EQ(fails[0].id, "7");
@@ -321,10 +326,7 @@ TEST_F(EngineTest, NewerBlenderFileIsFailedNotRetryableNamingBothVersions) {
 }
 
 TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded) {
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
+  auto [engine, job] = rendering("7");
   EXPECT_FALSE(engine->job_cancelled("7"));
   {
     const std::lock_guard lock(farm_->mu);
@@ -332,8 +334,7 @@ TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded
   }
   ASSERT_TRUE(eventually([&] { return engine->job_cancelled("7"); }));
   EXPECT_EQ(engine->status().lease_lost_job_id, "7");
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  finish_frame(*engine, job);
   std::this_thread::sleep_for(200ms);
   EXPECT_TRUE(farm_->calls_of("complete").empty());
   engine->stop(true, 5);
@@ -342,10 +343,7 @@ TEST_F(EngineTest, LostLeaseMarksTheRenderingJobCancelledAndItsResultIsDiscarded
 
 TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
   config_.prefetch = 0;
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
+  auto [engine, job] = rendering("7");
   {
     const std::lock_guard lock(farm_->mu);
     farm_->lose_lease.insert("7");
@@ -360,7 +358,7 @@ TEST_F(EngineTest, JobWithLostLeaseThatBlenderAbandonsFreesItsSlot) {
   EXPECT_NO_THROW(engine->release("7", "late"));  // a no-op for a job no longer ours
   // Removed by the service thread when it drops the job, which may come after 8 was handed
   // out on a loaded machine (seen in a full ctest run at load 21).
-  EXPECT_TRUE(eventually([&] { return !fs::exists(job->work_dir); }));
+  EXPECT_TRUE(eventually([&] { return !fs::exists(job.work_dir); }));
   engine->stop(false, 5);
   EXPECT_EQ(farm_->calls_of("release").size(), 1U);  // only 8, at stop
 }
@@ -393,12 +391,8 @@ TEST_F(EngineTest, StopDuringAClaimLetsItsReplyArriveThenReleasesTheJob) {
 
 TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
   farm_->broken_apis = {0};
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  auto [engine, job] = rendering("7");
+  finish_frame(*engine, job);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete").empty(); }));
   const std::lock_guard lock(farm_->mu);
   EXPECT_EQ(farm_->upload_apis_used, (std::vector<std::size_t>{0, 0, 1}));
@@ -406,12 +400,8 @@ TEST_F(EngineTest, UploadRetriesThenMovesToTheNextIpfsApi) {
 
 TEST_F(EngineTest, UploadFailingOnEveryApiFailsTheJobRetryably) {
   farm_->broken_apis = {0, 1};
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  auto [engine, job] = rendering("7");
+  finish_frame(*engine, job);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
   EXPECT_TRUE(f.retryable);
@@ -422,12 +412,8 @@ TEST_F(EngineTest, UploadFailingOnEveryApiFailsTheJobRetryably) {
 
 TEST_F(EngineTest, SubmissionFailingOnceIsRetriedOnce) {
   farm_->complete_failures = 1;
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  auto [engine, job] = rendering("7");
+  finish_frame(*engine, job);
   ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
   EXPECT_EQ(farm_->calls_of("complete-failed").size(), 1U);
   EXPECT_EQ(farm_->calls_of("complete").size(), 1U);
@@ -436,12 +422,8 @@ TEST_F(EngineTest, SubmissionFailingOnceIsRetriedOnce) {
 
 TEST_F(EngineTest, SubmissionFailingThroughAnOutageIsRetriedUntilAcceptedNeverFailed) {
   farm_->complete_failures = 3;  // back-off 0.5, 1, 2 s at most
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  auto [engine, job] = rendering("7");
+  finish_frame(*engine, job);
   for (int i = 0; i < 150 && engine->status().jobs_done == 0; ++i)
     std::this_thread::sleep_for(100ms);
   EXPECT_EQ(engine->status().jobs_done, 1);
@@ -453,19 +435,16 @@ TEST_F(EngineTest, SubmissionFailingThroughAnOutageIsRetriedUntilAcceptedNeverFa
 
 TEST_F(EngineTest, CompleteSaysTheConfiguredDeviceUnlessFinishNamesAnotherUnknownRefused) {
   config_.device_class = "CUDA";
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "x";
+  auto [engine, job] = rendering("7");
+  std::ofstream(job.output_dir / "f.png") << "x";
   try {
-    engine->finish("7", {job->output_dir / "f.png"}, 1, "GPU");
+    engine->finish("7", {job.output_dir / "f.png"}, 1, "GPU");
     ADD_FAILURE() << "finish() took the device GPU";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidArgument);
     EXPECT_NE(std::string(e.what()).find("got \"GPU\""), std::string::npos) << e.what();
   }
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  engine->finish("7", {job.output_dir / "f.png"}, 1);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete").empty(); }));
   EXPECT_EQ(farm_->calls_of("complete").at(0).rendered_with, "CUDA 3.4");
   engine->stop(true, 5);
@@ -474,12 +453,8 @@ TEST_F(EngineTest, CompleteSaysTheConfiguredDeviceUnlessFinishNamesAnotherUnknow
 TEST_F(EngineTest, AResultNotSubmittedAtStopIsSubmittedFromDiskByTheNextStart) {
   config_.device_class = "CUDA";
   farm_->complete_failures = 1000;  // the backend is down for the whole first run
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "abc";
-  engine->finish("7", {job->output_dir / "f.png"}, 2.5, "CPU");  // a GPU worker fell back
+  auto [engine, job] = rendering("7");
+  finish_frame(*engine, job, "abc", 2.5, "CPU");  // a GPU worker fell back
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("complete-failed").empty(); }));
   engine->stop(true, 5);
   engine.reset();
@@ -488,7 +463,7 @@ TEST_F(EngineTest, AResultNotSubmittedAtStopIsSubmittedFromDiskByTheNextStart) {
   EXPECT_EQ(kept[0].state, JournalState::kFinishing);
   ASSERT_TRUE(kept[0].result.has_value());
   EXPECT_EQ(kept[0].result->cid, "stubcid-f.png-3");
-  EXPECT_TRUE(fs::exists(job->output_dir / "f.png"));
+  EXPECT_TRUE(fs::exists(job.output_dir / "f.png"));
   EXPECT_TRUE(farm_->calls_of("release").empty());  // never handed back: it is finished
 
   {
@@ -511,15 +486,11 @@ TEST_F(EngineTest, AResultNotSubmittedAtStopIsSubmittedFromDiskByTheNextStart) {
 
 TEST_F(EngineTest, ABackendWithoutHeartbeatIsAskedOnceThenNeverAgainAndJobsStillComplete) {
   farm_->no_heartbeat = true;
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
+  auto [engine, job] = rendering("7");
   std::this_thread::sleep_for(500ms);  // 5 heartbeat intervals
   EXPECT_EQ(farm_->calls_of("heartbeat").size(), 1U);
   EXPECT_FALSE(engine->job_cancelled("7"));
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  finish_frame(*engine, job);
   ASSERT_TRUE(eventually([&] { return engine->status().jobs_done == 1; }));
   engine->stop(true, 5);
 }
@@ -530,17 +501,13 @@ TEST_F(EngineTest, AfterANetworkFailureWorkResumesAsSoonAsTheHealthProbeAnswers)
     const std::lock_guard lock(farm_->mu);
     farm_->poll_failures = 1;
   }
-  auto started = start_with_job("7");  // waits up to 5 s: only the probe can make it
-  ASSERT_TRUE(started.second.has_value());
+  auto [engine, job] = rendering("7");  // waits up to 5 s: only the probe can make it
   EXPECT_FALSE(farm_->calls_of("probe").empty());
-  started.first->stop(false, 5);
+  engine->stop(false, 5);
 }
 
 TEST_F(EngineTest, RenderFailureFromPythonIsReportedWithItsLogTail) {
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
+  auto [engine, job] = rendering("7");
   engine->fail("7", "CUDA out of memory", "Traceback: ...", true);
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
@@ -551,10 +518,9 @@ TEST_F(EngineTest, RenderFailureFromPythonIsReportedWithItsLogTail) {
 }
 
 TEST_F(EngineTest, ARefusalKeepsItsWordAndCodeAndLosesTrailingWhitespace) {
-  auto started = start_with_job("7");
-  ASSERT_TRUE(started.second.has_value());
-  started.first->fail("7", "refused: 2 external files are not packed: //a.png\n \n", "", false,
-                      "missing_files");
+  auto [engine, job] = rendering("7");
+  engine->fail("7", "refused: 2 external files are not packed: //a.png\n \n", "", false,
+               "missing_files");
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
   EXPECT_EQ(f.text, "refused: 2 external files are not packed: //a.png");
@@ -563,17 +529,16 @@ TEST_F(EngineTest, ARefusalKeepsItsWordAndCodeAndLosesTrailingWhitespace) {
 }
 
 TEST_F(EngineTest, ReportsNeverCarryTheWorkDirHomeOrUserName) {
-  auto started = start_with_job("7");
-  ASSERT_TRUE(started.second.has_value());
+  auto [engine, job] = rendering("7");
   const std::string work = config_.work_dir.string();
   const std::string home = std::getenv("HOME") != nullptr ? std::getenv("HOME") : "/nohome";
   const char* saved_user = std::getenv("USER");
   const std::string saved = saved_user != nullptr ? saved_user : "";
   ::setenv("USER", "artistname", 1);
   const std::string user = "artistname";
-  started.first->fail("7", "cannot read " + work + "/job-7/scene.blend",
-                      "opened " + home + "/x.blend as " + user + " in " + work + "/job-7", true,
-                      "render_error");
+  engine->fail("7", "cannot read " + work + "/job-7/scene.blend",
+               "opened " + home + "/x.blend as " + user + " in " + work + "/job-7", true,
+               "render_error");
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
   EXPECT_EQ(f.text, "failed: cannot read <work>/job-7/scene.blend");
@@ -591,10 +556,7 @@ TEST_F(EngineTest, ReportsNeverCarryTheWorkDirHomeOrUserName) {
 TEST_F(EngineTest, StopReleasesPrefetchedAndRenderingJobs) {
   farm_->post("7", "QmGood");
   farm_->post("8", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
-  ASSERT_TRUE(job.has_value());
+  auto [engine, job] = rendering();
   ASSERT_TRUE(eventually([&] {
     return engine->status().state == "rendering" && farm_->calls_of("assign").size() == 2;
   }));
@@ -610,24 +572,17 @@ TEST_F(EngineTest, PrefetchZeroClaimsNothingWhileAJobRenders) {
   config_.prefetch = 0;
   farm_->post("7", "QmGood");
   farm_->post("8", "QmGood");
-  auto engine = make();
-  engine->start();
-  const auto job = engine->next_job(5);
-  ASSERT_TRUE(job.has_value());
+  auto [engine, job] = rendering();
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(farm_->calls_of("assign").size(), 1U);
-  engine->release(job->id, "test");
+  engine->release(job.id, "test");
   ASSERT_TRUE(eventually([&] { return farm_->calls_of("assign").size() == 2; }));
   engine->stop(false, 5);
 }
 
 TEST_F(EngineTest, GracefulStopCompletesAPendingUpload) {
-  auto started = start_with_job("7");
-  auto& engine = started.first;
-  const auto& job = started.second;
-  ASSERT_TRUE(job.has_value());
-  std::ofstream(job->output_dir / "f.png") << "x";
-  engine->finish("7", {job->output_dir / "f.png"}, 1);
+  auto [engine, job] = rendering("7");
+  finish_frame(*engine, job);
   engine->stop(true, 5);
   EXPECT_EQ(farm_->calls_of("complete").size(), 1U);
 }
@@ -722,13 +677,12 @@ TEST_F(EngineTest, CrashJournalEntriesOfAnotherCoordinatorAreKeptNotReportedHere
 }
 
 TEST_F(EngineTest, CrashJournalRecordsTheCoordinatorOfEachHeldJob) {
-  auto started = start_with_job("7");
-  ASSERT_TRUE(started.second.has_value());
+  auto [engine, job] = rendering("7");
   const auto entries = Journal(config_.work_dir / "journal.json").load();
   ASSERT_EQ(entries.size(), 1U);
   EXPECT_EQ(entries.at(0).coordinator, config_.backend_url);
   EXPECT_GT(entries.at(0).recorded_at, 1700000000);
-  started.first->stop(false, 5);
+  engine->stop(false, 5);
 }
 
 TEST_F(EngineTest, GracefulStopDuringALongPollRecordsNoError) {
