@@ -98,7 +98,9 @@ class AppendedJob:
        demo scene);
     2. :meth:`audit` -- Python drivers/File Output nodes removed, the capability audit
        (:mod:`audit`) and :func:`check_renderable` passed, the scene to render chosen
-       (``self.scene``);
+       (``self.scene``): the file's current scene (``job.scene``, read by the engine from
+       the file's FileGlobal.curscene -- the scene a headless worker renders, having opened
+       the file), else the first in file order;
     3. :meth:`discard` -- every ID the job added is removed, whatever happened before.
 
     Raises JobRefused (unreadable file, no scene, audit.AuditRefusal, audit.MissingFiles) or
@@ -110,6 +112,8 @@ class AppendedJob:
         self.before = {_id_key(i) for i in all_ids()}
         self.added: list = []
         self.scenes: list = []
+        self.scene_names: frozenset[str] = frozenset()  # for render handlers (no RNA access)
+        self.current = None  # the appended copy of the file's current scene (job.scene)
         self.scene = None
 
     def append(self) -> None:
@@ -117,12 +121,18 @@ class AppendedJob:
         job = self.job
         try:
             with bpy.data.libraries.load(job.blend_path, link=False) as (data_from, data_to):
-                data_to.scenes = list(data_from.scenes)
+                names = list(data_from.scenes)
+                data_to.scenes = list(names)
         except (OSError, RuntimeError) as exc:
             raise JobRefused(f"Blender {bpy.app.version_string} could not read the job file "
                              f"({os.path.getsize(job.blend_path)} bytes): {exc}",
                              code="corrupt") from exc
-        self.scenes = [s for s in data_to.scenes if s is not None]
+        # in file order, each appended under its own or a free name ("Scene" -> "Scene.001")
+        appended = [(n, s) for n, s in zip(names, data_to.scenes) if s is not None]
+        self.scenes = [s for _n, s in appended]
+        self.scene_names = frozenset(s.name for s in self.scenes)
+        wanted = getattr(job, "scene", "")  # the file's current scene, as the engine read it
+        self.current = next((s for n, s in appended if wanted and n == wanted), None)
         self.added = [i for i in all_ids() if _id_key(i) not in self.before]
 
     def audit(self) -> None:
@@ -133,16 +143,20 @@ class AppendedJob:
         summary = _audit(job, ids=self.added, allow_absolute=True)
         log.info("job %s: appended %d scene(s), %d datablock(s) from %s; %s", job.id,
                  len(self.scenes), len(self.added), os.path.basename(job.blend_path), summary)
-        check_renderable(self.scenes[0])
+        scene = self.current or self.scenes[0]
+        check_renderable(scene)
         if len(self.scenes) > 1:
-            log.info("job %s: several scenes; rendering the first, '%s'", job.id,
-                     self.scenes[0].name)
-        self.scene = self.scenes[0]
+            which = (f"the file's current scene '{job.scene}'" if self.current else
+                     "the first scene (the file names no current one)")
+            log.info("job %s: %d scenes; rendering %s, appended as '%s'", job.id,
+                     len(self.scenes), which, scene.name)
+        self.scene = scene
 
     def discard(self) -> int:
         """Step 3: remove every ID not there before :meth:`append`; returns how many."""
-        self.scene = None
+        self.scene = self.current = None
         self.scenes = []
+        self.scene_names = frozenset()
         return remove_added(self.before)
 
 

@@ -52,6 +52,7 @@ void bind_blend(py::module_& m) {
         d["blocks"] = v.blocks.blocks;
         d["decompressed_bytes"] = v.blocks.decompressed_bytes;
         d["sdna_structs"] = v.blocks.sdna_structs;
+        d["current_scene"] = v.blocks.current_scene;
         return d;
       },
       py::arg("path"), py::arg("max_bytes"), py::arg("running_version"),
@@ -60,7 +61,8 @@ void bind_blend(py::module_& m) {
       "as a stream (at most max_bytes) and walks its block structure: raises BlendInvalid if "
       "it decompresses to more than max_bytes, if its blocks or SDNA do not parse, or if it "
       "links libraries (LI blocks). Returns inspect()'s dict plus blocks (int), "
-      "decompressed_bytes (int) and sdna_structs (int).");
+      "decompressed_bytes (int), sdna_structs (int) and current_scene (str: the scene the "
+      "file was saved with, FileGlobal.curscene; '' if the file does not say).");
 }
 
 }  // namespace farmhand::python

@@ -103,6 +103,9 @@ void bind_engine(py::module_& m) {
       .def_readonly("reward", &Job::reward, "Decimal string, e.g. '1.50'.")
       .def_readonly("blend_version", &Job::blend_version,
                     "Blender version that saved the file (304 = 3.4).")
+      .def_readonly("scene", &Job::scene,
+                    "Name of the scene the file was saved with (its current scene, the one "
+                    "Blender opens; FileGlobal.curscene); '' if the file does not say.")
       .def("__repr__", [](const Job& j) {
         return "<farmhand_core.Job " + j.id + " " + j.asset_cid + " " + j.output_format + ">";
       });

@@ -6,7 +6,8 @@ line. Used by tests/addon and tests/e2e.
     .venv/bin/python tests/addon/harness.py SPEC.json
 
 SPEC: {"addon_parent", "strategy": "opened"|"appended", "blend", "work_dir", "output_dir",
-"frames", "format", "device", "artist": path|null, "autorun": bool, "check_only": bool
+"frames", "format", "device", "scene" (the file's current scene as the engine
+read it), "artist": path|null, "autorun": bool, "check_only": bool
 (open, audit and check the scene without rendering), "report": bool (also print what
 handover.report_error would send), "log_tail": str}
 """
@@ -46,7 +47,7 @@ def main(spec_path):
     result["before"] = snapshot(bpy)
     job = SimpleNamespace(id="harness", blend_path=spec["blend"], work_dir=spec["work_dir"],
                           output_dir=spec["output_dir"], frames=spec.get("frames", []),
-                          output_format=spec.get("format", "PNG"))
+                          output_format=spec.get("format", "PNG"), scene=spec.get("scene", ""))
     run = jobrun.render_appended if spec["strategy"] == "appended" else jobrun.render_opened
     try:
         if spec.get("check_only"):  # open, neutralise, audit, check; render nothing

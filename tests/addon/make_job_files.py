@@ -12,6 +12,7 @@ workers can open them). Each is the sample scene (scripts/demo_scene.py) plus on
 - escape.blend      an image at a relative path that climbs out of the job dir (//../../x.png)
 - linked.blend     links a mesh from library_source.blend by absolute path
 - denoise.blend    the sample scene with Cycles denoising on
+- twoscenes.blend   the sample scene and a copy "Second" at 20x10, saved with Second current
 - artist.blend      a different scene (an artist's open file) for the GUI strategy
 - nocamera.blend    the sample scene without its camera (fails: no_camera, not retryable)
 - missing.blend     a texture at //wood.png, not packed (refused: missing_files)
@@ -105,6 +106,17 @@ def main(out_dir, marker_dir, outside_dir):
     image.filepath = "//wood.png"
     bpy.data.materials["CubeOrange"].node_tree.nodes.new("ShaderNodeTexImage").image = image
     save(out_dir, "missing.blend")
+
+    # two scenes, the file saved with the second current (FileGlobal.curscene): that one is
+    # rendered (20x10), not the first in file order (32x24)
+    first = build_scene(SIZE) or bpy.data.scenes[0]
+    second = first.copy()
+    second.name = "Second"
+    second.use_fake_user = True  # a copied scene has no user: saved only with one
+    second.render.resolution_x, second.render.resolution_y = 20, 10
+    for window in bpy.data.window_managers[0].windows:
+        window.scene = second
+    save(out_dir, "twoscenes.blend")
 
     build_scene((16, 16), frame_range=(1, 10), current=5)
     bpy.data.objects["Cube"].name = "ArtistCube"

@@ -173,3 +173,24 @@ def test_truncated_file_is_refused_with_blenders_reason(kind, strategy, job_file
     assert (result["code"], result["retryable"]) == ("corrupt", False)
     assert f"({len(whole) // 2} bytes)" in result["error"]
     assert not result["output_dir"].exists() or not list(result["output_dir"].iterdir())
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("strategy", ["opened", "appended"])
+def test_the_files_current_scene_is_rendered_not_the_first(kind, strategy, job_files,
+                                                          tmp_path, farmhand_core):
+    """twoscenes.blend was saved with its second scene current: the engine reads that name
+    from the file (FileGlobal.curscene) and both strategies render that scene (20x10), as a
+    headless Blender opening the file would, not the first in file order (32x24)."""
+    blend = job_files["files"] / "twoscenes.blend"
+    info = farmhand_core.blend.validate(str(blend), 1 << 30, 500)
+    assert info["current_scene"] == "Second"
+    artist = str(job_files["files"] / "artist.blend") if strategy == "appended" else None
+    result = render_with_harness(kind, tmp_path, blend, strategy=strategy, frames=[1],
+                                 artist=artist, scene=info["current_scene"])
+    assert "error" not in result, result.get("traceback")
+    assert _frames(result) == ["frame_0001.png"]
+    assert Image.open(result["output_dir"] / "frame_0001.png").size == (20, 10)
+    if strategy == "appended":
+        assert "2 scenes; rendering the file's current scene 'Second', appended as " \
+            "'Second'" in result["log"], result["log"][-3000:]

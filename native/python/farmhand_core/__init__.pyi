@@ -42,6 +42,7 @@ class Job:
     output_format: str  # "PNG" | "JPEG" | "OPEN_EXR"
     reward: str
     blend_version: int
+    scene: str  # the file's current scene ('' if the file does not say)
 
 class EngineStatus(_TypedDict):
     state: str

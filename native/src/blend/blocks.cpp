@@ -16,6 +16,9 @@ namespace {
 constexpr std::size_t kLibraryBytesKept = 64 << 10;
 constexpr std::size_t kMaxLibraries = 1000;
 constexpr std::int64_t kMaxStructNr = 0xffff;
+constexpr std::size_t kGlobBytesKept = 64 << 10;
+constexpr std::size_t kSceneBytesKept = 1 << 10;  // ID.name ends at byte 106 (3.4), 298 (5.x)
+constexpr std::size_t kMaxScenes = 10000;
 
 [[noreturn]] void broken(const std::string& why) {
   throw Error(ErrorKind::kBlendInvalid,
@@ -25,6 +28,7 @@ constexpr std::int64_t kMaxStructNr = 0xffff;
 
 struct BHead {
   std::array<char, 4> code{};
+  std::uint64_t old = 0;  // the address the block's data had when saved
   std::int64_t len = 0;
   std::int64_t sdna_nr = 0;
   std::int64_t nr = 0;
@@ -50,11 +54,13 @@ BHead decode(const std::uint8_t* p, const Header& h) {
   std::memcpy(b.code.data(), p, 4);
   if (h.header_size == static_cast<int>(kMaxHeaderBytes)) {  // code, SDNAnr, old, len, nr
     b.sdna_nr = load_signed(p + 4, 4, big);
+    b.old = load(p + 8, 8, big);
     b.len = load_signed(p + 16, 8, big);
     b.nr = load_signed(p + 24, 8, big);
   } else {  // code, len, old (4 or 8), SDNAnr, nr
     const int old = h.pointer_size;
     b.len = load_signed(p + 4, 4, big);
+    b.old = load(p + 8, old, big);
     b.sdna_nr = load_signed(p + 8 + old, 4, big);
     b.nr = load_signed(p + 12 + old, 4, big);
   }
@@ -99,6 +105,67 @@ std::string library_path(const std::vector<std::uint8_t>& data, std::optional<st
   return out;
 }
 
+// True when `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates).
+bool is_utf8(const std::string& text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t extra = 0;
+    unsigned min = 0;
+    unsigned cp = 0;
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1, min = 0x80, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2, min = 0x800, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= n) return false;  // the sequence runs past the end
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// The name of the scene whose block's old pointer FileGlobal.curscene holds, or "" (see
+// BlockSummary::current_scene). `glob`: the GLOB block's first bytes; `scenes`: (old pointer,
+// first bytes) of each SC block.
+std::string current_scene_name(
+    const Sdna& sdna, const Header& header, const std::vector<std::uint8_t>& glob,
+    const std::vector<std::pair<std::uint64_t, std::vector<std::uint8_t>>>& scenes) {
+  const int ptr = header.pointer_size;
+  const auto cur_at = sdna.member_offset("FileGlobal", "curscene", ptr);
+  const auto id_at = sdna.member_offset("Scene", "id", ptr);
+  const auto name_at = sdna.member_offset("ID", "name", ptr);
+  if (!cur_at || !id_at || !name_at || *cur_at + static_cast<std::size_t>(ptr) > glob.size()) {
+    return {};
+  }
+  const std::uint64_t current =
+      load(glob.data() + *cur_at, ptr, header.endianness == Endianness::kBig);
+  if (current == 0) return {};
+  const std::size_t at = *id_at + *name_at + 2;  // past the ID code "SC"
+  for (const auto& [old, data] : scenes) {
+    if (old != current || at >= data.size()) continue;
+    std::string name;
+    for (std::size_t i = at; i < data.size() && data[i] != 0 && name.size() < 256; ++i) {
+      name += static_cast<char>(data[i]);
+    }
+    return is_utf8(name) ? name : std::string{};
+  }
+  return {};
+}
+
 }  // namespace
 
 int block_header_size(const Header& header) noexcept {
@@ -115,6 +182,10 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
   std::vector<std::uint8_t> dna;
   bool have_dna = false;
   std::vector<std::vector<std::uint8_t>> libraries;
+  std::vector<std::uint8_t> glob;
+  bool have_glob = false;
+  std::vector<std::pair<std::uint64_t, std::vector<std::uint8_t>>> scenes;
+  bool too_many_scenes = false;
   // Per struct number: the fewest bytes any block gave one of its structs (len / nr).
   std::unordered_map<std::int64_t, std::int64_t> min_bytes_per_struct;
   std::int64_t max_sdna_nr = 0;
@@ -157,6 +228,27 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
       }
       continue;
     }
+    const bool first_glob = is(b.code, "GLOB") && !have_glob;
+    const bool scene = is(b.code, "SC\0\0");
+    if (scene && scenes.size() >= kMaxScenes) too_many_scenes = true;
+    if (first_glob || (scene && !too_many_scenes)) {
+      std::vector<std::uint8_t> kept(
+          std::min<std::uint64_t>(len, first_glob ? kGlobBytesKept : kSceneBytesKept));
+      read_exact(stream, kept, where);
+      if (first_glob) {
+        glob = std::move(kept);
+        have_glob = true;
+      } else {
+        scenes.emplace_back(b.old, std::move(kept));
+      }
+      if (b.sdna_nr > 0 && b.nr > 0) {
+        auto [it, fresh] = min_bytes_per_struct.emplace(b.sdna_nr, b.len / b.nr);
+        if (!fresh) it->second = std::min(it->second, b.len / b.nr);
+      }
+      const std::uint64_t rest = len - (first_glob ? glob.size() : scenes.back().second.size());
+      if (stream.skip(rest) != rest) broken("the file ends inside " + where + " (truncated?)");
+      continue;
+    }
     if (b.sdna_nr > 0 && b.nr > 0) {
       auto [it, fresh] = min_bytes_per_struct.emplace(b.sdna_nr, b.len / b.nr);
       if (!fresh) it->second = std::min(it->second, b.len / b.nr);
@@ -185,6 +277,7 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
   auto path_at = sdna.member_offset("Library", "filepath", header.pointer_size);
   if (!path_at) path_at = sdna.member_offset("Library", "name", header.pointer_size);
   for (const auto& lib : libraries) out.libraries.push_back(library_path(lib, path_at));
+  if (!too_many_scenes) out.current_scene = current_scene_name(sdna, header, glob, scenes);
   out.sdna_structs = sdna.structs.size();
   out.decompressed_bytes = stream.produced();
   return out;

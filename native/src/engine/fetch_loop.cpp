@@ -428,6 +428,7 @@ class Fetcher {
       auto it = s_->held.find(id);
       if (!stopping && it != s_->held.end() && !it->second.cancelled) {
         it->second.job.blend_version = header.version;
+        it->second.job.scene = blocks.current_scene;
         it->second.stage = Stage::kQueued;
         it->second.blend_bytes = bytes;
         it->second.download_s = download_s;

@@ -62,20 +62,22 @@ class BlendBuilder {
         pointer_(header.at(7) == '_' ? 4 : 8) {}
 
   /// Appends a block with `code` (4 bytes; "LI" is padded with NULs), SDNA struct number
-  /// `sdna_nr`, count `nr` and payload `data`; `len` overrides the recorded length.
+  /// `sdna_nr`, count `nr` and payload `data`; `len` overrides the recorded length, `old`
+  /// is the block's old pointer (the address its data had when saved).
   BlendBuilder& block(std::string code, const std::string& data, std::int64_t sdna_nr = 0,
-                      std::int64_t nr = 1, std::optional<std::int64_t> len = std::nullopt) {
+                      std::int64_t nr = 1, std::optional<std::int64_t> len = std::nullopt,
+                      std::uint64_t old = 0x1000) {
     code.resize(4, '\0');
     if (!len) len = static_cast<std::int64_t>(data.size());
     out_ += code;
     if (large_) {
       put(out_, static_cast<std::uint64_t>(sdna_nr), 4, big_);
-      put(out_, 0x1000, 8, big_);
+      put(out_, old, 8, big_);
       put(out_, static_cast<std::uint64_t>(*len), 8, big_);
       put(out_, static_cast<std::uint64_t>(nr), 8, big_);
     } else {
       put(out_, static_cast<std::uint64_t>(*len), 4, big_);
-      put(out_, 0x1000, pointer_, big_);
+      put(out_, old, pointer_, big_);
       put(out_, static_cast<std::uint64_t>(sdna_nr), 4, big_);
       put(out_, static_cast<std::uint64_t>(nr), 4, big_);
     }

@@ -131,6 +131,7 @@ TEST_F(BlendStructureTest, CubeSavedByBlender34WalksEveryBlock) {
   EXPECT_EQ(v.blocks.sdna_structs, 806U);  // Blender 3.4's DNA
   EXPECT_GT(v.blocks.blocks, 900U);
   EXPECT_TRUE(v.blocks.libraries.empty());
+  EXPECT_EQ(v.blocks.current_scene, "Scene");  // FileGlobal.curscene -> its SC block's name
   // The same bytes uncompressed and gzip-compressed walk the same way.
   for (const auto& form : {plain, gzip(plain)}) {
     const auto w = validate_structure(write("same.blend", form), 1 << 30, 304);
@@ -144,7 +145,8 @@ TEST_F(BlendStructureTest, CubeSavedByBpy50WithTheLargeHeaderWalksEveryBlock) {
   const auto v = validate_structure(kData / "cube_bpy50.blend", 1 << 30, 500);
   EXPECT_EQ(v.header.header_size, 17);
   EXPECT_EQ(v.blocks.decompressed_bytes, plain.size());
-  EXPECT_EQ(v.blocks.sdna_structs, 970U);  // bpy 5.0.1's DNA
+  EXPECT_EQ(v.blocks.sdna_structs, 970U);      // bpy 5.0.1's DNA
+  EXPECT_EQ(v.blocks.current_scene, "Scene");  // ID.name is 258 bytes there
   EXPECT_GT(v.blocks.blocks, 1000U);
 }
 
@@ -191,6 +193,41 @@ TEST_F(BlendStructureTest, SyntheticLibraryPathIsReadThroughTheSdna) {
   lib += std::string("/etc/shadow", 11) + std::string(5, '\0');      // filepath[16]
   const auto msg = refusal(BlendBuilder().block("LI", lib, 2).dna().end());
   EXPECT_HAS(msg, "(\"/etc/shadow\")");
+}
+
+// A file with GLOB {char pad[8]; Scene *curscene} and scenes {ID id} (ID {char name[8]}),
+// in every layout: the current scene is the one whose block's old pointer curscene holds.
+TEST_F(BlendStructureTest, CurrentSceneIsTheSceneFileGlobalPointsAt) {
+  const auto scene_file = [](const std::string& head, std::uint64_t current,
+                             const std::string& second_name) {
+    BlendBuilder b(head);
+    const int ptr = b.pointer_size();
+    const bool big = b.big_endian();
+    const auto sdna = testing::sdna_bytes({"name[8]", "id", "pad[8]", "*curscene"},
+                                          {"char", "ID", "Scene", "FileGlobal"}, {1, 8, 8, 8 + ptr},
+                                          {{1, 1, 0, 0}, {2, 1, 1, 1}, {3, 2, 0, 2, 2, 3}}, big);
+    std::string glob(8, 'g');
+    testing::put(glob, current, ptr, big);
+    return b.block("GLOB", glob, 2, 1, std::nullopt, 0x10)
+        .block("SC", std::string("SCFirst\0", 8), 1, 1, std::nullopt, 0x2000)
+        .block("SC", second_name, 1, 1, std::nullopt, 0x3000)
+        .dna(sdna)
+        .end();
+  };
+  for (const std::string head : {"BLENDER-v304", "BLENDER_V279", "BLENDER17-01v0500"}) {
+    const auto second = std::string("SCSecon\0", 8);
+    auto v = validate_structure(write("s.blend", scene_file(head, 0x3000, second)), 1 << 20, 500);
+    EXPECT_EQ(v.blocks.current_scene, "Secon") << head;
+    v = validate_structure(write("s.blend", scene_file(head, 0x2000, second)), 1 << 20, 500);
+    EXPECT_EQ(v.blocks.current_scene, "First") << head;
+    // curscene pointing at no scene block, or a name that is not UTF-8: not known
+    v = validate_structure(write("s.blend", scene_file(head, 0x4000, second)), 1 << 20, 500);
+    EXPECT_EQ(v.blocks.current_scene, "") << head;
+    v = validate_structure(
+        write("s.blend", scene_file(head, 0x3000, std::string("SC\xff\xfe\0\0\0\0", 8))), 1 << 20,
+        500);
+    EXPECT_EQ(v.blocks.current_scene, "") << head;
+  }
 }
 
 TEST_F(BlendStructureTest, BrokenBlockChainsAreRefusedSayingWhy) {

@@ -9,7 +9,9 @@
 //   17-byte header (Blender 5.x):  char code[4], int32 SDNAnr, uint64 old, int64 len, int64 nr
 //
 // in the file's byte order. Codes used here: "DNA1" (the SDNA, sdna.hpp), "LI\0\0" (a linked
-// library), "ENDB" (the end). A block with SDNAnr > 0 holds `nr` structs of that SDNA struct,
+// library), "GLOB" (a FileGlobal: `curscene`, the old pointer of the scene the file was saved
+// with), "SC\0\0" (a Scene, whose first member is its ID, `ID.name` = "SC" + the scene's
+// name), "ENDB" (the end). A block with SDNAnr > 0 holds `nr` structs of that SDNA struct,
 // so its `len` must be at least nr x the struct's size (Blender's writer makes it exactly
 // that); SDNAnr 0 marks raw data.
 #pragma once
@@ -31,6 +33,11 @@ struct BlockSummary {
   std::vector<std::string> libraries;    // one per LI block: its file path as stored
                                          // (printable excerpt; "" if the SDNA has no
                                          // Library.filepath/name member)
+  std::string current_scene;             // name of the scene the file was saved with
+                                         // (FileGlobal.curscene; the one Blender opens and
+                                         // a headless worker renders), UTF-8; "" when the
+                                         // file has no GLOB block, no scene block matches
+                                         // it or the SDNA lacks the members
 };
 
 /// Bytes of a block header for `header`'s layout: 20, 24 or 32.
@@ -38,11 +45,13 @@ int block_header_size(const Header& header) noexcept;
 
 /// Walks every block of `stream` (positioned at byte 0 of the decompressed file, whose
 /// header is `header`) up to ENDB, parses the SDNA (parse_sdna) and checks each block
-/// against it. Memory is bounded: only the DNA1 block (<= kMaxSdnaBytes) and the first
-/// 64 KiB of each LI block (at most 1000 of them) are kept. Throws Error kBlendInvalid saying
-/// what is wrong (negative length or count, a block running past the end of the file, no or
-/// two DNA1 blocks, a struct number outside the SDNA, a block shorter than its structs, data
-/// after ENDB, no ENDB) and whatever `stream` throws (corrupt compression, too large).
+/// against it. Memory is bounded: only the DNA1 block (<= kMaxSdnaBytes), the first
+/// 64 KiB of each LI block (at most 1000 of them), of the GLOB block, and the first 1 KiB
+/// of each SC block (at most 10000; with more, current_scene stays "") are kept. Throws Error
+/// kBlendInvalid saying what is wrong (negative length or count, a block running past the end of
+/// the file, no or two DNA1 blocks, a struct number outside the SDNA, a block shorter than its
+/// structs, data after ENDB, no ENDB) and whatever `stream` throws (corrupt compression, too
+/// large).
 BlockSummary scan_blocks(DecompressedStream& stream, const Header& header);
 
 }  // namespace farmhand::blend

@@ -17,6 +17,8 @@ struct Job {
   std::string output_format = "PNG";  // "PNG", "JPEG" or "OPEN_EXR"
   std::string reward;                 // decimal string, e.g. "1.50"
   int blend_version = 0;              // from the file header: 304 = 3.4
+  std::string scene;                  // the file's current scene (blend::BlockSummary::
+                                      // current_scene), "" if unknown
 };
 
 }  // namespace farmhand::engine
