@@ -1,6 +1,6 @@
 """`scripts/bench gui`'s table: every figure of issue 16's "Done when" list that the two GUI
-window sessions measured (tests/e2e/test_gui_window.py writes DIR/main.json and
-DIR/idle.json when FARMHAND_GUI_BENCH_DIR=DIR), with its goal and whether it was met.
+window sessions measured (tests/e2e/test_gui_window.py writes DIR/main.json,
+DIR/idle.json and DIR/loop.json when FARMHAND_GUI_BENCH_DIR=DIR), with its goal and whether it was met.
 
     .venv/bin/python scripts/gui_bench_table.py DIR
 
@@ -20,7 +20,7 @@ from pathlib import Path
 def main() -> int:
     out = Path(sys.argv[1])
     rows, missing, loads = [], [], []
-    for test in ("main", "idle"):
+    for test in ("main", "idle", "loop"):
         path = out / f"{test}.json"
         if not path.is_file():
             missing.append(test)

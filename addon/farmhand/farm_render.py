@@ -246,6 +246,13 @@ def unregister() -> None:
             handlers.remove(handler)
 
 
+def render_job_listed() -> bool:
+    """True while Blender lists any render job (ours ending, or the artist's): from a render's
+    end handler (on the render thread) until Blender's window manager has run the job's end
+    and freed it (its next job timer, <= 0.2 s later). Blender < 3.1 cannot tell: False."""
+    return hasattr(bpy.app, "is_job_running") and bpy.app.is_job_running("RENDER")
+
+
 def artist_render_running(farm: FrameRender | None) -> bool:
     """True while a render job runs that is not ``farm`` (the artist's F12 or animation).
 

@@ -14,8 +14,9 @@ state                 one step (one timer turn)
                       then set its output and device: three turns
 ``rendering``         a frame renders as Blender's own render job (farm_render.py);
                       each turn checks whether it ended or must be cancelled
-``handing over``      finish / release / fail through handover.py, remove what the
-                      job added to the file
+``handing over``      finish / release / fail through handover.py (at once); then,
+                      once Blender lists no render job (its end has run), remove
+                      what the job added to the file
 ``paused``            nothing (Pause, Esc, the artist renders, Only when idle); the
                       engine is stopped after PAUSE_STOP_ENGINE_S
 ``stopping``          ``engine.stop()`` on a helper thread (uploads finish first)
@@ -89,6 +90,8 @@ class GuiWorker:
         self.render = None
         self.result = RenderResult()
         self.outcome = None        # callable(engine, job) -> outcome, set when a job ends
+        self.cleanup_from = 0.0    # when the outcome was handed over (monotonic)
+        self.handed = False        # the job's outcome reached the engine (its data may remain)
         self.last_progress = 0.0
         self.device_used = ""
         self.device_warning = ""
@@ -179,10 +182,12 @@ class GuiWorker:
             return
         if self.render is not None:
             self.render.cancel_requested = True
-        handover.report_release(self.engine, self.job, reason)
+        if not self.handed:
+            handover.report_release(self.engine, self.job, reason)
         if self.job_log is not None:
             self.job_log.close()
         self.job = self.appended = self.render = self.job_log = self.outcome = None
+        self.handed = False
         if self.state in (PREPARING, RENDERING, HANDING_OVER):
             self.state = WAITING
 
@@ -193,9 +198,9 @@ class GuiWorker:
             return
         if self.render is not None and self.render.state == farm_render.RUNNING:
             self.render.cancel_requested = True
-        if self.job is not None:
+        if self.job is not None and not self.handed:
             handover.report_release(self.engine, self.job, reason)
-            self.job = None
+        self.job = None
         if bpy.app.timers.is_registered(self._tick):
             bpy.app.timers.unregister(self._tick)
         self.state = STOPPED
@@ -269,6 +274,10 @@ class GuiWorker:
         with trace.span("audit warm-up"):
             ready = audit.warm_up(WARM_UP_S)
         if not ready:  # the audit's once-per-process preparation, in slices first
+            return TICK_S
+        if farm_render.render_job_listed():
+            # no job is appended while any render job exists (ours still ending, or one
+            # _why_not_start does not count yet): its end runs first, then the next append
             return TICK_S
         with trace.span("engine.next_job"):
             job = self.engine.next_job(0)
@@ -386,26 +395,31 @@ class GuiWorker:
         return self._end_job(lambda e, j: handover.report_result(e, j, result, "", started))
 
     def _handing_over(self):
+        """First turn: the outcome reaches the engine (a release at once). Then the job's
+        data is removed -- once Blender has finished with the render job (see
+        :meth:`_render_job_gone`) -- and the worker moves on."""
         job, outcome = self.job, self.outcome
-        if self.render is not None:
-            self.last_render_end = self.render.ended_at or time.monotonic()
-        try:
-            if outcome is not None:
-                done = outcome(self.engine, job)
+        if job is None:  # dropped meanwhile (another file loaded, Blender quitting)
+            self.outcome = None
+            return self._after_job()
+        if not self.handed:
+            self.outcome, self.handed = None, True
+            try:
+                done = outcome(self.engine, job) if outcome is not None else None
                 if done == handover.FINISHED and self.lifetime is not None:
                     self.lifetime.add_job(self.result.seconds)
                 if done == handover.FINISHED and self.on_finished is not None:
                     self.on_finished()
-        finally:
-            if self.render is not None:  # kill a job still ending before removing its scene
-                scene = bpy.data.scenes.get(self.render.scene_name)
-                if scene is not None:
-                    farm_render.delete_scene(scene)
-            removed = self.appended.discard() if self.appended is not None else 0
-            if self.job_log is not None:
-                self.job_log.close()
-            log.info("job %s: %d datablock(s) the job added were removed", job.id, removed)
-            self.job = self.appended = self.render = self.job_log = self.outcome = None
+            except Exception:
+                self._remove_job_data()
+                raise
+        if not self._render_job_gone():
+            return TICK_S
+        self._remove_job_data()
+        return self._after_job()
+
+    def _after_job(self):
+        """The state after a job: stopping, paused or waiting for the next."""
         if self.stop_reason or self.stop_after_job:
             return self._begin_stopping()
         why = self._why_not_start()
@@ -413,6 +427,35 @@ class GuiWorker:
             return self._enter_pause(why)
         self.state = WAITING
         return TICK_S
+
+    def _render_job_gone(self) -> bool:
+        """Whether the job's scene may be removed now: no render job is listed any more
+        (a render that ended on its own -- done, Esc, failed -- is still listed until
+        Blender's window manager has run its end, <= 0.2 s later), or SETTLE_S passed (the
+        listed job is then the artist's, which killed ours when it started)."""
+        if self.render is None or bpy.data.scenes.get(self.render.scene_name) is None:
+            return True
+        return (not farm_render.render_job_listed() or
+                time.monotonic() - self.cleanup_from >= SETTLE_S)
+
+    def _remove_job_data(self) -> None:
+        """Remove everything the job added to the artist's file (its scene first: a render
+        job of it still listed is killed with it), close its log, forget the job."""
+        job = self.job
+        try:
+            if self.render is not None:
+                scene = bpy.data.scenes.get(self.render.scene_name)
+                if scene is not None:
+                    farm_render.delete_scene(scene)
+            removed = self.appended.discard() if self.appended is not None else 0
+            if job is not None:
+                log.info("job %s: %d datablock(s) the job added were removed", job.id, removed)
+        finally:
+            if self.job_log is not None:
+                self.job_log.close()
+            self.job = self.appended = self.render = self.job_log = self.outcome = None
+            self.cleanup_from = 0.0
+            self.handed = False
 
     def _enter_pause(self, why: str):
         self.pause_reason = why
@@ -474,6 +517,9 @@ class GuiWorker:
         engine at once)."""
         if self.render is not None and self.render.state == farm_render.RUNNING:
             farm_render.cancel(self.render)
+        if self.render is not None:
+            self.last_render_end = self.render.ended_at or time.monotonic()
+        self.cleanup_from = time.monotonic()
         self.outcome = outcome
         self.state = HANDING_OVER
         return self._handing_over()

@@ -179,13 +179,15 @@ def resume_seconds_left() -> float:
 # -- hooks: the artist's renders, file loads, quitting -------------------------------------
 
 def _is_farm_scene(scene) -> bool:
+    """Whether ``scene`` (the one a render handler names) is a farm job's. Render handlers run
+    on the render job's thread, while the main thread may be appending or removing a job's
+    data: only names are compared here, no other datablock is touched."""
     w = _session["worker"]
     name = getattr(scene, "name", None)
     if name in farm_render._active:
         return True
     appended = getattr(w, "appended", None) if w is not None else None
-    return appended is not None and any(getattr(s, "name", None) == name
-                                        for s in appended.scenes)
+    return appended is not None and name in appended.scene_names
 
 
 @bpy.app.handlers.persistent

@@ -50,9 +50,10 @@ def table(tmp_path, sessions):
 
 
 def test_the_bench_table_passes_only_when_every_figure_met_its_goal(tmp_path):
-    ok = table(tmp_path, {"main": [row("heartbeat gap", True)], "idle": [row("input", True)]})
+    ok = table(tmp_path, {"main": [row("heartbeat gap", True)], "idle": [row("input", True)],
+                          "loop": [row("rounds without a crash", True)]})
     assert ok.returncode == 0, ok.stdout
-    assert "2 of 2 figures met their goal" in ok.stdout
+    assert "3 of 3 figures met their goal" in ok.stdout
     assert "main session 1.00 2.00 3.00" in ok.stdout
     missed = table(tmp_path, {"main": [row("heartbeat gap", False)]})
     assert missed.returncode == 1
@@ -68,8 +69,9 @@ def test_a_session_that_measured_nothing_fails_the_bench(tmp_path):
 def test_reference_rows_are_shown_but_not_counted(tmp_path):
     reference = {**row("Blender's own F12 render: longest gap", True), "met": None}
     out = table(tmp_path, {"main": [reference, row("heartbeat gap", True)],
-                           "idle": [row("input", True)]})
+                           "idle": [row("input", True)],
+                           "loop": [row("rounds without a crash", True)]})
     assert out.returncode == 0, out.stdout
-    assert "2 of 2 figures met their goal" in out.stdout
+    assert "3 of 3 figures met their goal" in out.stdout
     line = next(l for l in out.stdout.splitlines() if l.startswith("Blender's own"))
     assert line.endswith("ref")

@@ -12,8 +12,11 @@ Steps (each waits for what it needs, see ``scenario``): install + enable the add
 zip; baseline of the artist's file; Share my GPU (the operator behind the button); the long
 job renders (0.05 s heartbeat timer, PAUSE key presses, screenshots); the two short jobs;
 the cancel job is paused (Pause), then the file checks; Esc; F12; untick; quit.
+SPEC "scenario": "idle" (Only When Idle, Stop After This Job, Keep Sharing After Restart) and
+"loop" (SPEC "loops" rounds of cancel -> release -> resume -> the next append) run instead.
 """
 
+import faulthandler
 import hashlib
 import json
 import os
@@ -28,6 +31,7 @@ SPEC = json.load(open(sys.argv[sys.argv.index("--") + 1]))
 sys.path.insert(0, SPEC["tests_addon"])
 from harness import snapshot  # noqa: E402
 
+faulthandler.enable(all_threads=True)  # a crash prints every thread's Python stack
 OUT = {"events": [], "errors": []}
 BEATS = []          # (monotonic time, worker state) of the 0.05 s heartbeat timer
 KEYS_SEEN = []      # monotonic times the probe saw a PAUSE key press
@@ -509,7 +513,77 @@ def scenario_idle():
     bpy.ops.wm.quit_blender()
 
 
-_steps = {"main": scenario, "idle": scenario_idle}[SPEC.get("scenario", "main")]()
+def scenario_loop():
+    """Issue 16's segfault: cancel the farm render (Pause, Esc, untick, F12 in turn) ->
+    the job is released -> sharing resumes -> the next append, audit and render start,
+    SPEC["loops"] times, holding each render a different time (0.2-2.5 s: the cancel
+    meets the render job at another point each round)."""
+    yield 1.0
+    focus_blender()
+    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
+    bpy.ops.preferences.addon_enable(module="farmhand")
+    prefs = bpy.context.preferences
+    addon = prefs.addons["farmhand"].preferences
+    for key, value in SPEC["prefs"].items():
+        setattr(addon, key, value)
+    prefs.view.render_display_type = "NONE"
+    prefs.view.use_save_prompt = False
+    yield 3.0
+    yield from reference_render(0)  # the artist's own Render Result exists
+    bpy.app.handlers.render_init.append(on_render_init)
+    job = SPEC["jobs"]["cancel"]
+    with window_override():
+        bpy.ops.farmhand.toggle_sharing()
+    event("sharing on")
+
+    def toggle():
+        with window_override():
+            bpy.ops.farmhand.toggle_sharing()
+
+    def f12():
+        xdotool("key", "F12")
+
+    acts = {"pause": lambda: bpy.ops.farmhand.pause(), "untick": toggle, "f12": f12,
+            "esc": lambda: xdotool("key", "Escape")}
+    order = SPEC.get("loop_actions", ["pause", "esc", "untick", "f12"])
+    for i in range(SPEC["loops"]):
+        label = order[i % len(order)]
+        hold = 0.2 + (i * 0.7) % 2.3
+        yield from wait_for(lambda: rendering_job(job), 240, f"round {i}: the job rendering")
+        yield hold
+        w = worker()
+        render = w.render
+        asked = time.monotonic()
+        acts[label]()
+        yield from wait_for(lambda: render.state != "running", 15, f"round {i}: render end")
+        ended = render.ended_at or time.monotonic()
+        yield from wait_for(lambda: worker() is None or worker().job is None, 15,
+                            f"round {i}: the job handed back")
+        event("loop", round=i, action=label, hold_s=round(hold, 2),
+              render_state=render.state, cancel_s=round(ended - asked, 3))
+        if label == "f12":
+            yield from wait_for(lambda: not bpy.app.is_job_running("RENDER"), 120,
+                                "the artist's render to end")
+        elif label == "untick":
+            yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
+                                "sharing to stop")
+            toggle()
+        else:
+            with window_override():
+                bpy.ops.farmhand.resume()
+    # the append after the last cancel, then sharing off: only the artist's scenes are left
+    yield from wait_for(lambda: rendering_job(job), 240, "the job rendering after the loop")
+    toggle()
+    yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
+                        "sharing to stop")
+    event("loop done", rounds=SPEC["loops"], scenes=sorted(s.name for s in bpy.data.scenes))
+    OUT["done"] = True
+    print("RESULT " + json.dumps(OUT), flush=True)
+    bpy.ops.wm.quit_blender()
+
+
+_SCENARIOS = {"main": scenario, "idle": scenario_idle, "loop": scenario_loop}
+_steps = _SCENARIOS[SPEC.get("scenario", "main")]()
 
 
 def drive():
