@@ -67,6 +67,16 @@ def has_oidn() -> bool:
     return bool(getattr(_cycles, "with_openimagedenoise", False))
 
 
+def rendered_device_class(scene, device_type: str) -> str:
+    """The device class ``scene`` renders with once ``configure_cycles(scene, device_type)``
+    ran, as ``/complete`` says it (docs/protocol.md): ``device_type`` when Cycles renders on
+    the GPU, ``"CPU"`` when it renders on the CPU (a GPU worker that fell back says so),
+    ``""`` for other render engines (the device the worker polled with stands)."""
+    if scene.render.engine != "CYCLES":
+        return ""
+    return (device_type or "CPU").upper() if scene.cycles.device == "GPU" else "CPU"
+
+
 def configure_cycles(scene, device_type: str) -> list[str]:
     """Set up ``scene`` for the preferred ``device_type`` (one of DEVICE_TYPES).
 

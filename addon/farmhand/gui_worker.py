@@ -38,6 +38,7 @@ import bpy
 
 from . import audit, compat, farm_render, handover, trace
 from .core_loader import load_core
+from .device import rendered_device_class
 from .jobrun import AppendedJob
 from .log import log
 from .private_output import strip_metadata
@@ -316,6 +317,7 @@ class GuiWorker:
                 self.result.notes = prepare_scene(scene, job.output_dir,
                                                   job.output_format or "PNG",
                                                   self.settings.device)
+                self.result.device = rendered_device_class(scene, self.settings.device)
                 self._leave_a_core(scene)
                 self._note_device(scene)
                 self.frames = self.frames or [scene.frame_current]

@@ -3,8 +3,9 @@ GUI worker and the headless loop.
 
 A job's render ends in one of four outcomes, each one engine call:
 
-- ``finished``: every frame written -> ``engine.finish(job, paths, seconds)`` (the engine
-  uploads and submits on its own threads);
+- ``finished``: every frame written -> ``engine.finish(job, paths, seconds, device=...)``
+  (the device class the frames were rendered with; the engine uploads and submits on its
+  own threads);
 - ``released``: stopped on request (untick, Pause, Esc, quit, F12, a signal) ->
   ``engine.release(job, reason)``: the job goes back to ``pending`` on the coordinator with
   its attempts unchanged (docs/protocol.md, release);
@@ -83,7 +84,7 @@ def report_result(engine, job, result: RenderResult, stop_reason: str,
                               f"after {done} frame(s)")
     if result.notes:
         engine.progress(job, 1.0, "; ".join(result.notes))
-    engine.finish(job, result.paths, result.seconds)
+    engine.finish(job, result.paths, result.seconds, device=result.device)
     log.info("job %s: rendered %d frame(s) in %.2f s (%.2f s wall); uploading", job.id,
              len(result.paths), result.seconds, time.monotonic() - started)
     return FINISHED

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from .device import configure_cycles
+from .device import configure_cycles, rendered_device_class
 from .failures import JobFailure, classify_blender_error
 from .log import log
 from .private_output import disable_stamp, strip_metadata
@@ -32,11 +32,13 @@ class RenderFailed(JobFailure):
 
 @dataclass
 class RenderResult:
-    """Frames written (absolute paths, in frame order), seconds spent, notes for the log."""
+    """Frames written (absolute paths, in frame order), seconds spent, notes for the log,
+    the device class they were rendered with (device.rendered_device_class)."""
 
     paths: list[str] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    device: str = ""
     interrupted: bool = False  # stopped early on request; ``paths`` holds the frames done
 
 
@@ -86,6 +88,7 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
     """
     os.makedirs(output_dir, exist_ok=True)
     result = RenderResult(notes=prepare_scene(scene, output_dir, output_format, device_type))
+    result.device = rendered_device_class(scene, device_type)
     for note in result.notes:
         log.info("render note: %s", note)
     frames = list(frames) or [scene.frame_current]

@@ -38,7 +38,8 @@ def _stop_idle(worker) -> float:
 def test_single_frame_job_completes_with_a_kubo_identical_file_cid(
         blender, coordinator, kubo, worker_factory, job_files, tmp_path):
     job = demo_farm.submit_job(coordinator, kubo, job_files["files"] / "plain.blend")
-    worker = worker_factory(blender, "--max-jobs", "1")
+    # A CUDA worker on a machine without CUDA: Cycles falls back to the CPU
+    worker = worker_factory(blender, "--max-jobs", "1", "--device", "CUDA")
     job = demo_farm.wait_for_job(coordinator, job["id"], timeout=180, worker=worker)
     assert worker.wait(timeout=60) == 0, worker_log(worker)
     assert job["status"] == "completed", worker_log(worker)
@@ -47,6 +48,13 @@ def test_single_frame_job_completes_with_a_kubo_identical_file_cid(
     assert kubo.only_hash(png) == job["result_cid"]
     assert job["sha256"] == _sha256([png])
     assert Image.open(png).size == (32, 24)
+    # /complete said what really rendered it (protocol.md): the CPU it fell back to, not
+    # the CUDA it polled with, and this cell's Blender
+    series = blender_cells.CELLS[blender].series
+    completed = [e for e in demo_farm.job_events(coordinator, job["id"])
+                 if e["type"] == "completed"]
+    assert completed and completed[0]["detail"].endswith(
+        f" on CPU with Blender {series[0]}.{series[1]}"), completed
 
 
 @pytest.mark.parametrize("blender", WORKERS)
