@@ -35,3 +35,24 @@ def cell_params(min_series: tuple[int, int] | None = None, names=None,
         marks.append(getattr(pytest.mark, cell.name))
         out.append(pytest.param(cell.name, marks=marks, id=cell.name))
     return out
+
+
+
+#: Public scenes (tests/addon/public_corpus.py names) that the public-scene render test
+#: (tests/e2e/test_public_scenes.py) leaves out in a cell, because that cell's EEVEE (the 4.2
+#: rewrite, "EEVEE Next" in 4.2-4.5, called EEVEE again from 5.0) renders them too slowly for
+#: CI under Mesa's llvmpipe (software GL: no GPU here), even at 96 px, 4 samples and with a
+#: warm Mesa shader cache; bpy 4.2 reports 64 samples for neon_curves whatever the scene asks,
+#: Blender's own render as well. Measured 2026-12-03 (worker and Blender's own render side by
+#: side, each figure one render):
+#: - bpy 4.2, cold cache, load ~10: neon_curves 211 s, zoom_clapboard 162 s, glare 98 s (the
+#:   whole corpus 10.7 min); warm, load ~17: neon_curves still over 4 min;
+#: - bpy 5.2, cold, load ~12: neon_curves 6.4 min (the whole corpus 11.2 min); warm, load
+#:   ~14: neon_curves over 3.5 min, zoom_clapboard 44 s, glare 20 s.
+#: CI allows ~3 min a cell. The scenes' audit still runs in every cell
+#: (tests/addon/test_public_corpus.py), and every other scene and failure kind renders.
+SLOW_EEVEE_SCENES = {
+    "bpy42": ("openshot-qt/neon_curves", "openshot-qt/zoom_clapboard", "openshot-qt/glare"),
+    "bpy45": ("openshot-qt/neon_curves", "openshot-qt/zoom_clapboard", "openshot-qt/glare"),
+    "bpy52": ("openshot-qt/neon_curves",),
+}

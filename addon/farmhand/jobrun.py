@@ -19,6 +19,7 @@ import os
 import bpy
 
 from . import audit
+from .engine_id import EngineProbe
 from .failures import JobFailure, JobRefused
 from .log import log
 from .render import RenderResult, render_frames
@@ -33,32 +34,25 @@ def check_renderable(scene) -> None:
     """Refuse what can never render here before the first frame: no active camera
     (``no_camera``, not retryable), a render engine this Blender lacks
     (``unsupported_engine``, retryable: another build may have it) or one no Blender ships
-    (``unknown_engine``). Raises JobFailure."""
+    (``unknown_engine``). The engine is the id the scene stores (:mod:`engine_id`: RNA shows
+    EEVEE for an id it does not know, and Blender would render EEVEE). Raises JobFailure."""
     if scene.camera is None:
         raise JobFailure(f"scene '{scene.name}' has no active camera: set one (Scene "
                          "Properties > Scene > Camera), save and submit again",
                          code="no_camera")
-    engine = scene.render.engine
-    available = {e.identifier for e in scene.render.bl_rna.properties["engine"].enum_items}
-    available |= {getattr(cls, "bl_idname", "") for cls in _subclasses(bpy.types.RenderEngine)}
-    if engine not in available:
-        if engine in BUILTIN_ENGINES:
-            raise JobFailure(f"scene '{scene.name}' renders with {engine}, which Blender "
-                             f"{bpy.app.version_string} on this worker does not have",
-                             code="unsupported_engine")
-        raise JobFailure(f"scene '{scene.name}' renders with {engine!r}, an add-on's engine "
-                         "that Farmhand workers do not run: switch to Cycles, EEVEE or "
-                         "Workbench, save and submit again", code="unknown_engine")
-
-
-def _subclasses(cls):
-    """Every (indirect) subclass of ``cls``: the registered render engines (Cycles is an
-    add-on's RenderEngine; the static enum lists only the built-in ones)."""
-    out = []
-    for sub in cls.__subclasses__():
-        out.append(sub)
-        out.extend(_subclasses(sub))
-    return out
+    with EngineProbe() as probe:
+        engine = probe.stored(scene)
+        # an empty id (OpenShot's zoom_clapboard, saved by 2.7x) is Blender's default engine:
+        # Blender renders it with its default engine (EEVEE): no scene error
+        if not engine or probe.available(engine):
+            return
+    if engine in BUILTIN_ENGINES:
+        raise JobFailure(f"scene '{scene.name}' renders with {engine}, which Blender "
+                         f"{bpy.app.version_string} on this worker does not have",
+                         code="unsupported_engine")
+    raise JobFailure(f"scene '{scene.name}' renders with {engine!r}, an add-on's engine "
+                     "that Farmhand workers do not run: switch to Cycles, EEVEE or "
+                     "Workbench, save and submit again", code="unknown_engine")
 
 
 def _audit(job, ids=None, allow_absolute=False) -> str:
