@@ -29,6 +29,15 @@ def _start_worker(url: str, kubo, key_file: Path) -> subprocess.Popen:
 
 def test_300_tasks_survive_kill_9_of_workers_and_coordinator(coordinator_factory, kubo,
                                                            tmp_path):
+    restarted = []
+    try:
+        _run(coordinator_factory, kubo, tmp_path, restarted)
+    finally:
+        for coord in restarted:  # a CI run once left this one serving after the run ended
+            coord.stop()
+
+
+def _run(coordinator_factory, kubo, tmp_path, restarted):
     coord = coordinator_factory("--ipfs-api", kubo.api_url, "--verify-share", "0",
                                 "--lease-seconds", "2", trusted=False)
     jobs = [submit(coord, kubo, tmp_path, list(range(1, FRAMES + 1)), 1, max_attempts=10,
@@ -65,6 +74,8 @@ def test_300_tasks_survive_kill_9_of_workers_and_coordinator(coordinator_factory
         for proc in procs:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+        if coordinator_kills:  # the fixture stops only the coordinator it started
+            restarted.append(coord)
     assert coordinator_kills == 1 and kills >= 5
     reference = kubo.add(write_frames(tmp_path / "frames", list(range(1, FRAMES + 1))))
     completed_total = 0
