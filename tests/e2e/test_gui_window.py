@@ -114,10 +114,11 @@ def run_session(spec: dict, tmp_path: Path, artist: Path):
            demo_farm.DEBIAN_BLENDER,
            "--factory-startup", str(artist), "--python",
            str(HERE / "gui_session.py"), "--", str(spec_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-    log = proc.stdout + proc.stderr
-    (tmp_path / "blender.log").write_text(log)
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    log_path = tmp_path / "blender.log"  # written as Blender runs (a hung session leaves it)
+    with open(log_path, "w") as out:
+        subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=900)
+    log = log_path.read_text(errors="replace")
+    lines = [l for l in log.splitlines() if l.startswith("RESULT ")]
     assert lines, log[-6000:]
     result = json.loads(lines[-1][len("RESULT "):])
     assert not result["errors"], result["errors"][0] + log[-4000:]
