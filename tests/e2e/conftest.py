@@ -3,7 +3,6 @@ headless workers in any cell of the Blender matrix (scripts/demo_farm.py)."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_helpers import core_path, demo_farm  # noqa: E402
+from e2e_helpers import core_path, demo_farm, stop_worker  # noqa: E402
 from blender_runner import make_job_files  # noqa: E402
 
 
@@ -36,11 +35,5 @@ def worker_factory(tmp_path, coordinator, kubo):
 
     yield start
     for proc in started:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_worker(proc)
 

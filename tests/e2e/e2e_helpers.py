@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,3 +28,16 @@ WORKERS = cell_params()
 def worker_log(proc) -> str:
     """What the worker process wrote so far (stdout and stderr)."""
     return (proc.home / "worker.log").read_text(errors="replace")
+
+
+def stop_worker(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Stop a headless worker as its service would: SIGTERM (a graceful stop: the job it
+    holds is handed back), then SIGKILL if it has not exited after ``timeout`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -124,6 +124,18 @@ def xdotool(*args):
     return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10)
 
 
+def install_addon():
+    """Install and enable the add-on from SPEC["zip"] (as an artist does, through the
+    preferences' operators) and set SPEC["prefs"] on its preferences; -> bpy's Preferences."""
+    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
+    bpy.ops.preferences.addon_enable(module="farmhand")
+    prefs = bpy.context.preferences
+    addon = prefs.addons["farmhand"].preferences
+    for key, value in SPEC["prefs"].items():
+        setattr(addon, key, value)
+    return prefs
+
+
 def focus_blender():
     found = xdotool("search", "--name", "Blender").stdout.split()
     if found:
@@ -300,12 +312,7 @@ def scenario():
     with window_override():
         bpy.ops.test.key_probe("INVOKE_DEFAULT")
     # the add-on, installed from its zip as an artist does it
-    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
-    bpy.ops.preferences.addon_enable(module="farmhand")
-    prefs = bpy.context.preferences
-    addon = prefs.addons["farmhand"].preferences
-    for key, value in SPEC["prefs"].items():
-        setattr(addon, key, value)
+    prefs = install_addon()
     prefs.view.render_display_type = "NONE"  # the artist's own F12 keeps this window
     prefs.view.use_save_prompt = False  # quitting with the unsaved artist file: no dialog
     prefs.filepaths.use_scripts_auto_execute = True  # Auto Run on: job Python must not run
@@ -449,12 +456,7 @@ def scenario_idle():
     """Only When Idle (3 s), Stop After This Job, Keep Sharing After Restart."""
     yield 1.0
     focus_blender()
-    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
-    bpy.ops.preferences.addon_enable(module="farmhand")
-    prefs = bpy.context.preferences
-    addon = prefs.addons["farmhand"].preferences
-    for key, value in SPEC["prefs"].items():
-        setattr(addon, key, value)
+    prefs = install_addon()
     prefs.view.use_save_prompt = False
     yield 5.0
     from farmhand import sharing, ui
@@ -520,12 +522,7 @@ def scenario_loop():
     meets the render job at another point each round)."""
     yield 1.0
     focus_blender()
-    bpy.ops.preferences.addon_install(filepath=SPEC["zip"], overwrite=True)
-    bpy.ops.preferences.addon_enable(module="farmhand")
-    prefs = bpy.context.preferences
-    addon = prefs.addons["farmhand"].preferences
-    for key, value in SPEC["prefs"].items():
-        setattr(addon, key, value)
+    prefs = install_addon()
     prefs.view.render_display_type = "NONE"
     prefs.view.use_save_prompt = False
     yield 3.0

@@ -21,13 +21,13 @@ tests/e2e/test_frame_abort.py (measured: 113 s at load 14.7 in Blender 3.4).
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 
 import pytest
 
 import demo_farm
 from blender_runner import core_path
+from e2e_helpers import stop_worker
 from matrix import cell_params
 from test_public_scenes import _stored_texts
 
@@ -90,12 +90,7 @@ def test_a_workers_limits_fail_the_job_retryable_naming_the_limit(
         error = _failed_once(coord, slow, worker, "too_slow", "failed")
         assert f"budget of {FRAME_BUDGET_S} s (--frame-budget)" in error, error
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_worker(worker, timeout=60)
     secrets = {str(home), os.path.realpath(home), str(tmp_path), os.path.realpath(tmp_path),
                USER}
     leaks = [(t, c, s, text[:300]) for t, c, text in _stored_texts(coord.db_path)
