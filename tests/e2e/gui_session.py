@@ -457,6 +457,7 @@ def scenario_idle():
     yield 1.0
     focus_blender()
     prefs = install_addon()
+    addon = prefs.addons["farmhand"].preferences
     prefs.view.use_save_prompt = False
     yield 5.0
     from farmhand import sharing, ui
