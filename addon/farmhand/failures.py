@@ -96,17 +96,54 @@ def report_text(kind: Kind, detail: str) -> str:
 
 
 # Blender's own messages (bpy.ops.render.render's RuntimeError, Cycles' error strings),
-# most specific first. Sources: Blender's render pipeline ("Cannot render, no camera"),
-# Cycles' device code ("Out of memory", "System is out of GPU memory", "CUDA error",
-# "OptiX error", "HIP error", "Metal", "oneAPI").
+# most specific first. Sources (Blender's repository; tests/addon/test_failure_kinds.py holds
+# one real message of each):
+# - "Cannot render, no camera": source/blender/render/intern/pipeline.cc;
+# - "System is out of GPU memory" / "System is out of GPU and shared host memory":
+#   intern/cycles/device/device.cpp (GPUDevice::generic_alloc) and metal/device_impl.mm;
+# - "<what> in <call> (<file>:<line>)": intern/cycles/device/cuda/util.h
+#   (cuda_device_assert) and hip/util.h, <what> from cuewErrorString/hipewErrorString
+#   (extern/cuew/src/cuew.c: "Out of memory", "Illegal address", "Launch failed", ...),
+#   <call> the driver call (cuMemAlloc, cuCtxSynchronize, hipMemcpyHtoD ...);
+# - "<what> in CUDA queue enqueue (<kernel>)": intern/cycles/device/cuda/queue.cpp (HIP alike);
+# - "OptiX error <OPTIX_ERROR_...> in <call>, line <n>" and "OptiX CUDA error ...":
+#   intern/cycles/device/optix/device_impl.cpp (check_result_optix / check_result_cuda);
+# - before 3.0: "CUDA error: <what> in <call>" / "CUDA error at <call>: <what>"
+#   (intern/cycles/device/device_cuda.cpp).
 _BLENDER_MESSAGES = [
     (re.compile(r"no camera", re.I), "no_camera"),
-    (re.compile(r"out of (gpu |device )?memory|failed to allocate|cannot allocate|"
-                r"std::bad_alloc|CUDA_ERROR_OUT_OF_MEMORY", re.I), "out_of_memory"),
+    (re.compile(r"out of (gpu |device )?(and shared host )?memory|failed to allocate|"
+                r"cannot allocate|std::bad_alloc|CUDA_ERROR_OUT_OF_MEMORY", re.I),
+     "out_of_memory"),
     (re.compile(r"\b(CUDA|OptiX|HIP|Metal|oneAPI|OpenCL)\b.*error|error.*\b(CUDA|OptiX|HIP|"
-                r"Metal|oneAPI)\b|GPU (device )?(error|lost)|illegal address", re.I),
+                r"Metal|oneAPI)\b|GPU (device )?(error|lost)|illegal address|"
+                r"\bin (cu|hip)[A-Z]\w*\(|\bin (CUDA|HIP) queue\b", re.I),
      "gpu_error"),
 ]
+
+
+# What a creator can change for Blender's scene errors at render time (the texts of
+# RE_is_rendering_allowed / RE_InitState in source/blender/render/intern/pipeline.cc, 3.4 to
+# 5.x): appended to the message by :func:`with_fix`.
+_FIXES = [
+    (re.compile(r"Image too small", re.I),
+     "the frame is under one pixel wide or high: raise Output Properties > Format > "
+     "Resolution X/Y or %, save and submit again"),
+    (re.compile(r"No render output node in scene", re.I),
+     "add a Composite node to the compositor (Group Output in Blender 5), or turn off "
+     "Output Properties > Post Processing > Compositing, save and submit again"),
+    (re.compile(r"All render layers are disabled", re.I),
+     "tick Use for Rendering on a view layer (View Layer Properties), save and submit again"),
+]
+
+
+def with_fix(message: str) -> str:
+    """``message`` with ``: <what to change>`` appended when it holds one of Blender's scene
+    errors whose fix is known (:data:`_FIXES`); unchanged otherwise."""
+    for pattern, fix in _FIXES:
+        if pattern.search(message):
+            return f"{message.rstrip()}: {fix}"
+    return message
 
 
 def classify_blender_error(message: str) -> str:

@@ -8,17 +8,22 @@ is forced into the output dir; nothing else is written.
 from __future__ import annotations
 
 import os
+import resource
 import time
 from dataclasses import dataclass, field
 
 import bpy
 
 from .device import configure_cycles, rendered_device_class
-from .failures import JobFailure, classify_blender_error
+from .failures import JobFailure, classify_blender_error, with_fix
 from .log import log
 from .private_output import disable_stamp, strip_metadata
 
 EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr"}
+#: Bytes a pixel of one view's render result holds at the least: the Combined pass, four
+#: 32-bit floats (Blender's RenderResult/RenderPass; Cycles' film buffers come on top).
+RESULT_BYTES_PER_PIXEL = 16
+GIB = 1 << 30
 
 
 class RenderFailed(JobFailure):
@@ -47,18 +52,83 @@ def frame_filename(frame: int, output_format: str) -> str:
     return f"frame_{frame:04d}{EXTENSIONS[output_format]}"
 
 
+def memory_ceiling() -> int | None:
+    """This process's memory ceiling in bytes: the lower of its RLIMIT_DATA and RLIMIT_AS soft
+    limits (the node launcher's ``--memory-max`` sets RLIMIT_DATA, native/src/sandbox/
+    launcher.cpp), or None when neither is set."""
+    limits = [resource.getrlimit(which)[0] for which in (resource.RLIMIT_DATA,
+                                                           resource.RLIMIT_AS)]
+    finite = [v for v in limits if v not in (resource.RLIM_INFINITY, -1) and v > 0]
+    return min(finite) if finite else None
+
+
+def frame_size(scene) -> tuple[int, int]:
+    """(width, height) in pixels Blender renders: resolution times its percentage."""
+    r = scene.render
+    pct = r.resolution_percentage
+    return r.resolution_x * pct // 100, r.resolution_y * pct // 100
+
+
+def check_memory(scene, ceiling: int | None) -> None:
+    """Fail ``out_of_memory`` (retryable: a worker with more memory may render it) before
+    rendering when one frame's render result alone (:data:`RESULT_BYTES_PER_PIXEL` a pixel
+    and view) is larger than ``ceiling`` bytes (:func:`memory_ceiling`; None: no check).
+    Without it Blender's allocation fails mid-render and Blender crashes (``crashed``)."""
+    if ceiling is None:
+        return
+    width, height = frame_size(scene)
+    r = scene.render
+    views = 1
+    if r.use_multiview:
+        views = max(1, sum(1 for v in r.views if v.use)) if r.views_format == "MULTIVIEW" \
+            else 2
+    need = width * height * views * RESULT_BYTES_PER_PIXEL
+    if need > ceiling:
+        raise RenderFailed(
+            f"scene '{scene.name}' renders {width} x {height} px"
+            + (f" in {views} views" if views > 1 else "")
+            + f": its render result alone needs {need / GIB:.1f} GiB, over this worker's "
+            f"memory ceiling of {ceiling / GIB:.1f} GiB: lower the resolution (Output "
+            "Properties > Format > Resolution X/Y or %) and submit again, or leave it to "
+            "workers with more memory", code="out_of_memory")
+
+
 def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) -> list[str]:
-    """Format, output path and device settings. Returns notes (see configure_cycles)."""
+    """Format, output path and device settings. Returns notes (see configure_cycles).
+    Raises RenderFailed: ``unsupported_format`` for a format outside :data:`EXTENSIONS` or
+    one this Blender cannot write (a build without it), ``out_of_memory``
+    (:func:`check_memory`)."""
     if output_format not in EXTENSIONS:
         raise RenderFailed(f"unknown output format {output_format!r}; expected one of "
                            f"{', '.join(EXTENSIONS)}", code="unsupported_format")
     settings = scene.render.image_settings
-    settings.file_format = output_format
+    try:
+        settings.file_format = output_format
+    except TypeError as exc:  # the enum of a build without that format lacks it
+        raise RenderFailed(f"Blender {bpy.app.version_string} on this worker cannot write "
+                           f"{output_format} ({exc}); another worker may",
+                           code="unsupported_format") from exc
+    check_memory(scene, memory_ceiling())
     scene.render.use_file_extension = True
     scene.render.filepath = os.path.join(output_dir, "frame_")
     # Private, deterministic outputs: no path, date, host or timing stamped into results.
     disable_stamp(scene.render)
     return configure_cycles(scene, device_type)
+
+
+def _no_output_text(scene, frame: int, name: str, written: list[str]) -> str:
+    """Why frame ``frame`` left no ``name`` (``written``: the files Blender wrote instead),
+    and what the creator can change. Stereoscopy with "Individual" views is the case seen:
+    Blender writes ``<name>_L.png`` and ``<name>_R.png`` (one file per view)."""
+    text = f"frame {frame}: Blender reported success but wrote no {name}"
+    if written:
+        text += f" (it wrote {', '.join(written)})"
+    r = scene.render
+    if r.use_multiview and r.image_settings.views_format == "INDIVIDUAL":
+        text += (": Stereoscopy is on with Individual views (one file per view); set Output "
+                 "Properties > Output > Views Format to Stereo 3D, or turn Stereoscopy off, "
+                 "save and submit again")
+    return text
 
 
 def _render_still(scene, frame: int) -> None:
@@ -98,6 +168,7 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
             break
         path = os.path.join(output_dir, frame_filename(frame, output_format))
         scene.render.filepath = os.path.splitext(path)[0]
+        before = set(os.listdir(output_dir))
         started = time.monotonic()
         try:
             _render_still(scene, frame)
@@ -105,12 +176,13 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
             text = str(exc).strip()
             if text.startswith("Error: "):
                 text = text[len("Error: "):]
-            raise RenderFailed(f"frame {frame} of scene '{scene.name}': {text}",
+            raise RenderFailed(with_fix(f"frame {frame} of scene '{scene.name}': {text}"),
                                code=classify_blender_error(text)) from exc
         took = time.monotonic() - started
         if not os.path.isfile(path):
-            raise RenderFailed(f"frame {frame}: Blender reported success but {path} was not "
-                               "written", code="no_output")
+            written = sorted(set(os.listdir(output_dir)) - before)
+            raise RenderFailed(_no_output_text(scene, frame, os.path.basename(path), written),
+                               code="no_output")
         try:
             stripped = strip_metadata(path)
         except (OSError, ValueError) as exc:

@@ -40,12 +40,39 @@ def test_kinds_are_exactly_the_protocols_failure_codes():
     assert {k: (v.retryable, v.word) for k, v in failures.KINDS.items()} == documented
 
 
+# Each message as Blender writes it (sources beside failures._BLENDER_MESSAGES). No GPU here:
+# these are the only check of gpu_error and of Cycles' GPU out-of-memory texts; the CPU side of
+# out_of_memory runs for real in tests/e2e/test_render_faults.py.
 @pytest.mark.parametrize("message,code", [
     ("Error: Cannot render, no camera\n", "no_camera"),
+    # intern/cycles/device/device.cpp, GPUDevice::generic_alloc
     ("System is out of GPU memory", "out_of_memory"),
-    ("CUDA error: Out of memory in cuMemAlloc(&device_pointer, size)", "out_of_memory"),
-    ("OptiX error: OPTIX_ERROR_LAUNCH_FAILURE", "gpu_error"),
-    ("CUDA error: an illegal memory access was encountered", "gpu_error"),
+    ("System is out of GPU and shared host memory", "out_of_memory"),
+    # intern/cycles/device/cuda/util.h cuda_device_assert, cuewErrorString's "Out of memory"
+    ("Out of memory in cuMemAlloc(&device_pointer, size) "
+     "(intern/cycles/device/cuda/device_impl.cpp:583)", "out_of_memory"),
+    # intern/cycles/device/cuda/queue.cpp
+    ("Out of memory in CUDA queue enqueue (integrator_shade_surface)", "out_of_memory"),
+    ("Illegal address in cuCtxSynchronize() (intern/cycles/device/cuda/queue.cpp:147)",
+     "gpu_error"),
+    ("Launch failed in cuCtxSynchronize() (intern/cycles/device/cuda/queue.cpp:147)",
+     "gpu_error"),
+    ("Launch exceeded timeout in CUDA queue enqueue (integrator_intersect_closest)",
+     "gpu_error"),
+    # intern/cycles/device/hip/util.h hip_device_assert
+    ("Invalid value in hipMemcpyHtoD((hipDeviceptr_t)mem.device_pointer, mem.host_pointer, "
+     "size) (intern/cycles/device/hip/device_impl.cpp:655)", "gpu_error"),
+    # intern/cycles/device/optix/device_impl.cpp check_result_optix / check_result_cuda
+    ("OptiX error OPTIX_ERROR_LAUNCH_FAILURE in optixLaunch(pipeline, stream, "
+     "launch_params_ptr, sizeof(KernelParamsOptiX), &sbt_params, work_size, 1, 1), line 912",
+     "gpu_error"),
+    ("OptiX CUDA error CUDA_ERROR_ILLEGAL_ADDRESS in cuMemcpyHtoD(...), line 301",
+     "gpu_error"),
+    # before 3.0: intern/cycles/device/device_cuda.cpp
+    ("CUDA error: Launch failed in cuCtxSynchronize()", "gpu_error"),
+    ("CUDA error at cuCtxCreate: Invalid device", "gpu_error"),
+    # source/blender/render/intern/pipeline.cc (RE_InitState): a scene error, not the GPU's
+    ("Image too small", "render_error"),
     ("Failed to create render result", "render_error"),
 ])
 def test_blenders_messages_are_classified(message, code):
@@ -88,3 +115,13 @@ def test_scrubber_leaves_the_creators_paths_alone(tmp_path):
     clean = scrub.Scrubber(str(tmp_path / "w" / "job-1"), home=str(tmp_path / "h"))
     assert clean("//textures/wood.png and C:\\Users\\creator\\x.png") == \
         "//textures/wood.png and C:\\Users\\creator\\x.png"
+
+
+def test_known_scene_errors_get_their_fix_and_others_stay_as_they_are():
+    assert failures.with_fix("frame 1 of scene 'S': Image too small") == (
+        "frame 1 of scene 'S': Image too small: the frame is under one pixel wide or high: "
+        "raise Output Properties > Format > Resolution X/Y or %, save and submit again")
+    assert "turn off Output Properties > Post Processing > Compositing" in \
+        failures.with_fix("No render output node in scene")
+    assert failures.with_fix("Launch failed in cuCtxSynchronize()") == \
+        "Launch failed in cuCtxSynchronize()"

@@ -68,6 +68,19 @@ def test_output_format_sets_the_file_type(kind, fmt, name, magic, job_files, tmp
 
 
 @pytest.mark.parametrize("kind", BLENDERS)
+def test_a_format_outside_the_protocols_fails_unsupported_format(kind, job_files, tmp_path):
+    # docs/protocol.md: PNG, JPEG or OPEN_EXR; a coordinator that passes anything else on
+    # gets a failure the creator can act on, not a worker error, and nothing is rendered
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
+                                 frames=[1], format="TIFF")
+    assert (result.get("code"), result.get("retryable")) == ("unsupported_format", False), \
+        result.get("traceback")
+    assert result["error"] == "unknown output format 'TIFF'; expected one of PNG, JPEG, " \
+        "OPEN_EXR"
+    assert not result["output_dir"].exists() or _frames(result) == []
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
 def test_missing_gpu_falls_back_to_cpu_and_says_so(kind, job_files, tmp_path):
     result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
                                  frames=[1], device="CUDA")

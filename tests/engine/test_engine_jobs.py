@@ -100,7 +100,7 @@ def test_download_failure_fails_the_job_at_once_and_the_loop_goes_on(farm, farmh
     try:
         # requeued at once (an attempt counted), not left to lease expiry (60 s)
         bad = farm.wait_job(bad_id, lambda j: j["attempts"] >= 1, timeout=30)
-        assert bad["error"].startswith("download failed:")
+        assert bad["error"].startswith("failed: download failed:")
         assert f"job {bad_id}: claimed" in bad["log_tail"]
         good_id = farm.post_job(farm.add_blend(blend_bytes()))
         job = engine.next_job(40)     # the loop goes on: the good job renders

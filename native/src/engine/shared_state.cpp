@@ -160,7 +160,9 @@ void report_failure(Shared& s, Backend& backend, const std::string& id, const st
   const std::string tail = scrub_local(
       log_tail.empty() ? file_tail(s.workspace.worker_log(id), kLogTailBytes) : log_tail,
       s.config.work_dir);
-  const std::string sent = scrub_local(reason, s.config.work_dir);
+  // docs/protocol.md "Failure codes": the text starts with "refused: " or "failed: "
+  const bool worded = reason.starts_with("refused: ") || reason.starts_with("failed: ");
+  const std::string sent = scrub_local(worded ? reason : "failed: " + reason, s.config.work_dir);
   call_backend(s, backend, id, "/fail", [&] { backend.fail(id, sent, retryable, tail, code); });
   s.workspace.mark_failed(id, reason);
   const std::lock_guard lock(s.mu);

@@ -156,7 +156,8 @@ enum class CallResult { kOk, kLeaseGone, kFailed };
 /// docs/protocol.md). kLeaseLost or HTTP 404 -> kLeaseGone. Logs failures.
 CallResult call_backend(Shared& s, Backend& backend, const std::string& id, const std::string& what,
                         const std::function<void()>& call);
-/// Skips a held job: logs `reason`, /fail with the worker.log tail (or `log_tail` if given),
+/// Skips a held job: logs `reason`, /fail with it (prefixed "failed: " unless it starts with
+/// "refused: " or "failed: ") and the worker.log tail (or `log_tail` if given),
 /// keeps its dir (FAILED), counts it failed, forgets it.
 void report_failure(Shared& s, Backend& backend, const std::string& id, const std::string& reason,
                     bool retryable, const std::string& log_tail = {}, const std::string& code = {});

@@ -1,0 +1,70 @@
+"""Scenes for the render-time failure kinds, made in the Blender under test (the compositor's
+data differ between series: 5.0 keeps the compositor in a node group):
+
+    blender -b --factory-startup --python tests/addon/make_fault_files.py -- OUT_DIR
+    PYTHON tests/addon/make_fault_files.py OUT_DIR          (a bpy module cell)
+
+Each is the sample scene (scripts/demo_scene.py, 32x24) with one thing a creator could do:
+
+- tiny.blend          32 x 24 px at 1 %: under one pixel, Blender refuses to render
+                      ("Image too small", RE_InitState in source/blender/render/intern/
+                      pipeline.cc): fails ``render_error``, naming the fix.
+- stereo_views.blend  Stereoscopy on with "Individual" views: Blender renders and writes
+                      ``frame_0001_L.png`` and ``frame_0001_R.png``, never the frame the
+                      job asked for: fails ``no_output``.
+- huge.blend          30000 x 30000 px at 100 %: the combined pass alone needs 13.4 GiB,
+                      over the memory ceiling of a worker started with --memory-max:
+                      fails ``out_of_memory`` before rendering.
+
+Prints ``DONE fault-files <names>`` at the end.
+"""
+
+import os
+import sys
+
+import bpy
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from demo_scene import build_scene  # noqa: E402
+
+SIZE = (32, 24)
+HUGE = 30000
+
+
+def _save(out_dir: str, name: str) -> None:
+    bpy.ops.wm.save_as_mainfile(filepath=os.path.join(out_dir, name), compress=False,
+                                relative_remap=False)
+
+
+def tiny(scene) -> None:
+    """1 % of 32 x 24 px: 0 x 0 px."""
+    scene.render.resolution_percentage = 1
+
+
+def stereo_views(scene) -> None:
+    """Stereoscopy on (left and right views), written as individual files."""
+    scene.render.use_multiview = True
+    scene.render.views_format = "STEREO_3D"
+    scene.render.image_settings.views_format = "INDIVIDUAL"
+
+
+def huge(scene) -> None:
+    scene.render.resolution_x = HUGE
+    scene.render.resolution_y = HUGE
+    scene.render.resolution_percentage = 100
+
+
+def main(out_dir: str) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    made = []
+    for name, change in (("tiny.blend", tiny),
+                         ("stereo_views.blend", stereo_views), ("huge.blend", huge)):
+        scene = build_scene(SIZE)
+        change(scene)
+        _save(out_dir, name)
+        made.append(name)
+    print(f"DONE fault-files {' '.join(made)}", flush=True)
+
+
+main(sys.argv[sys.argv.index("--") + 1] if "--" in sys.argv else sys.argv[1])

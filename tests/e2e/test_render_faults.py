@@ -1,0 +1,162 @@
+"""The failure kinds Blender's render and the worker's own parts produce, through the real
+headless worker against kubo and the coordinator (issue 15: a scene, or a real fault of a
+real part, for each failure kind). The scenes are made in the cell under test by
+tests/addon/make_fault_files.py:
+
+- ``render_error`` (failed, retryable): ``tiny.blend``, 32 x 24 px at 1 %: Blender refuses
+  to render it ("Image too small"); the message names the fix (raise the resolution);
+- ``no_output`` (failed, retryable): ``stereo_views.blend``, Stereoscopy with Individual
+  views: Blender renders and writes ``frame_0001_L.png``/``frame_0001_R.png``, never the
+  frame asked for; the message names both files and the fix (Views Format: Stereo 3D);
+- ``out_of_memory`` (failed, retryable: a worker with more memory may render it):
+  ``huge.blend``, 30000 x 30000 px, under the node launcher with ``--memory-max 1G`` (the
+  worker's real memory ceiling, RLIMIT_DATA, tests/security/sandboxed_worker.py): its render
+  result alone needs 13.4 GiB; the worker fails it before Blender's allocation would crash
+  Blender (addon/farmhand/render.py ``check_memory``), naming the resolution to lower;
+- ``upload_failed`` (failed, retryable, the result kept on the worker's disk): the sample
+  scene, rendered by a worker whose own kubo (``--ipfs-rpc``, a second real kubo daemon)
+  was stopped after the worker came online; it downloads the job through the farm's gateway
+  (``--gateways``), renders it, tries every upload round (native/src/engine/service_loop.cpp)
+  and fails the job naming the IPFS API that refused.
+
+Each job is submitted with ``max_attempts`` 1 (every kind here is retryable and the test has
+one worker) and must end ``failed`` after its one attempt, its event ``retryable, <code>: ``,
+its stored ``error`` starting ``failed: `` without trailing whitespace. The workers run with
+HOME and USER of their own: no text the coordinator stored holds them or the work dir.
+
+Not made here: ``gpu_error`` needs a GPU (this machine has none; the classification of
+Blender's CUDA/OptiX/HIP messages is tests/addon/test_failure_kinds.py's, with the source of
+each string), ``unsupported_format`` needs a Blender built without one of the protocol's
+three formats (every cell here writes PNG, JPEG and OpenEXR; the coordinator refuses any
+other format at submission, 422): addon/farmhand/render.py refuses both cases and
+tests/addon/test_failure_kinds.py covers them.
+
+Cells: Debian's 3.4 and bpy 5.0 (the memory check and the render errors are the add-on's, the
+upload's the engine's: the same code in every cell).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import demo_farm
+from blender_runner import REPO, core_path, run_bpy_script
+from e2e_helpers import stop_worker
+from localfarm.kubo import Kubo
+from matrix import cell_params
+from test_public_scenes import _stored_texts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
+from sandboxed_worker import sandboxed_worker, stop  # noqa: E402
+
+pytestmark = pytest.mark.e2e
+
+CELLS = cell_params(names=("blender34", "bpy50"))
+MAKE_FAULT_FILES = REPO / "tests" / "addon" / "make_fault_files.py"
+USER = "fhfaults5w"  # the workers' user name (and their home dirs' names)
+
+# (file, code, phrases the stored error must hold)
+SCENE_FAULTS = [
+    ("tiny.blend", "render_error",
+     ("Image too small", "raise Output Properties > Format > Resolution X/Y or %")),
+    ("stereo_views.blend", "no_output",
+     ("wrote no frame_0001.png (it wrote frame_0001_L.png, frame_0001_R.png)",
+      "Views Format to Stereo 3D, or turn Stereoscopy off")),
+    ("huge.blend", "out_of_memory",
+     ("renders 30000 x 30000 px: its render result alone needs 13.4 GiB",
+      "over this worker's memory ceiling of", "lower the resolution")),
+]
+
+
+def _failed_once(coord, job_id, worker, code: str) -> dict:
+    """Wait for job ``job_id`` to end; assert one attempt, ``code``, retryable, "failed: "."""
+    done = demo_farm.wait_for_job(coord, job_id, worker=worker, timeout=300)
+    events = [e["detail"] for e in demo_farm.job_events(coord, job_id) if e["type"] == "failed"]
+    assert (done["status"], done["error_code"], done["attempts"]) == ("failed", code, 1), done
+    assert events and events[0].startswith(f"retryable, {code}: "), events
+    assert done["error"].startswith("failed: ") and done["error"] == done["error"].rstrip()
+    return done
+
+
+def _no_leaks(coord, secrets: set[str]) -> None:
+    leaks = [(t, c, s, text[:300]) for t, c, text in _stored_texts(coord.db_path)
+             for s in secrets if s in text]
+    assert not leaks, leaks
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("kind", CELLS)
+def test_scene_faults_fail_retryable_naming_the_fix(kind, kubo, coordinator_factory,
+                                                    tmp_path):
+    started = time.monotonic()
+    files = tmp_path / "fault-files"
+    made = run_bpy_script(kind, MAKE_FAULT_FILES, [str(files)], tmp_path)
+    assert "DONE fault-files" in made.stdout, made.stdout[-3000:] + made.stderr[-3000:]
+    coord = coordinator_factory()
+    jobs = {name: demo_farm.submit_job(coord, kubo, files / name, frames=[1],
+                                       max_attempts=1)["id"] for name, _, _ in SCENE_FAULTS}
+    home = tmp_path / USER
+    node = sandboxed_worker(kind, home, coord, kubo, memory_max="1G")
+    node.env.update(HOME=str(home), USER=USER, LOGNAME=USER)
+    log = open(home / "worker.log", "ab")
+
+    worker = subprocess.Popen(node.launcher, env=node.env, cwd=home, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        for name, code, phrases in SCENE_FAULTS:
+            error = _failed_once(coord, jobs[name], worker, code)["error"]
+            print(f"\n{kind} {name}: {error}")
+            for phrase in phrases:
+                assert phrase in error, (name, error)
+    finally:
+        stop(worker)
+    _no_leaks(coord, {str(home), os.path.realpath(home), str(tmp_path),
+                      os.path.realpath(tmp_path), USER})
+    print(f"\n{kind}: {len(SCENE_FAULTS)} scene faults in {time.monotonic() - started:.0f} s; "
+          f"load {os.getloadavg()[0]:.2f}")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("kind", CELLS)
+def test_a_result_the_workers_kubo_cannot_take_fails_upload_failed_and_is_kept(
+        kind, kubo, coordinator_factory, job_files, tmp_path):
+    started = time.monotonic()
+    coord = coordinator_factory()
+    home = tmp_path / USER
+    own = Kubo.start()  # the worker's own IPFS daemon
+    try:
+        worker = demo_farm.start_worker(
+            coord, kubo, home, kind, core_path=core_path(kind),
+            env={"HOME": str(home), "USER": USER, "LOGNAME": USER},
+            extra_args=("--ipfs-rpc", own.api_url, "--gateways", kubo.gateway_url))
+        worker.home = home
+        deadline = time.monotonic() + 120
+        # the worker's start line names its IPFS RPC: it is up, kubo may go
+        while f"IPFS {own.api_url}" not in (home / "worker.log").read_text(errors="replace"):
+            assert worker.poll() is None and time.monotonic() < deadline, \
+                (home / "worker.log").read_text(errors="replace")[-3000:]
+            time.sleep(0.2)
+    finally:
+        own.stop()  # a real daemon, really stopped: connection refused from now on
+    try:
+        job = demo_farm.submit_job(coord, kubo, job_files["files"] / "plain.blend",
+                                   frames=[1], max_attempts=1)["id"]
+        error = _failed_once(coord, job, worker, "upload_failed")["error"]
+    finally:
+        stop_worker(worker, timeout=60)
+    print(f"\n{kind} upload: {error}")
+    assert error.startswith("failed: upload failed on every IPFS API 3 times: "), error
+    assert own.api_url.split("//")[1] in error, error  # names the API that refused
+    # the rendered frame stays on the worker's disk (the job dir is kept, marked failed)
+    kept = list((home / "work").glob(f"job-{job}/output/frame_0001.png"))
+    assert kept and kept[0].stat().st_size > 0, list((home / "work").rglob("*"))
+    _no_leaks(coord, {str(home), os.path.realpath(home), str(tmp_path),
+                      os.path.realpath(tmp_path), USER})
+    print(f"\n{kind}: upload_failed in {time.monotonic() - started:.0f} s; "
+          f"load {os.getloadavg()[0]:.2f}")
