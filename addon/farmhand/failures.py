@@ -47,6 +47,8 @@ KINDS = {k.code: k for k in (
          "the scene's render engine is an add-on's that no Farmhand worker runs"),
     Kind("unsupported_engine", True, "failed",
          "the scene's render engine is not available in this worker's Blender"),
+    Kind("scene_error", False, "failed", "the scene's own settings keep every Blender from "
+         "rendering the frame asked for (the message names the setting to change)"),
     Kind("unsupported_format", False, "failed", "the requested output format cannot be "
          "produced"),
     Kind("out_of_memory", True, "failed", "the render ran out of (GPU) memory on this worker"),
@@ -95,10 +97,26 @@ def report_text(kind: Kind, detail: str) -> str:
     return f"{kind.word}: {text}"
 
 
+# What a creator can change for Blender's scene errors at render time (the texts of
+# RE_is_rendering_allowed / RE_InitState in source/blender/render/intern/pipeline.cc, 3.4 to
+# 5.x): appended to the message by :func:`with_fix`.
+_FIXES = [
+    (re.compile(r"Image too small", re.I),
+     "the frame is under one pixel wide or high: raise Output Properties > Format > "
+     "Resolution X/Y or %, save and submit again"),
+    (re.compile(r"No render output node in scene", re.I),
+     "add a Composite node to the compositor (Group Output in Blender 5), or turn off "
+     "Output Properties > Post Processing > Compositing, save and submit again"),
+    (re.compile(r"All render layers are disabled", re.I),
+     "tick Use for Rendering on a view layer (View Layer Properties), save and submit again"),
+]
+
+
 # Blender's own messages (bpy.ops.render.render's RuntimeError, Cycles' error strings),
 # most specific first. Sources (Blender's repository; tests/addon/test_failure_kinds.py holds
 # one real message of each):
-# - "Cannot render, no camera": source/blender/render/intern/pipeline.cc;
+# - "Cannot render, no camera": source/blender/render/intern/pipeline.cc; the scene errors
+#   of :data:`_FIXES` (scene_error: no other worker would render the scene either);
 # - "System is out of GPU memory" / "System is out of GPU and shared host memory":
 #   intern/cycles/device/device.cpp (GPUDevice::generic_alloc) and metal/device_impl.mm;
 # - "<what> in <call> (<file>:<line>)": intern/cycles/device/cuda/util.h
@@ -112,6 +130,7 @@ def report_text(kind: Kind, detail: str) -> str:
 #   (intern/cycles/device/device_cuda.cpp).
 _BLENDER_MESSAGES = [
     (re.compile(r"no camera", re.I), "no_camera"),
+    *((pattern, "scene_error") for pattern, _ in _FIXES),
     (re.compile(r"out of (gpu |device )?(and shared host )?memory|failed to allocate|"
                 r"cannot allocate|std::bad_alloc|CUDA_ERROR_OUT_OF_MEMORY", re.I),
      "out_of_memory"),
@@ -119,21 +138,6 @@ _BLENDER_MESSAGES = [
                 r"Metal|oneAPI)\b|GPU (device )?(error|lost)|illegal address|"
                 r"\bin (cu|hip)[A-Z]\w*\(|\bin (CUDA|HIP) queue\b", re.I),
      "gpu_error"),
-]
-
-
-# What a creator can change for Blender's scene errors at render time (the texts of
-# RE_is_rendering_allowed / RE_InitState in source/blender/render/intern/pipeline.cc, 3.4 to
-# 5.x): appended to the message by :func:`with_fix`.
-_FIXES = [
-    (re.compile(r"Image too small", re.I),
-     "the frame is under one pixel wide or high: raise Output Properties > Format > "
-     "Resolution X/Y or %, save and submit again"),
-    (re.compile(r"No render output node in scene", re.I),
-     "add a Composite node to the compositor (Group Output in Blender 5), or turn off "
-     "Output Properties > Post Processing > Compositing, save and submit again"),
-    (re.compile(r"All render layers are disabled", re.I),
-     "tick Use for Rendering on a view layer (View Layer Properties), save and submit again"),
 ]
 
 

@@ -116,19 +116,21 @@ def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) 
     return configure_cycles(scene, device_type)
 
 
-def _no_output_text(scene, frame: int, name: str, written: list[str]) -> str:
-    """Why frame ``frame`` left no ``name`` (``written``: the files Blender wrote instead),
-    and what the creator can change. Stereoscopy with "Individual" views is the case seen:
-    Blender writes ``<name>_L.png`` and ``<name>_R.png`` (one file per view)."""
+def _no_output(scene, frame: int, name: str, written: list[str]) -> tuple[str, str]:
+    """(message, code) for frame ``frame`` that left no ``name`` (``written``: the files
+    Blender wrote instead). Stereoscopy with "Individual" views writes ``<name>_L.png`` and
+    ``<name>_R.png`` (one file per view) in every Blender: ``scene_error`` (not retryable),
+    naming the setting; else ``no_output`` (retryable: e.g. this worker's disk refused the
+    write; Blender 3.4 reports success writing into a read-only dir)."""
     text = f"frame {frame}: Blender reported success but wrote no {name}"
     if written:
         text += f" (it wrote {', '.join(written)})"
     r = scene.render
     if r.use_multiview and r.image_settings.views_format == "INDIVIDUAL":
-        text += (": Stereoscopy is on with Individual views (one file per view); set Output "
-                 "Properties > Output > Views Format to Stereo 3D, or turn Stereoscopy off, "
-                 "save and submit again")
-    return text
+        return (text + ": Stereoscopy is on with Individual views (one file per view); set "
+                "Output Properties > Output > Views Format to Stereo 3D, or turn Stereoscopy "
+                "off, save and submit again", "scene_error")
+    return text, "no_output"
 
 
 def _render_still(scene, frame: int) -> None:
@@ -181,8 +183,8 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
         took = time.monotonic() - started
         if not os.path.isfile(path):
             written = sorted(set(os.listdir(output_dir)) - before)
-            raise RenderFailed(_no_output_text(scene, frame, os.path.basename(path), written),
-                               code="no_output")
+            text, code = _no_output(scene, frame, os.path.basename(path), written)
+            raise RenderFailed(text, code=code)
         try:
             stripped = strip_metadata(path)
         except (OSError, ValueError) as exc:

@@ -8,10 +8,10 @@ Each is the sample scene (scripts/demo_scene.py, 32x24) with one thing a creator
 
 - tiny.blend          32 x 24 px at 1 %: under one pixel, Blender refuses to render
                       ("Image too small", RE_InitState in source/blender/render/intern/
-                      pipeline.cc): fails ``render_error``, naming the fix.
+                      pipeline.cc): fails ``scene_error`` (not retryable), naming the fix.
 - stereo_views.blend  Stereoscopy on with "Individual" views: Blender renders and writes
                       ``frame_0001_L.png`` and ``frame_0001_R.png``, never the frame the
-                      job asked for: fails ``no_output``.
+                      job asked for: fails ``scene_error`` (not retryable).
 - huge.blend          30000 x 30000 px at 100 %: the combined pass alone needs 13.4 GiB,
                       over the memory ceiling of a worker started with --memory-max:
                       fails ``out_of_memory`` before rendering.

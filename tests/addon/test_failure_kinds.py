@@ -71,8 +71,11 @@ def test_kinds_are_exactly_the_protocols_failure_codes():
     # before 3.0: intern/cycles/device/device_cuda.cpp
     ("CUDA error: Launch failed in cuCtxSynchronize()", "gpu_error"),
     ("CUDA error at cuCtxCreate: Invalid device", "gpu_error"),
-    # source/blender/render/intern/pipeline.cc (RE_InitState): a scene error, not the GPU's
-    ("Image too small", "render_error"),
+    # source/blender/render/intern/pipeline.cc (RE_InitState, RE_is_rendering_allowed): the
+    # scene's settings; no worker would render it
+    ("Image too small", "scene_error"),
+    ("No render output node in scene", "scene_error"),
+    ("All render layers are disabled", "scene_error"),
     ("Failed to create render result", "render_error"),
 ])
 def test_blenders_messages_are_classified(message, code):

@@ -3,11 +3,13 @@ headless worker against kubo and the coordinator (issue 15: a scene, or a real f
 real part, for each failure kind). The scenes are made in the cell under test by
 tests/addon/make_fault_files.py:
 
-- ``render_error`` (failed, retryable): ``tiny.blend``, 32 x 24 px at 1 %: Blender refuses
-  to render it ("Image too small"); the message names the fix (raise the resolution);
-- ``no_output`` (failed, retryable): ``stereo_views.blend``, Stereoscopy with Individual
-  views: Blender renders and writes ``frame_0001_L.png``/``frame_0001_R.png``, never the
-  frame asked for; the message names both files and the fix (Views Format: Stereo 3D);
+- ``scene_error`` (failed, not retryable: no worker would render these): ``tiny.blend``,
+  32 x 24 px at 1 %: Blender refuses to render it ("Image too small"; it was
+  ``render_error``, retryable, tried three times); the message names the fix (raise the
+  resolution); ``stereo_views.blend``, Stereoscopy with Individual views: Blender renders
+  and writes ``frame_0001_L.png``/``frame_0001_R.png``, never the frame asked for (it was
+  ``no_output``, retryable); the message names both files and the fix (Views Format:
+  Stereo 3D);
 - ``out_of_memory`` (failed, retryable: a worker with more memory may render it):
   ``huge.blend``, 30000 x 30000 px, under the node launcher with ``--memory-max 1G`` (the
   worker's real memory ceiling, RLIMIT_DATA, tests/security/sandboxed_worker.py): its render
@@ -22,17 +24,24 @@ tests/addon/make_fault_files.py:
   (``--gateways``), renders it, tries every upload round (native/src/engine/service_loop.cpp)
   and fails the job naming the IPFS API that refused.
 
-Each job is submitted with ``max_attempts`` 1 (every kind here is retryable and the test has
-one worker) and must end ``failed`` after its one attempt, its event ``retryable, <code>: ``,
+Each job must end ``failed`` after one attempt (a retryable kind is submitted with
+``max_attempts`` 1: the test has one worker), its event ``[not ]retryable, <code>: ``,
 its stored ``error`` starting ``failed: `` without trailing whitespace. The workers run with
 HOME and USER of their own: no text the coordinator stored holds them or the work dir.
 
-Not made here: ``gpu_error`` needs a GPU (this machine has none; the classification of
-Blender's CUDA/OptiX/HIP messages is tests/addon/test_failure_kinds.py's, with the source of
-each string), ``unsupported_format`` needs a Blender built without one of the protocol's
-three formats (every cell here writes PNG, JPEG and OpenEXR; the coordinator refuses any
-other format at submission, 422): addon/farmhand/render.py refuses both cases and
-tests/addon/test_failure_kinds.py covers them.
+Not made here (no real part produces them on this machine):
+
+- ``render_error`` and ``no_output`` are what is left once the scene errors are known: an
+  error Blender is not known to report for a scene's settings, a write the worker's disk
+  refused (Blender 3.4 reports success writing into a read-only dir: seen 2026-12-03);
+  their classification is tests/addon/test_failure_kinds.py's;
+- ``gpu_error`` needs a GPU (this machine has none): the classification of Cycles' real
+  CUDA/OptiX/HIP texts, each with its source file, is tests/addon/test_failure_kinds.py's;
+- ``unsupported_format`` needs a Blender built without one of the protocol's three formats
+  (every cell here writes PNG, JPEG and OpenEXR); the coordinator refuses any other format
+  at submission (422) and the engine refuses an offer naming one (native/src/backend/
+  replies.cpp); a format outside the three reaching the add-on fails ``unsupported_format``
+  in every cell (tests/addon/test_job_rendering.py).
 
 Cells: the scene faults in every cell (what Blender does with the scene is each Blender's
 own: 4-6 s a cell at load 2.6-4.7); the upload fault in Debian's 3.4 and bpy 5.0 (11 s each:
@@ -66,25 +75,29 @@ ALL_CELLS = cell_params()
 MAKE_FAULT_FILES = REPO / "tests" / "addon" / "make_fault_files.py"
 USER = "fhfaults5w"  # the workers' user name (and their home dirs' names)
 
-# (file, code, phrases the stored error must hold)
+# (file, code, retryable, max_attempts, phrases the stored error must hold): a retryable
+# kind gets one attempt (this test's one worker would take it again), a scene error three
+# (it must end after the first: not retryable)
 SCENE_FAULTS = [
-    ("tiny.blend", "render_error",
+    ("tiny.blend", "scene_error", False, 3,
      ("Image too small", "raise Output Properties > Format > Resolution X/Y or %")),
-    ("stereo_views.blend", "no_output",
+    ("stereo_views.blend", "scene_error", False, 3,
      ("wrote no frame_0001.png (it wrote frame_0001_L.png, frame_0001_R.png)",
       "Views Format to Stereo 3D, or turn Stereoscopy off")),
-    ("huge.blend", "out_of_memory",
+    ("huge.blend", "out_of_memory", True, 1,
      ("renders 30000 x 30000 px: its render result alone needs 13.4 GiB",
       "over this worker's memory ceiling of", "lower the resolution")),
 ]
 
 
-def _failed_once(coord, job_id, worker, code: str) -> dict:
-    """Wait for job ``job_id`` to end; assert one attempt, ``code``, retryable, "failed: "."""
+def _failed_once(coord, job_id, worker, code: str, retryable: bool = True) -> dict:
+    """Wait for job ``job_id`` to end; assert one attempt, ``code``, ``retryable``,
+    "failed: "."""
     done = demo_farm.wait_for_job(coord, job_id, worker=worker, timeout=300)
     events = [e["detail"] for e in demo_farm.job_events(coord, job_id) if e["type"] == "failed"]
     assert (done["status"], done["error_code"], done["attempts"]) == ("failed", code, 1), done
-    assert events and events[0].startswith(f"retryable, {code}: "), events
+    retry = "retryable" if retryable else "not retryable"
+    assert events and events[0].startswith(f"{retry}, {code}: "), events
     assert done["error"].startswith("failed: ") and done["error"] == done["error"].rstrip()
     return done
 
@@ -105,7 +118,8 @@ def test_scene_faults_fail_retryable_naming_the_fix(kind, kubo, coordinator_fact
     assert "DONE fault-files" in made.stdout, made.stdout[-3000:] + made.stderr[-3000:]
     coord = coordinator_factory()
     jobs = {name: demo_farm.submit_job(coord, kubo, files / name, frames=[1],
-                                       max_attempts=1)["id"] for name, _, _ in SCENE_FAULTS}
+                                       max_attempts=attempts)["id"]
+            for name, _, _, attempts, _ in SCENE_FAULTS}
     home = tmp_path / USER
     node = sandboxed_worker(kind, home, coord, kubo, memory_max="1G")
     node.env.update(HOME=str(home), USER=USER, LOGNAME=USER)
@@ -114,8 +128,8 @@ def test_scene_faults_fail_retryable_naming_the_fix(kind, kubo, coordinator_fact
     worker = subprocess.Popen(node.launcher, env=node.env, cwd=home, stdout=log,
                               stderr=subprocess.STDOUT)
     try:
-        for name, code, phrases in SCENE_FAULTS:
-            error = _failed_once(coord, jobs[name], worker, code)["error"]
+        for name, code, retryable, _, phrases in SCENE_FAULTS:
+            error = _failed_once(coord, jobs[name], worker, code, retryable)["error"]
             print(f"\n{kind} {name}: {error}")
             for phrase in phrases:
                 assert phrase in error, (name, error)
