@@ -36,6 +36,15 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
   it then; nice 19 made that wait longer). A thread that existed before the render
   (Blender's task pool, shared with the artist's own work) is left alone; the job thread
   ends with the job, so nothing stays lowered for the artist's own renders.
+- **The artist's next F12 saves nothing.** ``write_still`` is not a skip-save property of
+  ``RENDER_OT_render`` (``screen_render.cc``, every version from 2.8 to 5.x): when the farm
+  render's modal handler finishes, Blender stores ``write_still=True`` as the operator's last
+  used value, and the artist's next F12 (keymap or menu, which start from the last used
+  values) would save its image to *their* output path (``/tmp/.png`` by default). The
+  artist's own value is kept from before the first farm render and put back
+  (:func:`restore_artist_render_props`) on every event the sharing watcher sees -- our
+  render's modal handler, added later, sees each event first, so the value is back before
+  any keymap runs -- and on every worker tick while no farm render runs.
 - **Progress within a frame.** ``render_stats`` fires only at the end of a GUI render in
   3.4, so progress within a frame is estimated from the elapsed time and the job's previous
   frames (shown as "about").
@@ -77,6 +86,43 @@ def _thread_name(tid: int) -> str:
         return ""
 
 _active: dict[str, "FrameRender"] = {}  # scene name -> the render of that scene
+_artist_write_still: bool | None = None  # render.render's last-used write_still before ours
+
+
+def _last_render_props():
+    """``render.render``'s last-used properties (what F12 starts from), or None."""
+    try:
+        return bpy.context.window_manager.operator_properties_last("render.render")
+    except (AttributeError, RuntimeError, TypeError):  # no window manager (loading a file)
+        return None
+
+
+def restore_artist_render_props() -> None:
+    """Put the artist's own last-used ``write_still`` of Render Image back when a farm
+    render's operator stored ours (see the module doc). Does nothing when no farm render ran
+    yet. Cheap: one property read. Done while a farm render runs too: the operator of an
+    earlier one may still be waiting for an event to finish and store its value."""
+    if _artist_write_still is None:
+        return
+    last = _last_render_props()
+    if last is not None and last.write_still != _artist_write_still:
+        last.write_still = _artist_write_still
+
+
+def artist_render_props_pending() -> bool:
+    """Whether a farm render's operator may still store its ``write_still`` (a farm render
+    runs or its job is still listed). Called by the sharing watcher after sharing stopped:
+    once this is False for an event the watcher sees, the farm render's modal handler (which
+    sees every event of the window before the watcher) has finished, the artist's value is
+    back, and nothing is watched any more."""
+    global _artist_write_still
+    if _artist_write_still is None:
+        return False
+    if _active or render_job_listed():
+        return True
+    restore_artist_render_props()
+    _artist_write_still = None
+    return False
 
 
 class FrameRender:
@@ -112,6 +158,10 @@ class FrameRender:
         artist_scene = window.scene
         prefs = bpy.context.preferences
         saved = (prefs.view.render_display_type, prefs.is_dirty, artist_scene.frame_current)
+        global _artist_write_still
+        if _artist_write_still is None:
+            last = _last_render_props()
+            _artist_write_still = bool(last.write_still) if last is not None else False
         _active[self.scene_name] = self
         self.threads_before = _thread_ids()
         self.started = time.monotonic()

@@ -36,7 +36,7 @@ import time
 
 import bpy
 
-from . import audit, compat, farm_render, handover, trace
+from . import audit, busy, compat, farm_render, handover, trace
 from .core_loader import load_core
 from .device import rendered_device_class
 from .jobrun import AppendedJob
@@ -48,6 +48,8 @@ TICK_S = 0.05           # the state machine's turn while preparing / rendering
 IDLE_TICK_S = 0.25      # while waiting for work or paused
 PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
 SETTLE_S = 1.5          # a finished render job is still listed as running this long at most
+ARTIST_SETTLE_S = 2.0   # after the artist's own render ended, no farm work starts this long
+BUSY_RETRY_S = 30.0     # how long a step Blender refuses for the moment is retried
 WARM_UP_S = 0.02        # main-thread time per turn for the audit's preparation (audit.warm_up)
 # A pause stops the engine after this long: at once, now that an engine stopped while its
 # claim is in flight lets the claim finish and releases the job (docs/engine.md, attempts
@@ -66,6 +68,14 @@ class Interrupt:
     def __init__(self, reason: str, then: str):
         self.reason = reason
         self.then = then
+
+
+def _redraw_everything() -> None:
+    """Tag every area of every window for a redraw (an RNA function of the screen, allowed
+    even while Blender refuses writes to data)."""
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            area.tag_redraw()
 
 
 class GuiWorker:
@@ -92,6 +102,7 @@ class GuiWorker:
         self.result = RenderResult()
         self.outcome = None        # callable(engine, job) -> outcome, set when a job ends
         self.cleanup_from = 0.0    # when the outcome was handed over (monotonic)
+        self.busy = busy.RetryWindow(BUSY_RETRY_S)  # a step Blender refused for the moment
         self.handed = False        # the job's outcome reached the engine (its data may remain)
         self.last_progress = 0.0
         self.device_used = ""
@@ -221,6 +232,7 @@ class GuiWorker:
             del self.timings[:-2000]
         state = self.state
         try:
+            farm_render.restore_artist_render_props()
             return _STEPS[state](self)
         except Exception as exc:  # a bug must not kill the timer: hand the job back
             log.exception("worker: unexpected error in state %s", self.state)
@@ -256,6 +268,10 @@ class GuiWorker:
                 not other_render:
             self.artist_render(False)  # F12 seen, but no render came of it (or it ended)
         if self.artist_rendering or other_render:
+            return "you are rendering"
+        if time.monotonic() - self.artist_render_at < ARTIST_SETTLE_S:
+            # their render has just ended: its job's end, the render window's first redraws
+            # and the engine's Python (Cycles frees its session) come first
             return "you are rendering"
         if self.idle_minutes:
             idle = time.monotonic() - self.last_input
@@ -311,7 +327,7 @@ class GuiWorker:
             elif self.prepare_step == 1:
                 with trace.span("audit"):
                     self.appended.audit()
-            else:
+            elif self.prepare_step == 2:
                 scene = self.appended.scene
                 os.makedirs(job.output_dir, exist_ok=True)
                 self.result.notes = prepare_scene(scene, job.output_dir,
@@ -321,14 +337,23 @@ class GuiWorker:
                 self._leave_a_core(scene)
                 self._note_device(scene)
                 self.frames = self.frames or [scene.frame_current]
+            else:
+                # The render starts in a turn of its own, once no render job is listed: the
+                # main loop has handled what the preparation notified, and starting a render
+                # kills every other job (screen_render_invoke), an artist's just begun too.
+                if farm_render.render_job_listed():
+                    return TICK_S
                 self.state = RENDERING
                 self._start_frame()
                 return TICK_S
         except Exception as exc:
+            if self.prepare_step > 0 and self._retry_later(exc, "preparing the job"):
+                return TICK_S * 4
             log_tail = self.job_log.text()
             return self._end_job(lambda e, j, exc=exc: handover.report_error(e, j, exc,
                                                                              log_tail))
         self.prepare_step += 1
+        self.busy.reset()
         return TICK_S
 
     def _rendering(self):
@@ -415,9 +440,8 @@ class GuiWorker:
             except Exception:
                 self._remove_job_data()
                 raise
-        if not self._render_job_gone():
+        if not self._render_job_gone() or not self._remove_job_data():
             return TICK_S
-        self._remove_job_data()
         return self._after_job()
 
     def _after_job(self):
@@ -440,9 +464,11 @@ class GuiWorker:
         return (not farm_render.render_job_listed() or
                 time.monotonic() - self.cleanup_from >= SETTLE_S)
 
-    def _remove_job_data(self) -> None:
+    def _remove_job_data(self) -> bool:
         """Remove everything the job added to the artist's file (its scene first: a render
-        job of it still listed is killed with it), close its log, forget the job."""
+        job of it still listed is killed with it), close its log, forget the job. Returns
+        False, with nothing forgotten, while Blender refuses the removal for the moment (see
+        :meth:`_retry_later`): the next turn tries again."""
         job = self.job
         try:
             if self.render is not None:
@@ -450,14 +476,35 @@ class GuiWorker:
                 if scene is not None:
                     farm_render.delete_scene(scene)
             removed = self.appended.discard() if self.appended is not None else 0
-            if job is not None:
-                log.info("job %s: %d datablock(s) the job added were removed", job.id, removed)
-        finally:
-            if self.job_log is not None:
-                self.job_log.close()
-            self.job = self.appended = self.render = self.job_log = self.outcome = None
-            self.cleanup_from = 0.0
-            self.handed = False
+        except Exception as exc:
+            if self._retry_later(exc, "removing the job's data"):
+                return False
+            self._forget_job()
+            raise
+        if job is not None:
+            log.info("job %s: %d datablock(s) the job added were removed", job.id, removed)
+        self._forget_job()
+        return True
+
+    def _forget_job(self) -> None:
+        if self.job_log is not None:
+            self.job_log.close()
+        self.job = self.appended = self.render = self.job_log = self.outcome = None
+        self.cleanup_from = 0.0
+        self.busy.reset()
+        self.handed = False
+
+    def _retry_later(self, exc: BaseException, what: str) -> bool:
+        """Whether ``exc`` is Blender refusing writes for the moment (busy.py) and the step
+        is to be tried again on a later turn (for at most BUSY_RETRY_S). Tags every area for
+        a redraw: a Python draw callback that ends sets Blender's write guard back."""
+        if not busy.is_refused_write(exc):
+            return False
+        _redraw_everything()
+        if self.busy.first:
+            log.info("job %s: Blender refuses changes for the moment (%s); %s again shortly",
+                     getattr(self.job, "id", "?"), str(exc).splitlines()[0][:120], what)
+        return self.busy.allow(time.monotonic())
 
     def _enter_pause(self, why: str):
         self.pause_reason = why

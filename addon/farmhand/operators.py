@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import sharing, trace
+from . import farm_render, sharing, trace
 from .log import log
 
 # Event types that are not the artist's input (for Only when idle).
@@ -39,8 +39,11 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
             return self._modal(event)
 
     def _modal(self, event):
+        farm_render.restore_artist_render_props()  # before any keymap sees this event
         worker = sharing.worker()
         if worker is None:
+            if farm_render.artist_render_props_pending():
+                return {"PASS_THROUGH"}  # a farm render's operator may still store its own
             sharing.session()["modal"] = False
             return {"FINISHED", "PASS_THROUGH"}
         kind = event.type

@@ -32,6 +32,9 @@ sys.path.insert(0, SPEC["tests_addon"])
 from harness import snapshot  # noqa: E402
 
 faulthandler.enable(all_threads=True)  # a crash prints every thread's Python stack
+# The artist's output path: their F12 renders must save nothing there (a farm render's
+# write_still must not become the last-used value of Render Image; farm_render.py)
+bpy.context.scene.render.filepath = os.path.join(SPEC["artist_out"], "")
 OUT = {"events": [], "errors": []}
 BEATS = []          # (monotonic time, worker state) of the 0.05 s heartbeat timer
 KEYS_SEEN = []      # monotonic times the probe saw a PAUSE key press
@@ -590,6 +593,7 @@ def drive():
     except StopIteration:
         return None
     except Exception:
+        faulthandler.dump_traceback(sys.stderr, all_threads=True)  # what every thread ran
         OUT["errors"].append(traceback.format_exc())
         print("RESULT " + json.dumps(OUT), flush=True)
         bpy.ops.wm.quit_blender()

@@ -104,7 +104,8 @@ def run_session(spec: dict, tmp_path: Path, artist: Path):
     """Run gui_session.py with ``spec`` in Blender under Xvfb; returns (result, events by
     name). Fails with the end of Blender's output when the session reported an error."""
     spec_path = tmp_path / "spec.json"
-    spec_path.write_text(json.dumps(spec))
+    artist_out = tmp_path / "artist-output"
+    spec_path.write_text(json.dumps({**spec, "artist_out": str(artist_out)}))
     env = blender_env(tmp_path)
     env.pop("FARMHAND_CORE_PATH", None)  # the core comes from the zip's vendor/
     env.pop("PYTHONPATH", None)
@@ -123,6 +124,10 @@ def run_session(spec: dict, tmp_path: Path, artist: Path):
     result = json.loads(lines[-1][len("RESULT "):])
     assert not result["errors"], result["errors"][0] + log[-4000:]
     events = {e["name"]: e for e in result["events"]}
+    # the artist's own F12 renders (they pressed no "save") wrote nothing to their output path
+    written = sorted(str(p.relative_to(artist_out)) for p in artist_out.rglob("*")) \
+        if artist_out.exists() else []
+    assert written == [], f"the artist's F12 render saved {written} into their output path"
     return result, events
 
 
