@@ -52,13 +52,33 @@ def frame_filename(frame: int, output_format: str) -> str:
     return f"frame_{frame:04d}{EXTENSIONS[output_format]}"
 
 
+def _cgroup_memory_max(proc_cgroup: str = "/proc/self/cgroup",
+                       root: str = "/sys/fs/cgroup") -> int | None:
+    """The ``memory.max`` of this process's cgroup v2 (systemd's ``MemoryMax=``, e.g.
+    packaging/node/farmhand-worker.service) in bytes, or None: no cgroup v2, "max", or
+    unreadable."""
+    try:
+        with open(proc_cgroup, encoding="ascii") as f:
+            path = next((line[3:].strip() for line in f if line.startswith("0::")), None)
+        if path is None:
+            return None
+        with open(os.path.join(root, path.lstrip("/"), "memory.max"), encoding="ascii") as f:
+            value = f.read().strip()
+    except (OSError, ValueError):
+        return None
+    return int(value) if value.isdigit() else None
+
+
 def memory_ceiling() -> int | None:
-    """This process's memory ceiling in bytes: the lower of its RLIMIT_DATA and RLIMIT_AS soft
-    limits (the node launcher's ``--memory-max`` sets RLIMIT_DATA, native/src/sandbox/
-    launcher.cpp), or None when neither is set."""
+    """This process's memory ceiling in bytes: the lowest of its RLIMIT_DATA and RLIMIT_AS
+    soft limits (the node launcher's ``--memory-max`` sets RLIMIT_DATA, native/src/sandbox/
+    launcher.cpp; 75 % of the machine's memory by default) and its cgroup's ``memory.max``,
+    or None when none is set."""
     limits = [resource.getrlimit(which)[0] for which in (resource.RLIMIT_DATA,
                                                            resource.RLIMIT_AS)]
-    finite = [v for v in limits if v not in (resource.RLIM_INFINITY, -1) and v > 0]
+    limits.append(_cgroup_memory_max())
+    finite = [v for v in limits
+              if v is not None and v not in (resource.RLIM_INFINITY, -1) and v > 0]
     return min(finite) if finite else None
 
 
@@ -72,8 +92,9 @@ def frame_size(scene) -> tuple[int, int]:
 def check_memory(scene, ceiling: int | None) -> None:
     """Fail ``out_of_memory`` (retryable: a worker with more memory may render it) before
     rendering when one frame's render result alone (:data:`RESULT_BYTES_PER_PIXEL` a pixel
-    and view) is larger than ``ceiling`` bytes (:func:`memory_ceiling`; None: no check).
-    Without it Blender's allocation fails mid-render and Blender crashes (``crashed``)."""
+    and view, of the border region when the frame is cropped to it) is larger than ``ceiling``
+    bytes (:func:`memory_ceiling`; None: no check). Without it Blender's allocation fails
+    mid-render and Blender aborts (``crashed``)."""
     if ceiling is None:
         return
     width, height = frame_size(scene)
@@ -82,7 +103,11 @@ def check_memory(scene, ceiling: int | None) -> None:
     if r.use_multiview:
         views = max(1, sum(1 for v in r.views if v.use)) if r.views_format == "MULTIVIEW" \
             else 2
-    need = width * height * views * RESULT_BYTES_PER_PIXEL
+    area = 1.0
+    if r.use_border and r.use_crop_to_border:  # the frame is the border region alone
+        area = max(0.0, r.border_max_x - r.border_min_x) * max(0.0, r.border_max_y -
+                                                                r.border_min_y)
+    need = int(width * height * area) * views * RESULT_BYTES_PER_PIXEL
     if need > ceiling:
         raise RenderFailed(
             f"scene '{scene.name}' renders {width} x {height} px"

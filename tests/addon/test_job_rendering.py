@@ -3,10 +3,14 @@ the engine: both strategies, output naming/formats, devices, and the hostile-fil
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from PIL import Image, ImageChops
 
-from blender_runner import BLENDERS, make_job_files, render_with_harness
+from blender_runner import (ADDON_PARENT, BLENDERS, blender_env, command, make_job_files,
+                            render_with_harness)
+from matrix import cell_params
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +211,35 @@ def test_the_files_current_scene_is_rendered_not_the_first(kind, strategy, job_f
     if strategy == "appended":
         assert "2 scenes; rendering the file's current scene 'Second', appended as " \
             "'Second'" in result["log"], result["log"][-3000:]
+
+
+CEILING = """
+import resource, sys
+sys.path.insert(0, {addon!r})
+from farmhand import render
+tmp = {tmp!r}
+resource.setrlimit(resource.RLIMIT_DATA, (3 << 30, resource.RLIM_INFINITY))
+print("CEILING", render._cgroup_memory_max(tmp + "/cgroup", tmp + "/fs"),
+      render._cgroup_memory_max(tmp + "/cgroup-max", tmp + "/fs"),
+      render._cgroup_memory_max(tmp + "/absent", tmp + "/fs"), render.memory_ceiling())
+"""
+
+
+@pytest.mark.parametrize("kind", cell_params(names=("blender34", "bpy50")))
+def test_the_memory_ceiling_is_the_lowest_rlimit_or_cgroup_limit(kind, tmp_path):
+    # render.check_memory's ceiling: a cgroup v2 memory.max (systemd's MemoryMax=) in bytes,
+    # "max" or no file: none; memory_ceiling() the lowest of RLIMIT_DATA/AS and the cgroup's
+    service = tmp_path / "fs" / "farm.slice" / "worker.service"
+    service.mkdir(parents=True)
+    (service / "memory.max").write_text("2147483648\n")
+    (tmp_path / "fs" / "max.service").mkdir()
+    (tmp_path / "fs" / "max.service" / "memory.max").write_text("max\n")
+    (tmp_path / "cgroup").write_text("1:name=systemd:/\n0::/farm.slice/worker.service\n")
+    (tmp_path / "cgroup-max").write_text("0::/max.service\n")
+    expr = CEILING.format(addon=str(ADDON_PARENT), tmp=str(tmp_path))
+    proc = subprocess.run(command(kind, None, [], expr=expr), env=blender_env(tmp_path),
+                          capture_output=True, text=True, timeout=180)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("CEILING")), "")
+    values = line.split()[1:]
+    assert values[:3] == ["2147483648", "None", "None"], proc.stdout[-2000:] + proc.stderr
+    assert 0 < int(values[3]) <= 3 << 30, line
