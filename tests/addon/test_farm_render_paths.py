@@ -97,3 +97,53 @@ def farm_render_nice() -> int:
     """FARM_NICE as farm_render.py sets it (the module needs bpy: read, not imported)."""
     text = (ADDON_PARENT / "farmhand" / "farm_render.py").read_text()
     return int(text.split("FARM_NICE = ", 1)[1].split()[0])
+
+
+REFUSED_SCRIPT = f"""
+import sys
+sys.path.insert(0, {str(ADDON_PARENT)!r})
+import bpy
+from farmhand import busy
+seen = {{}}
+
+
+class TEST_OT_refusing(bpy.types.Operator):
+    bl_idname = "test.refusing"
+    bl_label = "Refusing"
+
+    @classmethod
+    def poll(cls, context):  # read-only: Blender refuses Python's writes in here
+        for name, call in (("op", lambda: bpy.ops.object.select_all(action="DESELECT")),
+                           ("id", lambda: setattr(context.scene, "frame_current", 7))):
+            try:
+                call()
+                seen[name] = "allowed"
+            except Exception as exc:
+                seen[name] = (type(exc).__name__, busy.is_refused_write(exc))
+        return False
+
+
+bpy.utils.register_class(TEST_OT_refusing)
+bpy.ops.test.refusing.poll()
+other = busy.is_refused_write(RuntimeError("Operator bpy.ops.render.render.poll() "
+                                                "failed, context is incorrect"))
+print("REFUSED", seen["op"], seen["id"], "OTHER", other,
+      "FRAME", bpy.context.scene.frame_current, flush=True)
+bpy.utils.unregister_class(TEST_OT_refusing)
+import os
+os._exit(0)  # (the bpy 4.5 module hung at its exit after this script)
+"""
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_a_write_blender_refuses_for_the_moment_is_told_apart_from_a_failure(kind, tmp_path):
+    """busy.is_refused_write knows each Blender's own words for "not now" (the GUI worker
+    retries its step then instead of failing the job; tests/addon/test_busy.py checks the
+    texts without Blender): an operator call and an ID write made where Blender refuses
+    Python's writes (a poll function: the same process-wide flag), and nothing else."""
+    proc = subprocess.run(command(kind, None, [], expr=REFUSED_SCRIPT),
+                          env=blender_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    out = proc.stdout
+    assert ("REFUSED ('RuntimeError', True) ('AttributeError', True) OTHER False FRAME 1"
+            in out), out + proc.stderr[-3000:]

@@ -123,6 +123,30 @@ def window_override():
     return bpy.context.temp_override(window=win, screen=win.screen)
 
 
+def retry(call, timeout=10.0):
+    """``yield from retry(lambda: bpy.ops...)``: run an operator call from a step, again on
+    the next turns while Blender refuses it with "can't modify blend data in this state
+    (drawing/rendering)". (Blender keeps that state in one process-wide flag, not per
+    thread: a 40-round loop run saw the Resume after a cancel refused so, once; the session
+    ended there, its quit refused the same way, and Blender sat idle until the test's
+    timeout -- the "worker stopped claiming" stall.)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except RuntimeError as exc:
+            if "in this state" not in str(exc) or time.monotonic() > deadline:
+                raise
+            event("operator refused, retried", error=str(exc))
+        yield 0.05
+
+
+def farmhand_op(name, **kwargs):
+    """bpy.ops.farmhand.NAME(**kwargs) in the main window."""
+    with window_override():
+        return getattr(bpy.ops.farmhand, name)(**kwargs)
+
+
 def xdotool(*args):
     return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=10)
 
@@ -147,12 +171,25 @@ def focus_blender():
 
 
 def shot(name, crop=None):
-    """Screenshot of the whole X screen (``import``), optionally cropped (w, h, x, y)."""
+    """Screenshot of the whole X screen (``import``), optionally cropped (w, h, x, y); a
+    generator (``yield from shot(...)``): ``import`` runs as a child process while Blender
+    keeps running, and this step only looks every 0.05 s whether it is done. (Run blocking,
+    ImageMagick's start, the X grab and the PNG encoding held Blender's main thread 0.2 s per
+    shot: the two shots 3 s into the long render were the only heartbeat gap over 0.25 s of
+    that render, at load 2.6 -- the test's own work, not the worker's.)"""
     path = os.path.join(SPEC["shots"], name)
     args = ["import", "-window", "root"]
     if crop:
         args += ["-crop", "{}x{}+{}+{}".format(*crop)]
-    subprocess.run([*args, path], capture_output=True, timeout=30)
+    proc = subprocess.Popen([*args, path], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            break
+        yield 0.05
     event("screenshot", path=path, exists=os.path.isfile(path))
 
 
@@ -223,7 +260,7 @@ def cancel_measure(label, job_id, act):
     render = w.render
     event(f"{label}: request", job=job_id)
     asked = time.monotonic()
-    act()
+    yield from retry(act)
     yield from wait_for(lambda: render.state != "running", 10, "the render to end")
     # when the render ended, by the worker's own clock (this generator runs on the same
     # main thread, so it may see it only a gap later)
@@ -280,6 +317,28 @@ def reference_render(seconds):
     gap, beats = max_gap(started, ended)
     event("reference render", render_s=round(ended - started, 2), max_gap_s=gap, beats=beats,
           key_latency_s=key_latencies(sent))
+    # Blender's own cancel: the same F12 render, Esc (a real key press) after 3 s, timed to
+    # its render_cancel / render_complete handler (the farm's cancel_s is timed the same way)
+    yield 1.0
+    ends = []
+
+    def on_end(_scene, *_args):
+        ends.append(time.monotonic())
+
+    bpy.app.handlers.render_cancel.append(on_end)
+    bpy.app.handlers.render_complete.append(on_end)
+    try:
+        with window_override():
+            bpy.ops.render.render("INVOKE_DEFAULT")
+        yield 3.0
+        asked = time.monotonic()
+        xdotool("key", "Escape")
+        yield from wait_for(lambda: not bpy.app.is_job_running("RENDER"), 60,
+                            "the reference render's cancel")
+    finally:
+        bpy.app.handlers.render_cancel.remove(on_end)
+        bpy.app.handlers.render_complete.remove(on_end)
+    event("reference esc", cancel_s=round(ends[0] - asked, 3) if ends else None)
 
 
 def explain_gaps(start, end, render):
@@ -334,8 +393,7 @@ def scenario():
           selected=before["selected"])
 
     # Share my GPU: the long job renders
-    with window_override():
-        bpy.ops.farmhand.toggle_sharing()
+    yield from retry(lambda: farmhand_op("toggle_sharing"))
     event("sharing on")
     jobs = SPEC["jobs"]
     yield from wait_for(lambda: rendering_job(jobs["long"]), 240, "the long job rendering")
@@ -348,9 +406,9 @@ def scenario():
         perf = subprocess.Popen(["perf", "record", "-q", "-k", "mono", "-F", "397", "-p",
                                  str(os.getpid()), "-o", os.environ["FARMHAND_GUI_PERF"]])
     yield 3.0
-    shot("gui-during-job.png")
+    yield from shot("gui-during-job.png")
     win = main_window()
-    shot("gui-statusbar.png", (win.width, 28, 0, win.height - 28))  # a global area
+    yield from shot("gui-statusbar.png", (win.width, 28, 0, win.height - 28))  # a global area
     sent = []
     for _ in range(SPEC["key_probes"]):
         yield 1.0
@@ -388,7 +446,7 @@ def scenario():
         bpy.ops.screen.userpref_show()
     bpy.ops.preferences.addon_expand(module="farmhand")
     yield 4.0
-    shot("gui-preferences.png")
+    yield from shot("gui-preferences.png")
     for win in list(bpy.context.window_manager.windows):
         if win.screen.is_temporary:
             with bpy.context.temp_override(window=win, screen=win.screen):
@@ -397,7 +455,7 @@ def scenario():
 
     # Pause during the cancel job, then the file checks (3 jobs and a cancelled one)
     yield from cancel_measure("pause", jobs["cancel"],
-                              lambda: bpy.ops.farmhand.pause())
+                              lambda: farmhand_op("pause"))
     yield 1.0
     after = file_state("after")
     same = {k: before[k] == after[k] for k in before}
@@ -406,13 +464,11 @@ def scenario():
     OUT["file_same"] = same
 
     # Esc (a real key press: G.is_break cancels the render job)
-    with window_override():
-        bpy.ops.farmhand.resume()
+    yield from retry(lambda: farmhand_op("resume"))
     yield from cancel_measure("esc", jobs["cancel"], lambda: xdotool("key", "Escape"))
 
     # F12: the artist's render starts, the farm render is given back
-    with window_override():
-        bpy.ops.farmhand.resume()
+    yield from retry(lambda: farmhand_op("resume"))
     f12 = {}
 
     def press_f12():
@@ -428,17 +484,12 @@ def scenario():
     event("artist render ended")
 
     # untick Share my GPU (the operator behind the button)
-    def untick():
-        with window_override():
-            bpy.ops.farmhand.toggle_sharing()
-
-    yield from cancel_measure("untick", jobs["cancel"], untick)
+    yield from cancel_measure("untick", jobs["cancel"], lambda: farmhand_op("toggle_sharing"))
     yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
                         "sharing to stop")
 
     # share again, then quit Blender while the job renders
-    with window_override():
-        bpy.ops.farmhand.toggle_sharing()
+    yield from retry(lambda: farmhand_op("toggle_sharing"))
     yield from wait_for(lambda: rendering_job(jobs["cancel"]), 240, "the cancel job again")
     # the panel, large: the 3D view becomes a Properties editor on the Render tab, searched
     # for "Farmhand" (other panels fold away); after the file checks, so no check sees it
@@ -448,11 +499,11 @@ def scenario():
     area.spaces.active.context = "RENDER"
     area.spaces.active.search_filter = "Farmhand"
     yield 4.0
-    shot("gui-panel.png", area_crop_of(area))
+    yield from shot("gui-panel.png", area_crop_of(area))
     event("quit: request", job=jobs["cancel"])
     OUT["done"] = True
     print("RESULT " + json.dumps(OUT), flush=True)
-    bpy.ops.wm.quit_blender()
+    quit_blender()
 
 
 def scenario_idle():
@@ -466,8 +517,7 @@ def scenario_idle():
     from farmhand import sharing, ui
 
     jobs = SPEC["jobs"]
-    with window_override():
-        bpy.ops.farmhand.toggle_sharing()
+    yield from retry(lambda: farmhand_op("toggle_sharing"))
     event("sharing on")
     yield 1.0
     event("while the artist works", worker_state=worker_state(),
@@ -487,8 +537,7 @@ def scenario_idle():
     # idle again: the job comes back; Stop After This Job lets it finish, then stops
     yield from wait_for(lambda: rendering_job(jobs["idle"]), 120, "the job again")
     finishing = jobs["idle"]
-    with window_override():
-        bpy.ops.farmhand.stop(after_job=True)
+    yield from retry(lambda: farmhand_op("stop", after_job=True))
     event("stop after this job: request", job=finishing)
     yield from wait_for(lambda: worker() is None or worker().state == "stopped", 120,
                         "sharing to stop after the job")
@@ -502,9 +551,8 @@ def scenario_idle():
     event("notice", seconds_left=round(sharing.resume_seconds_left(), 1),
           words=sharing.words().headline)
     win = main_window()
-    shot("gui-resume-notice.png", (win.width, 28, 0, win.height - 28))
-    with window_override():
-        bpy.ops.farmhand.cancel_resume()
+    yield from shot("gui-resume-notice.png", (win.width, 28, 0, win.height - 28))
+    yield from retry(lambda: farmhand_op("cancel_resume"))
     yield sharing.RESUME_DELAY_S + 2.0
     event("notice cancelled", sharing=sharing.worker() is not None, share_gpu=addon.share_gpu)
     left = create_job(SPEC["last_cid"])  # a new job for the resumed worker to render
@@ -516,7 +564,7 @@ def scenario_idle():
     event("quit: request", job=left)
     OUT["done"] = True
     print("RESULT " + json.dumps(OUT), flush=True)
-    bpy.ops.wm.quit_blender()
+    quit_blender()
 
 
 def scenario_loop():
@@ -533,18 +581,16 @@ def scenario_loop():
     yield from reference_render(0)  # the artist's own Render Result exists
     bpy.app.handlers.render_init.append(on_render_init)
     job = SPEC["jobs"]["cancel"]
-    with window_override():
-        bpy.ops.farmhand.toggle_sharing()
+    yield from retry(lambda: farmhand_op("toggle_sharing"))
     event("sharing on")
 
     def toggle():
-        with window_override():
-            bpy.ops.farmhand.toggle_sharing()
+        return farmhand_op("toggle_sharing")
 
     def f12():
         xdotool("key", "F12")
 
-    acts = {"pause": lambda: bpy.ops.farmhand.pause(), "untick": toggle, "f12": f12,
+    acts = {"pause": lambda: farmhand_op("pause"), "untick": toggle, "f12": f12,
             "esc": lambda: xdotool("key", "Escape")}
     order = SPEC.get("loop_actions", ["pause", "esc", "untick", "f12"])
     for i in range(SPEC["loops"]):
@@ -555,7 +601,7 @@ def scenario_loop():
         w = worker()
         render = w.render
         asked = time.monotonic()
-        acts[label]()
+        yield from retry(acts[label])
         yield from wait_for(lambda: render.state != "running", 15, f"round {i}: render end")
         ended = render.ended_at or time.monotonic()
         yield from wait_for(lambda: worker() is None or worker().job is None, 15,
@@ -568,23 +614,37 @@ def scenario_loop():
         elif label == "untick":
             yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
                                 "sharing to stop")
-            toggle()
+            yield from retry(toggle)
         else:
-            with window_override():
-                bpy.ops.farmhand.resume()
+            yield from retry(lambda: farmhand_op("resume"))
     # the append after the last cancel, then sharing off: only the artist's scenes are left
     yield from wait_for(lambda: rendering_job(job), 240, "the job rendering after the loop")
-    toggle()
+    yield from retry(toggle)
     yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
                         "sharing to stop")
     event("loop done", rounds=SPEC["loops"], scenes=sorted(s.name for s in bpy.data.scenes))
     OUT["done"] = True
     print("RESULT " + json.dumps(OUT), flush=True)
-    bpy.ops.wm.quit_blender()
+    quit_blender()
 
 
 _SCENARIOS = {"main": scenario, "idle": scenario_idle, "loop": scenario_loop}
 _steps = _SCENARIOS[SPEC.get("scenario", "main")]()
+
+
+def quit_blender():
+    """Quit Blender now or, while Blender refuses operators ("in this state"), from the next
+    timer turns (a refused quit left Blender running until the test's timeout)."""
+    def attempt():
+        try:
+            bpy.ops.wm.quit_blender()
+        except RuntimeError as exc:
+            print(f"quit refused ({exc}); trying again", flush=True)
+            return 0.1
+        return None
+
+    if attempt() is not None:
+        bpy.app.timers.register(attempt, first_interval=0.1, persistent=True)
 
 
 def drive():
@@ -596,7 +656,7 @@ def drive():
         faulthandler.dump_traceback(sys.stderr, all_threads=True)  # what every thread ran
         OUT["errors"].append(traceback.format_exc())
         print("RESULT " + json.dumps(OUT), flush=True)
-        bpy.ops.wm.quit_blender()
+        quit_blender()
         return None
 
 
