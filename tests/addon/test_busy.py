@@ -18,9 +18,15 @@ OPERATOR = ('Calling operator "bpy.ops.scene.delete" error, can\'t modify blend 
             "state (drawing/rendering)")
 
 
+# the same refusal in Blender 5.0 and later (bpy 5.0.1 and 5.2 modules)
+OPERATOR_5 = ('Calling operator "bpy.ops.object.select_all" error, cannot modify blend data '
+              "in this state (drawing/rendering)")
+
+
 @pytest.mark.parametrize("exc, refused", [
     (AttributeError(ID_WRITE), True),
     (RuntimeError(OPERATOR), True),
+    (RuntimeError(OPERATOR_5), True),
     # real errors stay errors: a missing attribute, another operator failure, another type
     (AttributeError("'CyclesRenderSettings' object has no attribute 'use_denoising2'"), False),
     (RuntimeError("Error: Cannot render, no camera"), False),

@@ -105,6 +105,7 @@ sys.path.insert(0, {str(ADDON_PARENT)!r})
 import bpy
 from farmhand import busy
 seen = {{}}
+TEXTS = []
 
 
 class TEST_OT_refusing(bpy.types.Operator):
@@ -120,11 +121,13 @@ class TEST_OT_refusing(bpy.types.Operator):
                 seen[name] = "allowed"
             except Exception as exc:
                 seen[name] = (type(exc).__name__, busy.is_refused_write(exc))
+                TEXTS.append(str(exc))
         return False
 
 
 bpy.utils.register_class(TEST_OT_refusing)
 bpy.ops.test.refusing.poll()
+print("TEXTS", TEXTS)  # (Blender 5.0 says "cannot modify", 3.4-4.5 "can't modify")
 other = busy.is_refused_write(RuntimeError("Operator bpy.ops.render.render.poll() "
                                                 "failed, context is incorrect"))
 print("REFUSED", seen["op"], seen["id"], "OTHER", other,
