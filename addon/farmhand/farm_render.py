@@ -58,7 +58,7 @@ import time
 
 import bpy
 
-from . import trace
+from . import busy, trace
 from .log import log
 from .render import RenderFailed
 
@@ -150,7 +150,8 @@ class FrameRender:
     def start(self, window) -> None:
         """Invoke the render job in ``window`` (the artist's main window). Raises
         RenderFailed when Blender refuses to start it (another render of this scene runs,
-        no window)."""
+        no window); Blender's own RuntimeError / AttributeError when it refuses writes for
+        the moment (busy.is_refused_write: start it again on a later turn)."""
         # Each RNA assignment sends its update notifier even when the value is unchanged, and
         # a preference's is a redraw of every area of every window (the costliest redraw
         # there is with software OpenGL): only what differs is assigned.
@@ -174,6 +175,8 @@ class FrameRender:
                                                scene=self.scene_name)
         except RuntimeError as exc:
             _active.pop(self.scene_name, None)
+            if busy.is_refused_write(exc):
+                raise  # refused for the moment only: the worker starts it on a later turn
             raise RenderFailed(f"frame {self.frame}: Blender did not start the render: "
                                f"{exc}") from exc
         finally:

@@ -343,8 +343,8 @@ class GuiWorker:
                 # kills every other job (screen_render_invoke), an artist's just begun too.
                 if farm_render.render_job_listed():
                     return TICK_S
+                self._start_frame()  # (a refusal for the moment: this step again, below)
                 self.state = RENDERING
-                self._start_frame()
                 return TICK_S
         except Exception as exc:
             if self.prepare_step > 0 and self._retry_later(exc, "preparing the job"):
@@ -359,6 +359,10 @@ class GuiWorker:
     def _rendering(self):
         render = self.render
         interrupt = self._interrupt()
+        if render is None:  # the next frame, whose start Blender refused for the moment
+            if interrupt is not None:
+                return self._give_back(interrupt)
+            return self._start_next_frame()
         if render.state == farm_render.RUNNING:
             if interrupt is not None:
                 farm_render.cancel(render)
@@ -415,8 +419,8 @@ class GuiWorker:
         if self.frame_index < len(self.frames):
             if interrupt is not None:
                 return self._give_back(interrupt)
-            self._start_frame()
-            return TICK_S
+            self.render = None
+            return self._start_next_frame()
         started = self.job_log.started
         result = self.result
         return self._end_job(lambda e, j: handover.report_result(e, j, result, "", started))
@@ -546,11 +550,24 @@ class GuiWorker:
         frame = self.frames[self.frame_index]
         path = os.path.join(self.job.output_dir,
                             frame_filename(frame, self.job.output_format or "PNG"))
-        self.render = farm_render.FrameRender(self.appended.scene, frame, path)
+        render = farm_render.FrameRender(self.appended.scene, frame, path)
         with trace.span("render start"):
-            self.render.start(self.window)
+            render.start(self.window)
+        self.render = render  # only once started: a refused start leaves no render behind
         log.info("job %s: rendering frame %d (%d of %d) as a Blender render job", self.job.id,
                  frame, self.frame_index + 1, len(self.frames))
+
+    def _start_next_frame(self):
+        """Start the job's next frame; while Blender refuses it for the moment (busy.py) the
+        render stays None and a later turn tries again (_rendering)."""
+        try:
+            self._start_frame()
+        except Exception as exc:
+            if not self._retry_later(exc, "starting the next frame"):
+                raise
+            return TICK_S * 4
+        self.busy.reset()
+        return TICK_S
 
     def _give_back(self, interrupt: Interrupt):
         """Release the job in hand (nothing is uploaded) and go on to ``interrupt.then``."""
