@@ -632,15 +632,26 @@ _SCENARIOS = {"main": scenario, "idle": scenario_idle, "loop": scenario_loop}
 _steps = _SCENARIOS[SPEC.get("scenario", "main")]()
 
 
+QUIT_REFUSED_S = 10.0  # then the session ends the process: Blender's write guard is stuck
+
+
 def quit_blender():
     """Quit Blender now or, while Blender refuses operators ("in this state"), from the next
-    timer turns (a refused quit left Blender running until the test's timeout)."""
+    timer turns (a refused quit left Blender running until the test's timeout). Refused for
+    QUIT_REFUSED_S: the guard is stuck for good (seen in a 30-round loop at round 26, 4 min
+    and counting), so the process ends with exit status 3 (the RESULT line is out already)."""
+    since = time.monotonic()
+
     def attempt():
         try:
             bpy.ops.wm.quit_blender()
         except RuntimeError as exc:
+            if time.monotonic() - since > QUIT_REFUSED_S:
+                print(f"quit refused for {QUIT_REFUSED_S:g} s ({exc}): ending the process",
+                      flush=True)
+                os._exit(3)
             print(f"quit refused ({exc}); trying again", flush=True)
-            return 0.1
+            return 0.5
         return None
 
     if attempt() is not None:
