@@ -46,5 +46,10 @@ class RetryWindow:
         """Whether no refusal is being retried (nothing logged yet)."""
         return not self.since
 
+    def stuck(self, now: float, after_s: float) -> bool:
+        """Whether the refusals began at least ``after_s`` seconds before ``now``: longer
+        than any read-only callback lasts, so Blender's write guard is stuck (write_gate)."""
+        return bool(self.since) and now - self.since >= after_s
+
     def reset(self) -> None:
         self.since = 0.0

@@ -36,7 +36,7 @@ import time
 
 import bpy
 
-from . import audit, busy, compat, farm_render, handover, trace
+from . import audit, busy, compat, farm_render, handover, trace, write_gate
 from .core_loader import load_core
 from .device import rendered_device_class
 from .jobrun import AppendedJob
@@ -50,6 +50,7 @@ PROGRESS_EVERY_S = 2.0  # progress sent to the engine (its heartbeats carry it)
 SETTLE_S = 1.5          # a finished render job is still listed as running this long at most
 ARTIST_SETTLE_S = 2.0   # after the artist's own render ended, no farm work starts this long
 BUSY_RETRY_S = 30.0     # how long a step Blender refuses for the moment is retried
+GATE_AFTER_S = 1.0      # refused this long: Blender's write guard is stuck (write_gate.py)
 WARM_UP_S = 0.02        # main-thread time per turn for the audit's preparation (audit.warm_up)
 # A pause stops the engine after this long: at once, now that an engine stopped while its
 # claim is in flight lets the claim finish and releases the job (docs/engine.md, attempts
@@ -103,6 +104,7 @@ class GuiWorker:
         self.outcome = None        # callable(engine, job) -> outcome, set when a job ends
         self.cleanup_from = 0.0    # when the outcome was handed over (monotonic)
         self.busy = busy.RetryWindow(BUSY_RETRY_S)  # a step Blender refused for the moment
+        self.gated = False         # every step through write_gate (Blender's guard was stuck)
         self.handed = False        # the job's outcome reached the engine (its data may remain)
         self.last_progress = 0.0
         self.device_used = ""
@@ -314,47 +316,55 @@ class GuiWorker:
         interrupt = self._interrupt()
         if interrupt is not None:
             return self._give_back(interrupt)
-        job = self.job
         try:
-            if self.prepare_step == 0:
-                started = time.monotonic()
-                self.appended = AppendedJob(job)
-                with trace.span("append"):
-                    self.appended.append()
-                self.append_span = (started, time.monotonic())
-                log.info("job %s: scene appended in %.2f s", job.id,
-                         self.append_span[1] - started)
-            elif self.prepare_step == 1:
-                with trace.span("audit"):
-                    self.appended.audit()
-            elif self.prepare_step == 2:
-                scene = self.appended.scene
-                os.makedirs(job.output_dir, exist_ok=True)
-                self.result.notes = prepare_scene(scene, job.output_dir,
-                                                  job.output_format or "PNG",
-                                                  self.settings.device)
-                self.result.device = rendered_device_class(scene, self.settings.device)
-                self._leave_a_core(scene)
-                self._note_device(scene)
-                self.frames = self.frames or [scene.frame_current]
-            else:
-                # The render starts in a turn of its own, once no render job is listed: the
-                # main loop has handled what the preparation notified, and starting a render
-                # kills every other job (screen_render_invoke), an artist's just begun too.
-                if farm_render.render_job_listed():
-                    return TICK_S
-                self._start_frame()  # (a refusal for the moment: this step again, below)
-                self.state = RENDERING
-                return TICK_S
+            wait = self._write(self._prepare_one)
         except Exception as exc:
             if self.prepare_step > 0 and self._retry_later(exc, "preparing the job"):
                 return TICK_S * 4
             log_tail = self.job_log.text()
             return self._end_job(lambda e, j, exc=exc: handover.report_error(e, j, exc,
                                                                              log_tail))
+        if wait is not None:
+            return wait
         self.prepare_step += 1
         self.busy.reset()
         return TICK_S
+
+    def _prepare_one(self):
+        """One step of the preparation (self.prepare_step); a turn's delay to return now, or
+        None to go on with the next step."""
+        job = self.job
+        if self.prepare_step == 0:
+            started = time.monotonic()
+            self.appended = AppendedJob(job)
+            with trace.span("append"):
+                self.appended.append()
+            self.append_span = (started, time.monotonic())
+            log.info("job %s: scene appended in %.2f s", job.id,
+                     self.append_span[1] - started)
+        elif self.prepare_step == 1:
+            with trace.span("audit"):
+                self.appended.audit()
+        elif self.prepare_step == 2:
+            scene = self.appended.scene
+            os.makedirs(job.output_dir, exist_ok=True)
+            self.result.notes = prepare_scene(scene, job.output_dir,
+                                              job.output_format or "PNG",
+                                              self.settings.device)
+            self.result.device = rendered_device_class(scene, self.settings.device)
+            self._leave_a_core(scene)
+            self._note_device(scene)
+            self.frames = self.frames or [scene.frame_current]
+        else:
+            # The render starts in a turn of its own, once no render job is listed: the
+            # main loop has handled what the preparation notified, and starting a render
+            # kills every other job (screen_render_invoke), an artist's just begun too.
+            if farm_render.render_job_listed():
+                return TICK_S
+            self._start_frame()  # (a refusal for the moment: this step again, below)
+            self.state = RENDERING
+            return TICK_S
+        return None
 
     def _rendering(self):
         render = self.render
@@ -474,12 +484,16 @@ class GuiWorker:
         False, with nothing forgotten, while Blender refuses the removal for the moment (see
         :meth:`_retry_later`): the next turn tries again."""
         job = self.job
-        try:
+
+        def remove() -> int:
             if self.render is not None:
                 scene = bpy.data.scenes.get(self.render.scene_name)
                 if scene is not None:
                     farm_render.delete_scene(scene)
-            removed = self.appended.discard() if self.appended is not None else 0
+            return self.appended.discard() if self.appended is not None else 0
+
+        try:
+            removed = self._write(remove)
         except Exception as exc:
             if self._retry_later(exc, "removing the job's data"):
                 return False
@@ -497,6 +511,17 @@ class GuiWorker:
         self.cleanup_from = 0.0
         self.busy.reset()
         self.handed = False
+
+    def _write(self, step):
+        """``step()``; through the write gate (write_gate.py) once Blender has refused this
+        step for GATE_AFTER_S: its write guard is then stuck, not guarding a callback."""
+        if not self.gated and self.busy.stuck(time.monotonic(), GATE_AFTER_S):
+            self.gated = True  # for the rest of this session: the gate is harmless otherwise
+            log.warning("job %s: Blender's write guard is stuck (every write from Python "
+                        "refused for %.1f s, a Blender bug); the worker's steps run inside a "
+                        "property update from now on, where Blender allows writes",
+                        getattr(self.job, "id", "?"), time.monotonic() - self.busy.since)
+        return write_gate.run(step) if self.gated else step()
 
     def _retry_later(self, exc: BaseException, what: str) -> bool:
         """Whether ``exc`` is Blender refusing writes for the moment (busy.py) and the step
@@ -561,7 +586,7 @@ class GuiWorker:
         """Start the job's next frame; while Blender refuses it for the moment (busy.py) the
         render stays None and a later turn tries again (_rendering)."""
         try:
-            self._start_frame()
+            self._write(self._start_frame)
         except Exception as exc:
             if not self._retry_later(exc, "starting the next frame"):
                 raise

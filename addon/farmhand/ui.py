@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import capabilities, compat, device, sharing, trace
+from . import capabilities, compat, device, sharing, trace, write_gate
 from .log import log, setup_stream_logging
 from .operators import CLASSES as OPERATOR_CLASSES
 from .settings import WorkerSettings, default_key_file, default_work_dir
@@ -287,6 +287,7 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     bpy.types.STATUSBAR_HT_header.append(_statusbar)
+    write_gate.register()
     sharing.register()
     ensure_key()  # first enable: creates the key file (0600) and shows the address
     compat.register_timer(_after_register, first_interval=0.1)
@@ -294,6 +295,7 @@ def register():
 
 def unregister():
     sharing.unregister()
+    write_gate.unregister()
     bpy.types.STATUSBAR_HT_header.remove(_statusbar)
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

@@ -150,3 +150,63 @@ def test_a_write_blender_refuses_for_the_moment_is_told_apart_from_a_failure(kin
     out = proc.stdout
     assert ("REFUSED ('RuntimeError', True) ('AttributeError', True) OTHER False FRAME 1"
             in out), out + proc.stderr[-3000:]
+
+
+GATE_SCRIPT = f"""
+import sys
+sys.path.insert(0, {str(ADDON_PARENT)!r})
+import bpy
+from farmhand import busy, write_gate
+write_gate.register()
+seen = {{}}
+
+
+class TEST_OT_gated(bpy.types.Operator):
+    bl_idname = "test.gated"
+    bl_label = "Gated"
+
+    @classmethod
+    def poll(cls, context):  # read-only: Blender's write guard is set in here
+        try:
+            context.scene.frame_current = 5
+            seen["plain"] = "allowed"
+        except AttributeError as exc:
+            seen["plain"] = busy.is_refused_write(exc)
+        write_gate.run(lambda: setattr(context.scene, "frame_current", 7))
+        seen["op"] = sorted(write_gate.run(
+            lambda: bpy.ops.object.select_all(action="DESELECT")))
+        try:
+            write_gate.run(lambda: 1 / 0)
+        except ZeroDivisionError:
+            seen["raised"] = True
+        try:
+            context.scene.frame_current = 9  # the guard is as it was after each gate
+            seen["after"] = "allowed"
+        except AttributeError as exc:
+            seen["after"] = busy.is_refused_write(exc)
+        return False
+
+
+bpy.utils.register_class(TEST_OT_gated)
+bpy.ops.test.gated.poll()
+print("GATED", seen["plain"], seen["op"], seen.get("raised"), seen["after"],
+      "FRAME", bpy.context.scene.frame_current, flush=True)
+bpy.utils.unregister_class(TEST_OT_gated)
+write_gate.unregister()
+import os
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_the_write_gate_writes_where_blenders_guard_refuses(kind, tmp_path):
+    """write_gate.run makes a data write and an operator call inside a property update,
+    where Blender allows them even while its write guard is set (here: inside a poll
+    function; in the GUI worker: the guard stuck after a render thread's Python overlapped
+    the main thread's). The guard is as before afterwards; the function's exception reaches
+    the caller."""
+    proc = subprocess.run(command(kind, None, [], expr=GATE_SCRIPT),
+                          env=blender_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    out = proc.stdout
+    assert "GATED True ['FINISHED'] True True FRAME 7" in out, out + proc.stderr[-3000:]

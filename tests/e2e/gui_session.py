@@ -131,12 +131,19 @@ def retry(call, timeout=10.0):
     ended there, its quit refused the same way, and Blender sat idle until the test's
     timeout -- the "worker stopped claiming" stall.)"""
     deadline = time.monotonic() + timeout
+    refused_since = 0.0
     while True:
         try:
+            if refused_since and time.monotonic() - refused_since >= 1.0:
+                from farmhand import write_gate  # the guard is stuck: where writes are allowed
+
+                event("operator refused for 1 s, called through the write gate")
+                return write_gate.run(call)
             return call()
         except RuntimeError as exc:
             if "in this state" not in str(exc) or time.monotonic() > deadline:
                 raise
+            refused_since = refused_since or time.monotonic()
             event("operator refused, retried", error=str(exc))
         yield 0.05
 
@@ -644,8 +651,13 @@ def quit_blender():
 
     def attempt():
         try:
-            bpy.ops.wm.quit_blender()
-        except RuntimeError as exc:
+            if time.monotonic() - since >= 1.0:  # stuck: quit where writes are allowed
+                from farmhand import write_gate
+
+                write_gate.run(bpy.ops.wm.quit_blender)
+            else:
+                bpy.ops.wm.quit_blender()
+        except (RuntimeError, ImportError) as exc:
             if time.monotonic() - since > QUIT_REFUSED_S:
                 print(f"quit refused for {QUIT_REFUSED_S:g} s ({exc}): ending the process",
                       flush=True)
