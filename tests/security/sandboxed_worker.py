@@ -93,11 +93,13 @@ def child_pid(parent: int, timeout: float = 30) -> int:
     raise TimeoutError(f"process {parent} started no child")
 
 
-def stop(proc: subprocess.Popen, pid: int | None = None, timeout: float = 60) -> None:
+def stop(proc: subprocess.Popen, pid: int | None = None, timeout: float = 60,
+         group: bool = False) -> None:
     """Stops a worker the way systemd does: SIGTERM to ``pid`` (default: ``proc`` itself; for
     a worker under strace, the tracee) then waits for ``proc``; SIGKILL after ``timeout`` s.
     A process that already exited (Blender may end between the poll and the kill) is fine:
-    that race raised ProcessLookupError in CI before."""
+    that race raised ProcessLookupError in CI before. ``group``: ``proc`` leads its own process
+    group; what is left of it afterwards is killed (:func:`reap_group`)."""
     if proc.poll() is None:
         try:
             os.kill(pid if pid is not None else proc.pid, signal.SIGTERM)
@@ -113,6 +115,32 @@ def stop(proc: subprocess.Popen, pid: int | None = None, timeout: float = 60) ->
                 pass
         proc.kill()
         proc.wait()
+    if group:  # started with start_new_session=True: its group is its own
+        reap_group(proc)
+
+
+def reap_group(proc: subprocess.Popen) -> list[str]:
+    """SIGKILL what is left of ``proc``'s process group once ``proc`` has ended (started with
+    ``start_new_session=True``: strace, the launcher, Blender and anything they forked), and
+    print each such process: a clean-clone CI run left a bpy-cell worker of this test
+    running, its parent gone. Returns the command lines that were still running."""
+    left = []
+    for task in Path("/proc").iterdir():
+        if not task.name.isdigit() or int(task.name) == proc.pid:
+            continue
+        try:
+            if os.getpgid(int(task.name)) != proc.pid:
+                continue
+            left.append((task / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:200])
+        except (OSError, ProcessLookupError):
+            continue
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for line in left:
+        print(f"process left by the worker's stop, killed: {line}", flush=True)
+    return left
 
 
 def wait_peak_rss(proc: subprocess.Popen, timeout: float) -> int:

@@ -131,7 +131,8 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     log = open(node.home / "worker.log", "wb")
     proc = subprocess.Popen(["strace", "-f", "-y", "-s", "4096", "-e", "trace=%file", "-o",
                              str(trace), *node.launcher],
-                            env=node.env, cwd=node.home, stdout=log, stderr=subprocess.STDOUT)
+                            env=node.env, cwd=node.home, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     tracee = None
     try:
         tracee = child_pid(proc.pid)
@@ -146,7 +147,7 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
             time.sleep(0.5)
         alive = proc.poll() is None
     finally:
-        stop(proc, tracee)
+        stop(proc, tracee, group=True)
         log.close()
     worker_log = (node.home / "worker.log").read_text(errors="replace")
     assert len(final) == len(jobs), f"unfinished: {set(jobs) - set(final)}\n{worker_log[-4000:]}"
