@@ -9,8 +9,8 @@ whitespace; the worker's own paths never appear in them (:mod:`scrub`).
 Source of the idea: SheepIt keeps ~35 such kinds, each with a message for people
 (shared/STYLE.md). This table is the one place the add-on defines them; docs/protocol.md
 "Failure codes" lists the same codes (a test compares the two); the engine uses
-``download_failed``, ``upload_failed``, ``too_new``, ``too_large``, ``corrupt``, ``crashed`` and
-``no_output`` for the failures it reports itself.
+``download_failed``, ``upload_failed``, ``too_new``, ``too_large``, ``corrupt``, ``crashed``,
+``no_output`` and ``worker_error`` for the failures it reports itself.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ KINDS = {k.code: k for k in (
     Kind("too_slow", True, "failed", "a frame took longer than this worker allows"),
     Kind("crashed", True, "failed", "Blender crashed while rendering"),
     Kind("render_error", True, "failed", "Blender reported another error while rendering"),
-    Kind("no_output", True, "failed", "Blender reported success but wrote no file"),
+    Kind("no_output", True, "failed", "Blender wrote no usable frame: this worker's disk "
+         "refused it, or the file is missing, empty or cut short"),
     Kind("download_failed", True, "failed", "the job file could not be downloaded"),
     Kind("upload_failed", True, "failed", "the result could not be uploaded or submitted"),
-    Kind("worker_error", True, "failed", "a bug in the worker"),
+    Kind("worker_error", True, "failed", "a bug in the worker, or a fault of its own machine "
+         "(its disk full or read-only)"),
 )}
 
 
@@ -115,6 +117,7 @@ _FIXES = [
 # Blender's own messages (bpy.ops.render.render's RuntimeError, Cycles' error strings),
 # most specific first. Sources (Blender's repository; tests/addon/test_failure_kinds.py holds
 # one real message of each):
+# - "Render error (<why>) cannot save": see the entry (no_output);
 # - "Cannot render, no camera": source/blender/render/intern/pipeline.cc; the scene errors
 #   of :data:`_FIXES` (scene_error: no other worker would render the scene either);
 # - "System is out of GPU memory" / "System is out of GPU and shared host memory":
@@ -130,6 +133,10 @@ _FIXES = [
 #   (intern/cycles/device/device_cuda.cpp).
 _BLENDER_MESSAGES = [
     (re.compile(r"no camera", re.I), "no_camera"),
+    # "Render error (<strerror>) cannot save: '<path>'": the frame's write failed (the disk
+    # full, or refusing it); source/blender/blenkernel/intern/image_save.cc,
+    # image_render_print_save_message (2.8x to 5.x); another worker's disk will take it
+    (re.compile(r"\bcannot save: ", re.I), "no_output"),
     *((pattern, "scene_error") for pattern, _ in _FIXES),
     (re.compile(r"out of (gpu |device )?(and shared host )?memory|failed to allocate|"
                 r"cannot allocate|std::bad_alloc|CUDA_ERROR_OUT_OF_MEMORY", re.I),

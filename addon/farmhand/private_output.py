@@ -48,8 +48,8 @@ def _strip_png(data: bytes) -> bytes:
             out.append(data[pos:end])
         pos = end
         if kind == b"IEND":
-            break
-    return b"".join(out)
+            return b"".join(out)
+    raise ValueError("PNG without its IEND chunk (cut short)")
 
 
 def _strip_jpeg(data: bytes) -> bytes:
@@ -62,6 +62,8 @@ def _strip_jpeg(data: bytes) -> bytes:
             raise ValueError(f"JPEG marker expected at byte {pos}")
         marker = data[pos + 1]
         if marker == 0xDA:  # start of scan: entropy-coded data to the end
+            if not data.endswith(b"\xff\xd9"):
+                raise ValueError("JPEG without its end-of-image marker (cut short)")
             out.append(data[pos:])
             return b"".join(out)
         length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
@@ -76,7 +78,9 @@ def _strip_jpeg(data: bytes) -> bytes:
 
 def strip_metadata(path: str) -> int:
     """Rewrite the PNG or JPEG at ``path`` without metadata (see module doc); other files are
-    left alone. Returns the number of bytes removed. Raises ValueError for a malformed file."""
+    left alone. Returns the number of bytes removed. Raises ValueError for a malformed file,
+    one cut short included (a PNG without IEND, a JPEG without its EOI marker: what a full
+    disk leaves)."""
     with open(path, "rb") as f:
         data = f.read()
     if data.startswith(PNG_SIGNATURE):

@@ -158,6 +158,29 @@ def _no_output(scene, frame: int, name: str, written: list[str]) -> tuple[str, s
     return text, "no_output"
 
 
+def _disk_note(output_dir: str) -> str:
+    """What a frame the worker's disk refused (or cut short) needs said: not the scene's
+    fault, another worker can render it, what the worker's owner should do; with the bytes
+    free where the frame was written (``os.statvfs``: the unprivileged user's share)."""
+    try:
+        st = os.statvfs(output_dir)
+        free = f" (it has {st.f_bavail * st.f_frsize} bytes free)"
+    except OSError:
+        free = ""
+    return (f": this worker's disk did not take the frame{free}, a fault of this worker, not "
+            "of the scene: another worker can render it; the worker's owner should free space "
+            "in its work dir")
+
+
+def _remove_partial(path: str) -> None:
+    """Remove what a refused or cut-short write left at ``path`` (never uploaded, and the
+    space is the worker's): best effort."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 def _render_still(scene, frame: int) -> None:
     """Render ``frame`` of ``scene`` and write it to ``scene.render.filepath``.
 
@@ -203,18 +226,29 @@ def render_frames(scene, frames, output_dir: str, output_format: str, device_typ
             text = str(exc).strip()
             if text.startswith("Error: "):
                 text = text[len("Error: "):]
-            raise RenderFailed(with_fix(f"frame {frame} of scene '{scene.name}': {text}"),
-                               code=classify_blender_error(text)) from exc
+            code = classify_blender_error(text)
+            message = with_fix(f"frame {frame} of scene '{scene.name}': {text}")
+            if code == "no_output":  # Blender's own report of a refused write
+                message += _disk_note(output_dir)
+                _remove_partial(path)
+            raise RenderFailed(message, code=code) from exc
         took = time.monotonic() - started
         if not os.path.isfile(path):
             written = sorted(set(os.listdir(output_dir)) - before)
             text, code = _no_output(scene, frame, os.path.basename(path), written)
             raise RenderFailed(text, code=code)
+        size = os.path.getsize(path)
         try:
-            stripped = strip_metadata(path)
+            if size == 0:
+                raise ValueError("empty file")
+            stripped = strip_metadata(path)  # ValueError for a cut-short PNG or JPEG
         except (OSError, ValueError) as exc:
-            raise RenderFailed(f"frame {frame}: could not strip metadata from {path}: "
-                               f"{exc}") from exc
+            # bpy 5.0 reports "Saved" for a PNG the full disk cut short (seen 2026-12-03)
+            note = _disk_note(output_dir)
+            _remove_partial(path)
+            raise RenderFailed(f"frame {frame}: Blender reported success but "
+                               f"{os.path.basename(path)} is unusable ({size} bytes: {exc})"
+                               + note, code="no_output") from exc
         result.paths.append(path)
         result.seconds += took
         log.info("frame %d rendered in %.2f s: %s (%d bytes; %d bytes of metadata removed)",

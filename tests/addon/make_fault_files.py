@@ -16,6 +16,15 @@ Each is the sample scene (scripts/demo_scene.py, 32x24) with one thing a creator
                       over the memory ceiling of a worker started with --memory-max:
                       fails ``out_of_memory`` before rendering.
 
+For the faults of the worker's own machine (tests/e2e/test_worker_faults.py, a work dir on
+a small filesystem):
+
+- big_frame.blend     512 x 384 px, 1 sample, PNG 16-bit RGBA without compression: a
+                      small file whose frame is 1.5 MiB (what a full disk refuses:
+                      ``no_output``, retryable).
+- big_file.blend      the sample scene with a 200 x 200 grid: a file over 1 MiB (the job
+                      file a full disk refuses: ``worker_error``, retryable).
+
 Prints ``DONE fault-files <names>`` at the end.
 """
 
@@ -55,11 +64,33 @@ def huge(scene) -> None:
     scene.render.resolution_percentage = 100
 
 
+def big_frame(scene) -> None:
+    scene.render.resolution_x, scene.render.resolution_y = 512, 384
+    scene.cycles.samples = 1
+    settings = scene.render.image_settings
+    settings.file_format = "PNG"
+    settings.color_mode = "RGBA"
+    settings.color_depth = "16"
+    settings.compression = 0
+
+
+def big_file(scene) -> None:
+    import bmesh
+
+    mesh = bpy.data.meshes.new("Grid")
+    bm = bmesh.new()
+    bmesh.ops.create_grid(bm, x_segments=200, y_segments=200, size=2.0)
+    bm.to_mesh(mesh)
+    bm.free()
+    scene.collection.objects.link(bpy.data.objects.new("Grid", mesh))
+
+
 def main(out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     made = []
     for name, change in (("tiny.blend", tiny),
-                         ("stereo_views.blend", stereo_views), ("huge.blend", huge)):
+                         ("stereo_views.blend", stereo_views), ("huge.blend", huge),
+                         ("big_frame.blend", big_frame), ("big_file.blend", big_file)):
         scene = build_scene(SIZE)
         change(scene)
         _save(out_dir, name)

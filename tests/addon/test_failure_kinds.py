@@ -77,6 +77,12 @@ def test_kinds_are_exactly_the_protocols_failure_codes():
     ("No render output node in scene", "scene_error"),
     ("All render layers are disabled", "scene_error"),
     ("Failed to create render result", "render_error"),
+    # source/blender/blenkernel/intern/image_save.cc image_render_print_save_message: the
+    # frame's write failed (tests/e2e/test_worker_faults.py, Debian's 3.4 on a full disk)
+    ("Render error (No space left on device) cannot save: '<job>/output/frame_0001.png'",
+     "no_output"),
+    ("Error: Render error (Read-only file system) cannot save: '/w/frame_0001.exr'\n",
+     "no_output"),
 ])
 def test_blenders_messages_are_classified(message, code):
     assert failures.classify_blender_error(message) == code

@@ -81,6 +81,38 @@ def test_truncated_or_broken_files_are_a_value_error(tmp_path, data):
         strip_metadata(str(path))
 
 
+def _chunks(data: bytes) -> list[int]:
+    """The offsets at which each chunk of a PNG ends."""
+    ends, pos = [], 8
+    while pos < len(data):
+        pos += 12 + int.from_bytes(data[pos:pos + 4], "big")
+        ends.append(pos)
+    return ends
+
+
+def test_a_png_or_jpeg_a_full_disk_cut_short_is_a_value_error(tmp_path):
+    # what bpy 5.0 leaves (and calls "Saved") when the disk fills: the file stops anywhere,
+    # a chunk boundary included (tests/e2e/test_worker_faults.py makes it for real)
+    png = tmp_path / "f.png"
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(png)
+    whole = png.read_bytes()
+    ends = _chunks(whole)
+    assert len(ends) >= 3 and ends[-1] == len(whole)
+    for cut in (ends[-2], ends[-2] - 5, len(whole) - 1):  # before IEND, mid-IDAT, mid-IEND
+        png.write_bytes(whole[:cut])
+        with pytest.raises(ValueError, match="cut short|truncated"):
+            strip_metadata(str(png))
+    jpg = tmp_path / "f.jpg"
+    Image.new("RGB", (64, 64), (200, 2, 3)).save(jpg)
+    whole = jpg.read_bytes()
+    assert whole.endswith(b"\xff\xd9")
+    jpg.write_bytes(whole[:-40])
+    with pytest.raises(ValueError, match="end-of-image marker"):
+        strip_metadata(str(jpg))
+    jpg.write_bytes(whole)
+    assert strip_metadata(str(jpg)) == 0
+
+
 def test_other_formats_are_left_alone(tmp_path):
     path = tmp_path / "frame_0001.exr"
     path.write_bytes(b"v/1\x01" + bytes(100))

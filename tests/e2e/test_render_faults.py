@@ -31,10 +31,10 @@ HOME and USER of their own: no text the coordinator stored holds them or the wor
 
 Not made here (no real part produces them on this machine):
 
-- ``render_error`` and ``no_output`` are what is left once the scene errors are known: an
-  error Blender is not known to report for a scene's settings, a write the worker's disk
-  refused (Blender 3.4 reports success writing into a read-only dir: seen 2026-12-03);
-  their classification is tests/addon/test_failure_kinds.py's;
+- ``render_error`` is what is left once the scene errors are known: an error Blender is
+  not known to report for a scene's settings; its classification is
+  tests/addon/test_failure_kinds.py's (``no_output`` and ``worker_error``, a disk that
+  fills, are tests/e2e/test_worker_faults.py's);
 - ``gpu_error`` needs a GPU (this machine has none): the classification of Cycles' real
   CUDA/OptiX/HIP texts, each with its source file, is tests/addon/test_failure_kinds.py's;
 - ``unsupported_format`` needs a Blender built without one of the protocol's three formats

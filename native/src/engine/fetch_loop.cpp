@@ -13,6 +13,15 @@
 namespace farmhand::engine {
 namespace {
 
+// The /fail text of a fault of this worker's own machine (its disk full or read-only, its
+// work dir gone: ErrorKind::kIo) that kept it from job work: `what` it could not do and the
+// system's reason (docs/protocol.md "Failure codes", worker_error; scrubbed when sent).
+std::string worker_fault(const std::string& what, const Error& e) {
+  return "failed: this worker " + what + " (" + e.what() +
+         "): a fault of this worker's machine, not of the job: another worker can take it; "
+         "the worker's owner should free space in (or repair) its work dir";
+}
+
 // The failure code (docs/protocol.md "Failure codes") of a validation error.
 std::string validation_code(const Error& e) {
   if (e.kind() == ErrorKind::kTooLarge) return "too_large";
@@ -327,8 +336,15 @@ class Fetcher {
       dir = s_->workspace.prepare(id);
     } catch (const Error& e) {
       s_->record_error("job " + id + ": " + e.what());
+      if (e.kind() == ErrorKind::kIo) {  // this machine's disk: fail it for another worker
+        report_failure(*s_, *backend_, id, worker_fault("cannot create its dir for the job", e),
+                       true, {}, "worker_error");
+        s_->sleep_unless_stopping(s_->config.network_retry_s);
+        return false;
+      }
       call_backend(*s_, *backend_, id, "/release", [&] {
-        backend_->release(id, std::string("worker cannot use it: ") + e.what());
+        backend_->release(
+            id, scrub_local(std::string("worker cannot use it: ") + e.what(), s_->config.work_dir));
       });
       return false;
     }
@@ -384,6 +400,12 @@ class Fetcher {
                                    "(--max-job-bytes): ") +
                            e.what(),
                        true, {}, "too_large");
+        return false;
+      }
+      if (e.kind() == ErrorKind::kIo) {  // writing it here failed: this machine's fault
+        report_failure(*s_, *backend_, id, worker_fault("cannot store the job file", e), true, {},
+                       "worker_error");
+        s_->sleep_unless_stopping(s_->config.network_retry_s);
         return false;
       }
       report_failure(*s_, *backend_, id, std::string("download failed: ") + e.what(), true, {},

@@ -168,6 +168,11 @@ class StubStorage : public Storage {
       const std::lock_guard lock(f_->mu);
       auto it = f_->blobs.find(cid);
       if (it == f_->blobs.end()) throw Error(ErrorKind::kNotFound, "stub: nobody serves " + cid);
+      if (it->second == "ENOSPC") {  // what PartialFile throws when the disk is full
+        throw Error(ErrorKind::kIo, "cannot write " +
+                                        (dest / ".scene.blend.partial-Ab12Cd").string() +
+                                        ": No space left on device");
+      }
       bytes = it->second;
     }
     std::ofstream(dest / name, std::ios::binary) << bytes;
@@ -311,6 +316,48 @@ TEST_F(EngineTest, DownloadFailureIsFailedRetryableAtOnceAndTheLoopGoesOn) {
   EXPECT_NE(fails[0].extra.find("job 7: claimed"), std::string::npos);  // the worker.log tail
   EXPECT_TRUE(fs::exists(config_.work_dir / "job-7" / "FAILED"));       // kept for inspection
   EXPECT_EQ(engine->status().jobs_failed, 1);
+  engine->stop(false, 5);
+}
+
+// A fault of the worker's own machine (docs/protocol.md "Failure codes": worker_error) is
+// failed retryable for another worker, naming what went wrong here, without the work dir.
+TEST_F(EngineTest, JobFileTheDiskCannotTakeIsWorkerErrorRetryableWithoutTheWorkDir) {
+  farm_->blobs["QmFull"] = "ENOSPC";
+  farm_->post("7", "QmFull");
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.code, "worker_error");
+  EXPECT_TRUE(f.retryable);
+  EXPECT_EQ(f.text,
+            "failed: this worker cannot store the job file (cannot write "
+            "<work>/job-7/.scene.blend.partial-Ab12Cd: No space left on device): a fault of "
+            "this worker's machine, not of the job: another worker can take it; the worker's "
+            "owner should free space in (or repair) its work dir");
+  EXPECT_TRUE(farm_->calls_of("release").empty());
+  engine->stop(false, 5);
+}
+
+TEST_F(EngineTest, JobDirThatCannotBeCreatedIsWorkerErrorNotARelease) {
+  auto engine = make();
+  engine->start();
+  ASSERT_TRUE(eventually([&] { return farm_->auth_calls > 0; }));
+  // the work dir replaced by a file: a real failure of create_directories (root can write
+  // anywhere, so no permission bits are used)
+  fs::remove_all(config_.work_dir);
+  std::ofstream(config_.work_dir) << "not a dir";
+  farm_->post("7", "QmGood");
+  ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
+  const auto f = farm_->calls_of("fail").at(0);
+  EXPECT_EQ(f.code, "worker_error");
+  EXPECT_TRUE(f.retryable);
+  EXPECT_TRUE(
+      f.text.starts_with("failed: this worker cannot create its dir for the job "
+                         "(cannot create <work>/job-7: "))
+      << f.text;
+  EXPECT_EQ(f.text.find(dir_.string()), std::string::npos) << f.text;
+  EXPECT_TRUE(farm_->calls_of("release").empty());
   engine->stop(false, 5);
 }
 
