@@ -54,7 +54,9 @@ void bind_backend(py::module_& m) {
       .def_readonly("frames", &JobOffer::frames,
                     "Frames to render (list of int); empty = the scene's current frame.")
       .def_readonly("output_format", &JobOffer::output_format,
-                    "\"PNG\" (default), \"JPEG\" or \"OPEN_EXR\".")
+                    "\"PNG\" (default), \"JPEG\" or \"OPEN_EXR\"; another format name (1-32 of "
+                    "A-Z, 0-9, _) from a backend of another implementation, which the engine "
+                    "fails as unsupported_format.")
       .def("__repr__", &repr);
 
   py::class_<Client, std::shared_ptr<Client>>(

@@ -37,24 +37,32 @@ Not made here (no real part produces them on this machine):
   fills, are tests/e2e/test_worker_faults.py's);
 - ``gpu_error`` needs a GPU (this machine has none): the classification of Cycles' real
   CUDA/OptiX/HIP texts, each with its source file, is tests/addon/test_failure_kinds.py's;
-- ``unsupported_format`` needs a Blender built without one of the protocol's three formats
-  (every cell here writes PNG, JPEG and OpenEXR); the coordinator refuses any other format
-  at submission (422) and the engine refuses an offer naming one (native/src/backend/
-  replies.cpp); a format outside the three reaching the add-on fails ``unsupported_format``
-  in every cell (tests/addon/test_job_rendering.py).
+- ``unsupported_format`` from a Blender built without one of the protocol's three formats
+  (every cell here writes PNG, JPEG and OpenEXR; a format outside the three reaching the
+  add-on fails ``unsupported_format`` in every cell: tests/addon/test_job_rendering.py).
+  The reference coordinator refuses any other format at submission (422), so a job asking
+  for one comes from a coordinator of another implementation: made here with a STUB,
+  tests/engine/held_reply_proxy.py rewriting one job's ``output_format`` to ``TIFF`` in
+  the real coordinator's replies (everything else is the real coordinator's). The real
+  worker claims it, fails it ``unsupported_format``, not retryable, naming the three
+  formats, without downloading it, and takes the next job (before, the whole offer list
+  was a malformed reply: no job was taken at all).
 
 Cells: the scene faults in every cell (what Blender does with the scene is each Blender's
 own: 4-6 s a cell at load 2.6-4.7); the upload fault in Debian's 3.4 and bpy 5.0 (11 s each:
-the upload is the engine's, the same C++ in every cell).
+the upload is the engine's, the same C++ in every cell); the format in every cell (3-4 s a
+cell at load 1.1).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -64,6 +72,9 @@ from e2e_helpers import stop_worker
 from localfarm.kubo import Kubo
 from matrix import cell_params
 from test_public_scenes import _stored_texts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+from held_reply_proxy import HeldReplyProxy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 from sandboxed_worker import sandboxed_worker, stop  # noqa: E402
@@ -178,4 +189,66 @@ def test_a_result_the_workers_kubo_cannot_take_fails_upload_failed_and_is_kept(
     _no_leaks(coord, {str(home), os.path.realpath(home), str(tmp_path),
                       os.path.realpath(tmp_path), USER})
     print(f"\n{kind}: upload_failed in {time.monotonic() - started:.0f} s; "
+          f"load {os.getloadavg()[0]:.2f}")
+
+
+def _with_format(job_id: int, output_format: str):
+    """A ``HeldReplyProxy.rewrite``: job ``job_id``'s ``output_format`` in every JSON reply
+    (the offer list, the claim) becomes ``output_format``."""
+    def change(value):
+        if isinstance(value, list):
+            return [change(v) for v in value]
+        if isinstance(value, dict):
+            out = {k: change(v) for k, v in value.items()}
+            if out.get("id") == job_id and "output_format" in out:
+                out["output_format"] = output_format
+            return out
+        return value
+
+    def rewrite(path: str, body: bytes) -> bytes:
+        if not path.startswith("/api/v1/jobs"):
+            return body
+        try:
+            return json.dumps(change(json.loads(body))).encode()
+        except ValueError:
+            return body
+    return rewrite
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("kind", ALL_CELLS)
+def test_a_format_no_farmhand_worker_writes_fails_unsupported_format_not_retryable(
+        kind, kubo, coordinator_factory, job_files, tmp_path):
+    started = time.monotonic()
+    coord = coordinator_factory()
+    tiff = demo_farm.submit_job(coord, kubo, job_files["files"] / "plain.blend", frames=[1],
+                                max_attempts=3)["id"]
+    png = demo_farm.submit_job(coord, kubo, job_files["files"] / "plain.blend", frames=[1],
+                               max_attempts=1)["id"]
+    other = HeldReplyProxy(coord.url)  # STUB: a coordinator of another implementation
+    other.rewrite = _with_format(tiff, "TIFF")
+    home = tmp_path / USER
+    try:
+        worker = demo_farm.start_worker(
+            SimpleNamespace(url=other.url), kubo, home, kind, core_path=core_path(kind),
+            env={"HOME": str(home), "USER": USER, "LOGNAME": USER})
+        try:
+            done = demo_farm.wait_for_job(coord, tiff, worker=worker, timeout=300)
+            after = demo_farm.wait_for_job(coord, png, worker=worker, timeout=300)
+        finally:
+            stop_worker(worker, timeout=60)
+    finally:
+        other.close()
+    assert (done["status"], done["error_code"], done["attempts"]) == \
+        ("failed", "unsupported_format", 1), done
+    assert done["error"] == ("failed: this job asks for output format 'TIFF'; Farmhand workers "
+                             "write PNG, JPEG or OPEN_EXR: submit it again with one of those")
+    events = [e["detail"] for e in demo_farm.job_events(coord, tiff) if e["type"] == "failed"]
+    assert events and events[0].startswith("not retryable, unsupported_format: "), events
+    log = (home / "worker.log").read_text(errors="replace")
+    assert f"job {tiff}: downloaded" not in log, log[-3000:]  # failed before any download
+    assert after["status"] == "completed", after  # and the worker went on
+    _no_leaks(coord, {str(home), os.path.realpath(home), str(tmp_path),
+                      os.path.realpath(tmp_path), USER})
+    print(f"\n{kind}: unsupported_format in {time.monotonic() - started:.0f} s; "
           f"load {os.getloadavg()[0]:.2f}")

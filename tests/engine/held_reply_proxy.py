@@ -3,7 +3,12 @@ a reply that is late. An HTTP/1.1 reverse proxy in front of the real coordinator
 request is forwarded at once (so the coordinator commits what it commits), and the replies
 to requests whose path ends with a chosen suffix (e.g. ``/assign``) are held back until the
 test lets them go. That is the window in which an engine stop used to cut a claim off after
-the coordinator had committed it (docs/engine.md, "Stopping")."""
+the coordinator had committed it (docs/engine.md, "Stopping").
+
+It also stands in for a coordinator *of another implementation* that lets through what ours
+refuses: ``rewrite(path, body) -> body`` (None: off) changes each reply body before it goes
+on (tests/e2e/test_render_faults.py: a job offered with output format TIFF, which the
+reference coordinator refuses at submission)."""
 
 from __future__ import annotations
 
@@ -22,12 +27,14 @@ class HeldReplyProxy:
 
     ``hold(suffix)`` holds back the replies to requests whose path (without the query) ends
     with ``suffix``; ``arrived`` is set once such a reply came back from the coordinator and
-    is being held; ``let_go()`` sends the held replies on. ``close()`` stops the proxy (it
-    lets any held reply go first)."""
+    is being held; ``let_go()`` sends the held replies on. ``rewrite``: None, or
+    ``f(path, body: bytes) -> bytes`` applied to every reply body (path without the query).
+    ``close()`` stops the proxy (it lets any held reply go first)."""
 
     def __init__(self, upstream_url: str):
         self.upstream = httpx.Client(base_url=upstream_url, timeout=60)
         self.suffix = ""
+        self.rewrite = None
         self.arrived = threading.Event()
         self._go = threading.Event()
         self._go.set()
@@ -44,19 +51,26 @@ class HeldReplyProxy:
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in _NOT_FORWARDED}
-                reply = proxy.upstream.request(self.command, self.path, content=body,
-                                               headers=headers)
+                try:
+                    reply = proxy.upstream.request(self.command, self.path, content=body,
+                                                   headers=headers)
+                except httpx.TransportError:  # close() while a long-poll was in flight:
+                    self.close_connection = True  # its client has gone too
+                    return
                 path = self.path.split("?", 1)[0]
                 if proxy.suffix and path.endswith(proxy.suffix):
                     proxy.arrived.set()
                     proxy._go.wait()
+                content = reply.content
+                if proxy.rewrite is not None:
+                    content = proxy.rewrite(path, content)
                 self.send_response(reply.status_code)
                 for k, v in reply.headers.items():
                     if k.lower() not in _NOT_FORWARDED:
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(reply.content)))
+                self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(reply.content)
+                self.wfile.write(content)
 
             do_GET = do_POST = _forward
 

@@ -111,10 +111,15 @@ JobOffer offer_from(const json& job) {
   if (const auto o = job.find("output_format"); o != job.end() && !o->is_null()) {
     if (!o->is_string()) malformed("has a non-string job \"output_format\"");
     offer.output_format = o->get<std::string>();
-    if (offer.output_format != "PNG" && offer.output_format != "JPEG" &&
-        offer.output_format != "OPEN_EXR") {
-      malformed("has a job \"output_format\" other than PNG, JPEG or OPEN_EXR");
-    }
+    // A name, not necessarily one of ours: the engine fails a job asking for a format outside
+    // PNG, JPEG, OPEN_EXR as unsupported_format (docs/protocol.md "Values from a backend").
+    const bool name =
+        !offer.output_format.empty() && offer.output_format.size() <= 32 &&
+        std::all_of(offer.output_format.begin(), offer.output_format.end(), [](char c) {
+          return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        });
+    if (!name)
+      malformed("has a job \"output_format\" that is not a format name (1 to 32 of A-Z, 0-9, _)");
   }
   return offer;
 }

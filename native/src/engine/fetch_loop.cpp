@@ -22,6 +22,11 @@ std::string worker_fault(const std::string& what, const Error& e) {
          "the worker's owner should free space in (or repair) its work dir";
 }
 
+// True for the output formats of docs/protocol.md (what every Farmhand worker writes).
+bool is_protocol_format(const std::string& format) {
+  return format == "PNG" || format == "JPEG" || format == "OPEN_EXR";
+}
+
 // The failure code (docs/protocol.md "Failure codes") of a validation error.
 std::string validation_code(const Error& e) {
   if (e.kind() == ErrorKind::kTooLarge) return "too_large";
@@ -330,6 +335,14 @@ class Fetcher {
     if (!claim.won) {
       s_->log.line("job " + id + ": taken by another worker (409), trying the next");
       return true;
+    }
+    if (!is_protocol_format(offer.output_format)) {  // a backend of another implementation
+      report_failure(*s_, *backend_, id,
+                     "failed: this job asks for output format '" + offer.output_format +
+                         "'; Farmhand workers write PNG, JPEG or OPEN_EXR: submit it again with "
+                         "one of those",
+                     false, {}, "unsupported_format");
+      return false;
     }
     std::filesystem::path dir;
     try {

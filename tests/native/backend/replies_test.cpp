@@ -76,6 +76,17 @@ TEST(RepliesTest, OffersMapEveryFieldAndIgnoreUnknownOnes) {
   EXPECT_EQ(offers[0].output_format, "OPEN_EXR");
 }
 
+// A format outside ours is a name the engine fails as unsupported_format (one such job must
+// not make the whole list unreadable); docs/protocol.md "Values from a backend".
+TEST(RepliesTest, OffersKeepAFormatNameOutsideTheProtocolsThree) {
+  const auto offers = parse_offers(
+      R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": "TIFF"},
+                   {"id": 8, "asset_cid": "Qm", "output_format": "JPEG"}]})");
+  ASSERT_EQ(offers.size(), 2U);
+  EXPECT_EQ(offers[0].output_format, "TIFF");
+  EXPECT_EQ(offers[1].output_format, "JPEG");
+}
+
 TEST(RepliesTest, OffersDefaultFramesAndFormat) {
   const auto offers = parse_offers(R"({"jobs": [{"id": 1, "asset_cid": "Qm1", "reward": "0"},
                                 {"id": 2, "asset_cid": "Qm2", "reward": "0", "frames": null,
@@ -140,7 +151,13 @@ TEST(RepliesTest, OffersMalformedVariantsNameTheField) {
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "frames": [-1048575]}]})", "out of range"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "frames": [2147483647, -2147483648]}]})",
        "out of range"},
-      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": "TIFF"}]})", "output_format"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": "tiff"}]})", "output_format"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": ""}]})", "output_format"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": "PNG\n"}]})", "output_format"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": "../x"}]})", "format name"},
+      {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "output_format": ")" + std::string(33, 'A') +
+           "\"}]}",
+       "format name"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "frames": "1-3"}]})", "frames"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "frames": [1.5]}]})", "frame"},
       {R"({"jobs": [{"id": 7, "asset_cid": "Qm", "reward": "1", "frames": ["1"]}]})", "frame"},

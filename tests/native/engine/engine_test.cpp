@@ -339,6 +339,25 @@ TEST_F(EngineTest, JobFileTheDiskCannotTakeIsWorkerErrorRetryableWithoutTheWorkD
   engine->stop(false, 5);
 }
 
+TEST_F(EngineTest, FormatNoFarmhandWorkerWritesIsFailedNotRetryableWithoutDownloading) {
+  {
+    const std::lock_guard lock(farm_->mu);
+    farm_->pending.push_back({"7", "QmNobodyServes", "1.50", {1}, "TIFF"});
+  }
+  farm_->post("8", "QmGood");
+  auto [engine, job] = rendering();
+  EXPECT_EQ(job.id, "8");  // the next job goes on
+  const auto fails = farm_->calls_of("fail");
+  ASSERT_EQ(fails.size(), 1U);
+  EXPECT_EQ(fails[0].id, "7");
+  EXPECT_EQ(fails[0].code, "unsupported_format");
+  EXPECT_FALSE(fails[0].retryable);
+  EXPECT_EQ(fails[0].text,
+            "failed: this job asks for output format 'TIFF'; Farmhand workers write PNG, JPEG "
+            "or OPEN_EXR: submit it again with one of those");  // not "download failed"
+  engine->stop(false, 5);
+}
+
 TEST_F(EngineTest, JobDirThatCannotBeCreatedIsWorkerErrorNotARelease) {
   auto engine = make();
   engine->start();

@@ -31,7 +31,8 @@ std::vector<JobOffer> parse_offers(std::string_view body);
 /// One job object -> JobOffer, every value checked against docs/protocol.md ("Values from a
 /// backend"): id (integer 1..2^63-1), asset_cid (1..128 chars), reward (string of <= 64 chars,
 /// or a JSON number as a seed backend may send; absent = ""), frames (<= 10000 integers in
-/// [-1048574, 1048574]; absent/null = []), output_format (PNG, JPEG or OPEN_EXR; absent/null =
+/// [-1048574, 1048574]; absent/null = []), output_format (a format name of 1..32 of A-Z, 0-9, _:
+/// PNG, JPEG, OPEN_EXR, or another the engine fails as unsupported_format; absent/null =
 /// "PNG").
 JobOffer parse_offer_json(std::string_view job_json);
 

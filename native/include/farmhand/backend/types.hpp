@@ -13,7 +13,8 @@ struct JobOffer {
   std::string asset_cid;      // CID of the .blend
   std::string reward;         // decimal string, e.g. "1.50"
   std::vector<int> frames;    // empty = the scene's current frame
-  std::string output_format;  // "PNG" (default when absent), "JPEG", "OPEN_EXR"
+  std::string output_format;  // "PNG" (default when absent), "JPEG", "OPEN_EXR", or another
+                              // format name (the engine fails it: unsupported_format)
 };
 
 /// Body of POST /api/v1/jobs/{id}/complete.
