@@ -21,7 +21,8 @@ properties:
    with a file-path socket or property (its path can be computed at run time), OSL script
    nodes, external IES textures, sequencer image/movie/sound strips, fluid, ocean and
    mesh-cache modifiers, Alembic/USD caches, OpenVDB volumes, external multires data,
-   point caches on disk, Geometry Nodes bakes on disk, custom (OSL) cameras.
+   point caches on disk, Geometry Nodes bakes on disk, custom (OSL) cameras; and Python the
+   render itself would run: Freestyle's Python Scripting mode (:func:`freestyle_scripts`).
 3. **Missing external files** (issue 15): every image (UDIM tiles, sequences), sound,
    movie clip, font, linked library, cache file and volume that the scene uses and that is
    neither packed into the .blend nor present in the job dir is listed, with the fix.
@@ -498,6 +499,32 @@ def _shown(path: str, job_dir: str) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# Python the render itself would run.
+
+def freestyle_scripts(scene) -> list:
+    """[(feature, datablock, why)] for each view layer of ``scene`` whose Freestyle is in
+    Python Scripting mode with a style module: Freestyle runs the module's text (a Text
+    datablock of the file) as Python at render time, auto-run off or not (seen 2026-12-03:
+    Debian's 3.4 with --disable-autoexec and bpy 5.0 both ran a module that wrote a file).
+    Parameter Editor mode runs only Blender's own modules and is fine. The walker never
+    reaches these (no path property lies under FreestyleSettings)."""
+    problems = []
+    for layer in getattr(scene, "view_layers", ()):
+        settings = getattr(layer, "freestyle_settings", None)
+        if settings is None or settings.mode != "SCRIPT":
+            continue
+        texts = [m.script.name for m in settings.modules if m.script is not None]
+        if texts:
+            problems.append((
+                "Freestyle Python style module",
+                f"view layer '{layer.name}' of scene '{scene.name}'",
+                f"Freestyle's Python Scripting mode runs the file's text {texts[0]!r} as Python "
+                "at render time, and no worker runs Python from a job: set View Layer "
+                "Properties > Freestyle > Control Mode to Parameter Editor"))
+    return problems
+
+
+# --------------------------------------------------------------------------------------
 # Entry point.
 
 
@@ -517,6 +544,8 @@ def audit(job_dir: str, ids=None, allow_absolute: bool = False) -> AuditReport:
         walker.report.ids += 1
         walker.walk(id_, _id_label(id_), id_)
         _check_external(id_, walker, missing)
+        if isinstance(id_, bpy.types.Scene):
+            walker.report.problems.extend(freestyle_scripts(id_))
     report = walker.report
     report.missing = missing
     report.seconds = time.perf_counter() - started

@@ -32,7 +32,8 @@ class Kind:
 
 KINDS = {k.code: k for k in (
     Kind("refused_by_audit", False, "refused",
-         "the file uses a feature that reads or writes files, or a path outside its job dir"),
+         "the file uses a feature that reads or writes files or runs Python from the file, "
+         "or a path outside its job dir"),
     Kind("missing_files", False, "refused",
          "external files (textures, libraries, fonts, sounds...) are neither packed nor sent"),
     Kind("corrupt", False, "refused", "Blender cannot read the file (truncated, damaged, "
@@ -103,10 +104,15 @@ def report_text(kind: Kind, detail: str) -> str:
 # RE_is_rendering_allowed / RE_InitState in source/blender/render/intern/pipeline.cc, 3.4 to
 # 5.x): appended to the message by :func:`with_fix`.
 _FIXES = [
-    (re.compile(r"Image too small", re.I),
+    # (also what 3.4 and 5.0 report for a Render Region of no area, not RE_is_rendering_allowed's
+    # "No border area selected": RE_InitState's size check comes first; seen 2026-12-03)
+    (re.compile(r"Image too small|No border area selected", re.I),
      "the frame is under one pixel wide or high: raise Output Properties > Format > "
-     "Resolution X/Y or %, save and submit again"),
-    (re.compile(r"No render output node in scene", re.I),
+     "Resolution X/Y or %, or widen (or turn off) Output Properties > Format > Render "
+     "Region, save and submit again"),
+    # 3.4 to 4.x, and 5.x's text for its compositor node group
+    (re.compile(r"No render output node in scene|No Group Output or File Output nodes in "
+                r"scene", re.I),
      "add a Composite node to the compositor (Group Output in Blender 5), or turn off "
      "Output Properties > Post Processing > Compositing, save and submit again"),
     (re.compile(r"All render layers are disabled", re.I),
@@ -148,10 +154,23 @@ _BLENDER_MESSAGES = [
 ]
 
 
+# Blender errors at render time that are no scene error (``render_error``, retryable: another
+# worker may succeed) but have a fix a creator can make: source/blender/render/intern/
+# pipeline.cc is_compositing_possible_on_gpu (4.2+; the compositor's GPU device and a frame
+# over this GPU's safe texture size: a worker with a larger GPU may composite it). Seen
+# 2026-12-03: bpy 5.0 without a GPU (headless, EGL on llvmpipe) segfaults on such a scene
+# instead (17000 x 16 px): that job ends ``crashed``.
+_HINTS = [
+    (re.compile(r"Render size too large for GPU", re.I),
+     "set Render Properties > Performance > Compositor > Device to CPU, save and submit "
+     "again, or leave it to workers with a larger GPU"),
+]
+
+
 def with_fix(message: str) -> str:
-    """``message`` with ``: <what to change>`` appended when it holds one of Blender's scene
-    errors whose fix is known (:data:`_FIXES`); unchanged otherwise."""
-    for pattern, fix in _FIXES:
+    """``message`` with ``: <what to change>`` appended when it holds one of Blender's
+    errors whose fix is known (:data:`_FIXES`, :data:`_HINTS`); unchanged otherwise."""
+    for pattern, fix in _FIXES + _HINTS:
         if pattern.search(message):
             return f"{message.rstrip()}: {fix}"
     return message

@@ -19,6 +19,9 @@ paths point where the job dir never has the file (a job dir holds only its .blen
 - ies.blend          an external IES texture at //../../light.ies: refused_by_audit
 - pointcache.blend   a particle system caching to disk: refused_by_audit
 - escape_dir.blend   a Dynamic Paint image-sequence output dir /tmp/...: refused_by_audit
+- freestyle_script.blend  Freestyle in Python Scripting mode with a style module (a text
+                     of the file that writes ``//freestyle_ran``: Blender runs it at render
+                     time, auto-run off or not): refused_by_audit
 - gn_import.blend    (>= 4.5) Import Text on //../../worker.key: refused_by_audit
 - gn_sound.blend     (>= 5.2) Sample Sound Frequencies on a sound //../../secret.wav, the
                      sound used by the node's socket only: missing_files (outside the job
@@ -119,6 +122,17 @@ def main(out_dir):
     surface.surface_format = "IMAGE"
     surface.image_output_path = "/tmp/farmhand-paint-escape/"
     save(out_dir, "escape_dir.blend")
+
+    scene = build_scene(SIZE)
+    scene.render.use_freestyle = True
+    layer = scene.view_layers[0]
+    layer.use_freestyle = True
+    layer.freestyle_settings.mode = "SCRIPT"
+    text = bpy.data.texts.new("style.py")
+    text.write("import os\nimport bpy\nopen(os.path.join(bpy.path.abspath('//'), "
+               "'freestyle_ran'), 'w').write('ran')\nprint('FREESTYLE SCRIPT RAN')\n")
+    layer.freestyle_settings.modules.new().script = text
+    save(out_dir, "freestyle_script.blend")
 
     if hasattr(bpy.types, "GeometryNodeImportText"):
         build_scene(SIZE)

@@ -9,6 +9,10 @@ Each is the sample scene (scripts/demo_scene.py, 32x24) with one thing a creator
 - tiny.blend          32 x 24 px at 1 %: under one pixel, Blender refuses to render
                       ("Image too small", RE_InitState in source/blender/render/intern/
                       pipeline.cc): fails ``scene_error`` (not retryable), naming the fix.
+- region.blend        a Render Region (border) of no area: Blender refuses to render it
+                      ("Image too small" in 3.4 and 5.0: RE_InitState's size check comes
+                      before RE_is_rendering_allowed's "No border area selected"): fails
+                      ``scene_error``, naming the Render Region.
 - stereo_views.blend  Stereoscopy on with "Individual" views: Blender renders and writes
                       ``frame_0001_L.png`` and ``frame_0001_R.png``, never the frame the
                       job asked for: fails ``scene_error`` (not retryable).
@@ -51,6 +55,12 @@ def tiny(scene) -> None:
     scene.render.resolution_percentage = 1
 
 
+def region(scene) -> None:
+    """Render Region on, from x 0.5 to 0.5: no area."""
+    scene.render.use_border = True
+    scene.render.border_min_x = scene.render.border_max_x = 0.5
+
+
 def stereo_views(scene) -> None:
     """Stereoscopy on (left and right views), written as individual files."""
     scene.render.use_multiview = True
@@ -88,7 +98,7 @@ def big_file(scene) -> None:
 def main(out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     made = []
-    for name, change in (("tiny.blend", tiny),
+    for name, change in (("tiny.blend", tiny), ("region.blend", region),
                          ("stereo_views.blend", stereo_views), ("huge.blend", huge),
                          ("big_frame.blend", big_frame), ("big_file.blend", big_file)):
         scene = build_scene(SIZE)

@@ -77,6 +77,11 @@ REFUSALS = [
                          r"simulation data on disk"),
     ("escape_dir.blend", r"at object 'Cube' / .*: the absolute path '/tmp/farmhand-paint-"
                          r"escape/' is outside the job directory"),
+    # Python from the file, run by the render itself (auto-run off or not): before the
+    # audit refused it, every cell ran the text and wrote //freestyle_ran
+    ("freestyle_script.blend", r"Freestyle Python style module at view layer 'ViewLayer' of "
+                               r"scene 'Scene': Freestyle's Python Scripting mode runs the "
+                               r"file's text 'style.py' as Python at render time"),
 ]
 
 
@@ -92,6 +97,8 @@ def test_features_that_read_or_write_files_are_refused_before_evaluation(
     assert result["sent"]["error"].startswith("refused: ")
     assert result["sent"]["code"] == "refused_by_audit"
     assert _no_frames(result)
+    assert not (result["work_dir"] / "freestyle_ran").exists()
+    assert "FREESTYLE SCRIPT RAN" not in result["log"]
 
 
 @pytest.mark.parametrize("kind", BLENDERS)

@@ -75,8 +75,12 @@ def test_kinds_are_exactly_the_protocols_failure_codes():
     # scene's settings; no worker would render it
     ("Image too small", "scene_error"),
     ("No render output node in scene", "scene_error"),
+    ("No border area selected", "scene_error"),
+    ("No Group Output or File Output nodes in scene", "scene_error"),  # 5.x's compositor
     ("All render layers are disabled", "scene_error"),
     ("Failed to create render result", "render_error"),
+    # pipeline.cc is_compositing_possible_on_gpu: this worker's GPU; another may composite it
+    ("Render size too large for GPU, use CPU compositor instead", "render_error"),
     # source/blender/blenkernel/intern/image_save.cc image_render_print_save_message: the
     # frame's write failed (tests/e2e/test_worker_faults.py, Debian's 3.4 on a full disk)
     ("Render error (No space left on device) cannot save: '<job>/output/frame_0001.png'",
@@ -129,8 +133,12 @@ def test_scrubber_leaves_the_creators_paths_alone(tmp_path):
 def test_known_scene_errors_get_their_fix_and_others_stay_as_they_are():
     assert failures.with_fix("frame 1 of scene 'S': Image too small") == (
         "frame 1 of scene 'S': Image too small: the frame is under one pixel wide or high: "
-        "raise Output Properties > Format > Resolution X/Y or %, save and submit again")
+        "raise Output Properties > Format > Resolution X/Y or %, or widen (or turn off) "
+        "Output Properties > Format > Render Region, save and submit again")
     assert "turn off Output Properties > Post Processing > Compositing" in \
         failures.with_fix("No render output node in scene")
+    assert failures.with_fix("Render size too large for GPU, use CPU compositor instead") \
+        .endswith(": set Render Properties > Performance > Compositor > Device to CPU, save "
+                  "and submit again, or leave it to workers with a larger GPU")
     assert failures.with_fix("Launch failed in cuCtxSynchronize()") == \
         "Launch failed in cuCtxSynchronize()"

@@ -132,7 +132,8 @@ def _generated(job_files: dict, audit_dir: Path, engine_dir: Path, tmp: Path) ->
         Case("made/missing-builtin-engine", engine_dir / "missing_builtin.blend",
              expect=MISSING_ENGINE, max_attempts=1),
     ]
-    for name in ("vse", "fluid", "meshcache", "ies", "pointcache", "escape_dir"):
+    for name in ("vse", "fluid", "meshcache", "ies", "pointcache", "escape_dir",
+                 "freestyle_script"):
         cases.append(Case(f"made/{name}", audit_dir / f"{name}.blend", expect=AUDIT))
     return cases
 

@@ -31,10 +31,25 @@ HOME and USER of their own: no text the coordinator stored holds them or the wor
 
 Not made here (no real part produces them on this machine):
 
-- ``render_error`` is what is left once the scene errors are known: an error Blender is
-  not known to report for a scene's settings; its classification is
-  tests/addon/test_failure_kinds.py's (``no_output`` and ``worker_error``, a disk that
-  fills, are tests/e2e/test_worker_faults.py's);
+- ``render_error``: no scene produces it. Checked 2026-12-03 against Blender's sources
+  (source/blender/render/intern/pipeline.cc: RE_InitState's "Image too small",
+  RE_is_rendering_allowed's "No border area selected", "Border rendering is not supported
+  by sequencer", "No node tree in scene", "No render output node in scene" / 5.x's "No
+  Group Output or File Output nodes in scene", "All render layers are disabled",
+  check_valid_camera's "No camera found in scene", "Camera ... is not a multi-view camera",
+  "No active view found in scene", check_valid_compositing_camera's "Cannot render, no
+  camera"; editors/render/render_intern screen_render.cc's "Cannot write a single file with
+  an animation format selected"; blenkernel image_save.cc's "Render error (...) cannot
+  save"): each is a scene setting (``scene_error``/``no_camera``, with its fix; a Render
+  Region of no area reports "Image too small" in 3.4 and 5.0: ``region.blend`` above), is
+  refused before rendering (sequencer strips: the audit), cannot happen with the formats
+  the worker forces, or is the disk's (``no_output``: tests/e2e/test_worker_faults.py);
+  multi-view cameras and views all off render (tried in 3.4 and 5.0). The one error left
+  that depends on the worker, "Render size too large for GPU, use CPU compositor instead"
+  (4.2+, the compositor on the GPU), cannot be made here: bpy 5.0 without a GPU segfaults
+  on such a scene instead (17000 x 16 px; the job would end ``crashed``). Its
+  classification (``render_error``, retryable, the fix appended) and that of the catch-all
+  are tests/addon/test_failure_kinds.py's;
 - ``gpu_error`` needs a GPU (this machine has none): the classification of Cycles' real
   CUDA/OptiX/HIP texts, each with its source file, is tests/addon/test_failure_kinds.py's;
 - ``unsupported_format`` from a Blender built without one of the protocol's three formats
@@ -92,6 +107,8 @@ USER = "fhfaults5w"  # the workers' user name (and their home dirs' names)
 SCENE_FAULTS = [
     ("tiny.blend", "scene_error", False, 3,
      ("Image too small", "raise Output Properties > Format > Resolution X/Y or %")),
+    ("region.blend", "scene_error", False, 3,
+     ("Image too small", "widen (or turn off) Output Properties > Format > Render Region")),
     ("stereo_views.blend", "scene_error", False, 3,
      ("wrote no frame_0001.png (it wrote frame_0001_L.png, frame_0001_R.png)",
       "Views Format to Stereo 3D, or turn Stereoscopy off")),
