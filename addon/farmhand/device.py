@@ -77,6 +77,21 @@ def rendered_device_class(scene, device_type: str) -> str:
     return (device_type or "CPU").upper() if scene.cycles.device == "GPU" else "CPU"
 
 
+def configure_compositor(scene, device_type: str) -> list[str]:
+    """The compositor's device follows the worker's, as Cycles' does: a CPU worker
+    (``device_type`` "CPU") composites on the CPU a scene set to the GPU compositor
+    (``RenderSettings.compositor_device``, Blender 4.2+; older Blenders have no GPU
+    compositor for final renders). Seen 2026-12-03: bpy 5.0 without a GPU (headless, EGL on
+    llvmpipe) segfaults compositing a 17000 x 16 px frame on the GPU (at 32 x 24 px it works),
+    and so do bpy 4.2, 4.5 and 5.2; on the CPU it renders. Returns notes (empty when nothing changed)."""
+    render = scene.render
+    if (device_type or "CPU").upper() != "CPU" or \
+            getattr(render, "compositor_device", "CPU") != "GPU":
+        return []
+    render.compositor_device = "CPU"
+    return ["compositor device GPU -> CPU: this worker renders on its CPU"]
+
+
 def configure_cycles(scene, device_type: str) -> list[str]:
     """Set up ``scene`` for the preferred ``device_type`` (one of DEVICE_TYPES).
 

@@ -158,8 +158,9 @@ _BLENDER_MESSAGES = [
 # worker may succeed) but have a fix a creator can make: source/blender/render/intern/
 # pipeline.cc is_compositing_possible_on_gpu (4.2+; the compositor's GPU device and a frame
 # over this GPU's safe texture size: a worker with a larger GPU may composite it). Seen
-# 2026-12-03: bpy 5.0 without a GPU (headless, EGL on llvmpipe) segfaults on such a scene
-# instead (17000 x 16 px): that job ends ``crashed``.
+# 2026-12-03: bpy 4.2 to 5.2 without a GPU (headless, EGL on llvmpipe) segfault on such a
+# scene instead (17000 x 16 px), so a CPU worker composites on the CPU
+# (device.configure_compositor).
 _HINTS = [
     (re.compile(r"Render size too large for GPU", re.I),
      "set Render Properties > Performance > Compositor > Device to CPU, save and submit "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from .device import configure_cycles, rendered_device_class
+from .device import configure_compositor, configure_cycles, rendered_device_class
 from .failures import JobFailure, classify_blender_error, with_fix
 from .log import log
 from .private_output import disable_stamp, strip_metadata
@@ -138,7 +138,7 @@ def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) 
     scene.render.filepath = os.path.join(output_dir, "frame_")
     # Private, deterministic outputs: no path, date, host or timing stamped into results.
     disable_stamp(scene.render)
-    return configure_cycles(scene, device_type)
+    return configure_compositor(scene, device_type) + configure_cycles(scene, device_type)
 
 
 def _no_output(scene, frame: int, name: str, written: list[str]) -> tuple[str, str]:

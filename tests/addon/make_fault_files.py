@@ -29,6 +29,12 @@ a small filesystem):
 - big_file.blend      the sample scene with a 200 x 200 grid: a file over 1 MiB (the job
                       file a full disk refuses: ``worker_error``, retryable).
 
+And, in Blenders with a GPU compositor (4.2+):
+
+- gpu_compositor.blend  17000 x 16 px composited on the GPU (a Render Layers node to the
+                      output): bpy 5.0 without a GPU segfaulted on it; a CPU worker
+                      composites it on the CPU (tests/addon/test_job_rendering.py).
+
 Prints ``DONE fault-files <names>`` at the end.
 """
 
@@ -95,6 +101,22 @@ def big_file(scene) -> None:
     scene.collection.objects.link(bpy.data.objects.new("Grid", mesh))
 
 
+def gpu_compositor(scene) -> None:
+    scene.render.resolution_x, scene.render.resolution_y = 17000, 16
+    scene.cycles.samples = 1
+    scene.render.compositor_device = "GPU"
+    if hasattr(scene, "compositing_node_group"):  # 5.x: the compositor is a node group
+        tree = bpy.data.node_groups.new("Compositor", "CompositorNodeTree")
+        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        layers = tree.nodes.new("CompositorNodeRLayers")
+        out = tree.nodes.new("NodeGroupOutput")
+        tree.links.new(layers.outputs[0], out.inputs[0])
+        scene.compositing_node_group = tree
+    else:  # 4.x: Render Layers -> Composite, made by use_nodes
+        scene.use_nodes = True
+    scene.render.use_compositing = True
+
+
 def main(out_dir: str) -> None:
     os.makedirs(out_dir, exist_ok=True)
     made = []
@@ -105,6 +127,11 @@ def main(out_dir: str) -> None:
         change(scene)
         _save(out_dir, name)
         made.append(name)
+    if hasattr(bpy.types.RenderSettings, "bl_rna") and \
+            "compositor_device" in bpy.types.RenderSettings.bl_rna.properties:
+        gpu_compositor(build_scene(SIZE))
+        _save(out_dir, "gpu_compositor.blend")
+        made.append("gpu_compositor.blend")
     print(f"DONE fault-files {' '.join(made)}", flush=True)
 
 

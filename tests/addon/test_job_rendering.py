@@ -8,9 +8,11 @@ import subprocess
 import pytest
 from PIL import Image, ImageChops
 
-from blender_runner import (ADDON_PARENT, BLENDERS, blender_env, command, make_job_files,
-                            render_with_harness)
+from blender_runner import (ADDON_PARENT, BLENDERS, REPO, blender_env, command,
+                            make_job_files, render_with_harness, run_bpy_script)
 from matrix import cell_params
+
+MAKE_FAULT_FILES = REPO / "tests" / "addon" / "make_fault_files.py"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +94,21 @@ def test_missing_gpu_falls_back_to_cpu_and_says_so(kind, job_files, tmp_path):
     assert _frames(result) == ["frame_0001.png"]
     if not any(n.startswith("device CUDA") for n in result["notes"]):  # a machine with CUDA
         assert "no active CUDA device found: rendering on CPU" in result["notes"]
+
+
+@pytest.mark.parametrize("kind", cell_params(min_series=(4, 2)))
+def test_a_cpu_worker_composites_on_the_cpu_a_scene_set_to_the_gpu_compositor(kind, tmp_path):
+    # bpy 5.0 without a GPU segfaulted compositing this 17000 x 16 px frame on the GPU
+    # (device.configure_compositor; Blender 4.2+ has the GPU compositor)
+    files = tmp_path / "fault-files"
+    made = run_bpy_script(kind, MAKE_FAULT_FILES, [str(files)], tmp_path)
+    assert "gpu_compositor.blend" in made.stdout, made.stdout[-2000:] + made.stderr[-2000:]
+    result = render_with_harness(kind, tmp_path, files / "gpu_compositor.blend", frames=[1])
+    assert result["returncode"] == 0 and "error" not in result, result.get("traceback")
+    assert "compositor device GPU -> CPU: this worker renders on its CPU" in result["notes"]
+    assert _frames(result) == ["frame_0001.png"]
+    with Image.open(result["output_dir"] / "frame_0001.png") as frame:
+        assert frame.size == (17000, 16)
 
 
 @pytest.mark.blender

@@ -46,8 +46,9 @@ Not made here (no real part produces them on this machine):
   the worker forces, or is the disk's (``no_output``: tests/e2e/test_worker_faults.py);
   multi-view cameras and views all off render (tried in 3.4 and 5.0). The one error left
   that depends on the worker, "Render size too large for GPU, use CPU compositor instead"
-  (4.2+, the compositor on the GPU), cannot be made here: bpy 5.0 without a GPU segfaults
-  on such a scene instead (17000 x 16 px; the job would end ``crashed``). Its
+  (4.2+, the compositor on the GPU), cannot be made here: bpy 4.2 to 5.2 without a GPU
+  segfaulted on such a scene instead (17000 x 16 px), and a CPU worker now composites it on
+  the CPU (tests/addon/test_job_rendering.py). Its
   classification (``render_error``, retryable, the fix appended) and that of the catch-all
   are tests/addon/test_failure_kinds.py's;
 - ``gpu_error`` needs a GPU (this machine has none): the classification of Cycles' real
