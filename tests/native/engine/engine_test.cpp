@@ -363,9 +363,14 @@ TEST_F(EngineTest, JobDirThatCannotBeCreatedIsWorkerErrorNotARelease) {
   engine->start();
   ASSERT_TRUE(eventually([&] { return farm_->auth_calls > 0; }));
   // the work dir replaced by a file: a real failure of create_directories (root can write
-  // anywhere, so no permission bits are used)
-  fs::remove_all(config_.work_dir);
-  std::ofstream(config_.work_dir) << "not a dir";
+  // anywhere, so no permission bits are used). The engine may be writing its journal there
+  // meanwhile (journal.json.tmp): retried until the file stands.
+  ASSERT_TRUE(eventually([&] {
+    std::error_code ec;
+    fs::remove_all(config_.work_dir, ec);
+    if (!ec) std::ofstream(config_.work_dir) << "not a dir";
+    return fs::is_regular_file(config_.work_dir, ec);
+  }));
   farm_->post("7", "QmGood");
   ASSERT_TRUE(eventually([&] { return !farm_->calls_of("fail").empty(); }));
   const auto f = farm_->calls_of("fail").at(0);
