@@ -5,6 +5,7 @@ each gap of the 0.05 s heartbeat timer longer than 0.1 s?
 
 GAPS.json is written by tests/e2e/gui_session.py during the long farm render (the beats,
 and the add-on's own spans when Blender ran with FARMHAND_TRACE=1: farmhand/trace.py).
+With a trace, the regions Blender drew in each gap are named too (``View3D/WINDOW``...).
 PERF.data (optional) is ``perf record -k mono -F 397 -p PID`` of that Blender
 (FARMHAND_GUI_PERF=PATH makes the session record it): for each gap it adds the main
 thread's CPU time in the gap (samples / 397 Hz: a gap with little CPU time is the main
@@ -65,20 +66,21 @@ def main() -> None:
             if s1 > a and s0 < b:
                 inside[name] += min(s1, b) - max(s0, a)
         libs = Counter(short(d) for t, d in samples if a <= t < b)
+        drawn = Counter(name for t, name in data.get("draws", []) if a <= t < b)
         rows.append((b - a, a - start, states.get(a, "?"), inside, libs, sched.get(a),
-                     sched.get(b)))
+                     sched.get(b), drawn))
     rows.sort(key=lambda r: -r[0])
     print(f"{len(rows)} gaps > 0.1 s over {beats[-1] - beats[0]:.1f} s, {len(beats)} beats; "
           f"render {data['render_ended'] - start:.1f} s")
     totals = Counter()
-    for gap, at, state, inside, libs, s0, s1 in rows:
+    for gap, at, state, inside, libs, s0, s1, _ in rows:
         if s0 and s1:
             totals["main running"] += (s1[0][0] - s0[0][0]) / 1e9
             totals["main waiting for a CPU"] += (s1[0][1] - s0[0][1]) / 1e9
             totals["GL threads running"] += (s1[1][0] - s0[1][0]) / 1e9
             totals["GL threads waiting for a CPU"] += (s1[1][1] - s0[1][1]) / 1e9
         totals["gaps"] += gap
-    for gap, at, state, inside, libs, s0, s1 in rows[:40]:
+    for gap, at, state, inside, libs, s0, s1, drawn in rows[:40]:
         ours = ", ".join(f"{k} {v:.2f}" for k, v in inside.most_common(3)) or "-"
         line = f"{gap:6.2f} s at {at:+7.2f} ({state}): ours [{ours}]"
         if s0 and s1:  # schedstat: [run, wait] ns of the main thread and the GL threads
@@ -89,6 +91,8 @@ def main() -> None:
         if samples:
             where = ", ".join(f"{k} {v / HZ:.2f}" for k, v in libs.most_common(3)) or "-"
             line += f"; main thread in [{where}]"
+        if drawn:  # the regions Blender drew in the gap (gui_session.py's draw callbacks)
+            line += "; drew [" + ", ".join(sorted(drawn)) + "]"
         print(line)
     print("all gaps:", ", ".join(f"{k} {v:.2f} s" for k, v in totals.items()))
     total = Counter()

@@ -14,6 +14,13 @@ that differs between versions. The offset is found once per process on a probe s
 confirm the same offset holds "CYCLES" after setting Cycles. Whether this Blender has an
 engine is asked of Blender itself: assigning the id to the probe scene's enum raises
 TypeError when no registered engine has it.
+
+Both answers are kept for the process (:func:`engine_of`): creating, changing and removing
+the probe scene is a redraw of every region of every window (a new and a removed ID, and an
+engine change: ``ED_render_engine_changed``), which with software OpenGL held an artist's
+window 0.26-0.31 s per job in the GUI worker (issue 16). An engine's answer is asked again
+when the engines registered from Python (``bpy.types.RenderEngine`` subclasses: Cycles, an
+add-on's) change, e.g. after the artist enabled an engine's add-on.
 """
 
 from __future__ import annotations
@@ -27,6 +34,47 @@ MAX_OFFSET = 16 << 10  # RenderData is ~4-6 KiB (3.4 .. 5.2); the id lies well i
 _CHUNK = 64
 _MARKERS = ("BLENDER_WORKBENCH", "CYCLES")
 _offset: int | None = None
+_available: dict[tuple[str, frozenset], bool] = {}  # (engine id, registered) -> has it
+# asked by warm_up(); an id a Blender lacks is remembered as such (4.2-4.5 name EEVEE "_NEXT")
+COMMON_ENGINES = ("CYCLES", "BLENDER_EEVEE", "BLENDER_EEVEE_NEXT", "BLENDER_WORKBENCH")
+
+
+def _registered() -> frozenset:
+    """The bl_idnames of the engines registered from Python (changes when an engine's
+    add-on is enabled or disabled)."""
+    return frozenset(getattr(c, "bl_idname", "")
+                     for c in bpy.types.RenderEngine.__subclasses__())
+
+
+def engine_of(scene) -> tuple[str, bool]:
+    """(the engine id ``scene`` stores, whether this Blender has it); '' is Blender's
+    default engine (available). Uses a probe scene only for what was not asked before in
+    this process. Raises RuntimeError as :class:`EngineProbe` does."""
+    if _offset is not None:
+        engine = _stored_at(scene, _offset)
+        known = _available.get((engine, _registered()))
+        if not engine or known is not None:
+            return engine, known is not False
+    with EngineProbe() as probe:
+        engine = probe.stored(scene)
+        return engine, not engine or probe.available(engine)
+
+
+def warm_up() -> None:
+    """Find the id's offset and ask about the common engines now (one probe scene), so that
+    the jobs after it need none. The GUI worker calls it before its first job."""
+    registered = _registered()
+    if _offset is not None and all((e, registered) in _available for e in COMMON_ENGINES):
+        return
+    with EngineProbe() as probe:
+        probe._engine_offset()
+        for engine in COMMON_ENGINES:
+            probe.available(engine)
+
+
+def _stored_at(scene, offset: int) -> str:
+    raw = ctypes.string_at(scene.render.as_pointer() + offset, ENGINE_BYTES)
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 class EngineProbe:
@@ -45,14 +93,14 @@ class EngineProbe:
     def available(self, engine_id: str) -> bool:
         try:
             self.scene.render.engine = engine_id
+            has = True
         except TypeError:  # "enum 'X' not found in ('BLENDER_EEVEE', ...)"
-            return False
-        return True
+            has = False
+        _available[(engine_id, _registered())] = has
+        return has
 
     def stored(self, scene) -> str:
-        offset = self._engine_offset()
-        raw = ctypes.string_at(scene.render.as_pointer() + offset, ENGINE_BYTES)
-        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return _stored_at(scene, self._engine_offset())
 
     def _engine_offset(self) -> int:
         global _offset

@@ -8,7 +8,12 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
 
 - **Which frame.** With ``scene=`` set, the render operator copies the *context* scene's
   frame into the rendered scene at invoke time (``screen_render_single_layer_set``), so the
-  artist's ``frame_current`` is set for the invoke call only and restored in the same step.
+  artist's frame is the job's for the invoke call only and restored in the same step. Not
+  through RNA: ``frame_current``'s update is a frame change of the artist's scene (their
+  scene re-evaluated, every editor showing it redrawn, twice: 0.3 s of a software-OpenGL
+  window each, issue 16), so the frame is written into ``RenderData.cfra`` directly
+  (:class:`FrameField`: its offset is found by reading, never by writing, and checked on
+  two scenes; where it cannot be found, RNA as before).
 - **No window over the artist's work.** ``preferences.view.render_display_type`` is read at
   invoke time only: it is set to ``'NONE'`` (keep the user interface) for the call and then
   restored, with ``preferences.is_dirty`` as it was (auto-save never stores our change).
@@ -52,6 +57,7 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import time
@@ -125,6 +131,67 @@ def artist_render_props_pending() -> bool:
     return False
 
 
+class FrameField:
+    """``RenderData.cfra`` (``int cfra, sfra, efra;`` in DNA_scene_types.h, 2.5 to 5.x) at an
+    offset in ``scene.render``'s struct that differs between versions. :meth:`find` looks
+    for the three ints (frame_current, frame_start, frame_end) as RNA reads them in two
+    scenes whose triples differ, and keeps an offset only when exactly one holds both;
+    :meth:`swapped` writes a frame there for the length of a ``with`` block. Nothing is
+    written to find it, and nothing notifies."""
+
+    MAX_OFFSET = 16 << 10  # RenderData is ~4-6 KiB (3.4 .. 5.2)
+    offset: int | None = None
+    tried = False
+
+    @staticmethod
+    def _triple(scene) -> tuple[int, int, int]:
+        return scene.frame_current, scene.frame_start, scene.frame_end
+
+    @classmethod
+    def find(cls, scene_a, scene_b) -> int | None:
+        """The offset (cached for the process), or None when the two scenes cannot tell it
+        (same frames: asked again next time) or it is not there (never asked again)."""
+        if cls.offset is not None or cls.tried:
+            return cls.offset
+        a, b = cls._triple(scene_a), cls._triple(scene_b)
+        if a == b:
+            return None
+        cls.tried = True
+        size = cls.MAX_OFFSET
+        raw_a = ctypes.string_at(scene_a.render.as_pointer(), size)
+        raw_b = ctypes.string_at(scene_b.render.as_pointer(), size)
+        want_a = b"".join(v.to_bytes(4, sys.byteorder, signed=True) for v in a)
+        want_b = b"".join(v.to_bytes(4, sys.byteorder, signed=True) for v in b)
+        found = [at for at in range(0, size - 12, 4)
+                 if raw_a[at:at + 12] == want_a and raw_b[at:at + 12] == want_b]
+        if len(found) == 1:
+            cls.offset = found[0]
+        else:
+            log.info("farm render: RenderData.cfra not found (%d candidates): the artist's "
+                     "frame is set through RNA for each render start", len(found))
+        return cls.offset
+
+    @classmethod
+    def swapped(cls, scene, frame: int):
+        """Context manager: ``scene``'s cfra is ``frame`` inside the block (no RNA update,
+        no notifier), the old value back after it. Only with :attr:`offset` known."""
+        return _CfraSwap(scene.render.as_pointer() + cls.offset, frame)
+
+
+class _CfraSwap:
+    def __init__(self, address: int, frame: int):
+        self.cell = ctypes.c_int.from_address(address)
+        self.frame = frame
+        self.saved = None
+
+    def __enter__(self):
+        self.saved = self.cell.value
+        self.cell.value = self.frame
+
+    def __exit__(self, *exc):
+        self.cell.value = self.saved
+
+
 class FrameRender:
     """Render ``frame`` of ``scene`` into ``path`` (``frame_0001.png``...) without blocking.
 
@@ -168,11 +235,23 @@ class FrameRender:
         self.started = time.monotonic()
         try:
             _set(prefs.view, "render_display_type", "NONE")
-            _set(artist_scene, "frame_current", self.frame)  # copied into the farm scene
             _set(self.scene, "frame_current", self.frame)
+            # the artist's frame is copied into the farm scene: theirs is the job's for the
+            # invoke call (written directly where FrameField knows where, else through RNA)
+            swap = None
+            if artist_scene.frame_current != self.frame:
+                if FrameField.find(artist_scene, self.scene) is not None:
+                    swap = FrameField.swapped(artist_scene, self.frame)
+                else:
+                    _set(artist_scene, "frame_current", self.frame)
             with bpy.context.temp_override(window=window, screen=window.screen):
-                result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True,
-                                               scene=self.scene_name)
+                if swap is not None:
+                    with swap:
+                        result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True,
+                                                       scene=self.scene_name)
+                else:
+                    result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True,
+                                                   scene=self.scene_name)
         except RuntimeError as exc:
             _active.pop(self.scene_name, None)
             if busy.is_refused_write(exc):

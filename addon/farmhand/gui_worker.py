@@ -36,7 +36,7 @@ import time
 
 import bpy
 
-from . import audit, busy, compat, farm_render, handover, trace, write_gate
+from . import audit, busy, compat, engine_id, farm_render, handover, trace, write_gate
 from .core_loader import load_core
 from .device import rendered_device_class
 from .jobrun import AppendedJob
@@ -52,6 +52,7 @@ ARTIST_SETTLE_S = 2.0   # after the artist's own render ended, no farm work star
 BUSY_RETRY_S = 30.0     # how long a step Blender refuses for the moment is retried
 GATE_AFTER_S = 1.0      # refused this long: Blender's write guard is stuck (write_gate.py)
 WARM_UP_S = 0.02        # main-thread time per turn for the audit's preparation (audit.warm_up)
+WINDOW_SETTLE_S = 4.0   # after the engine probe's redraw, before the first job
 # A pause stops the engine after this long: at once, now that an engine stopped while its
 # claim is in flight lets the claim finish and releases the job (docs/engine.md, attempts
 # unchanged); it was 3 s while such a claim was cut off and left to its lease's expiry.
@@ -123,6 +124,8 @@ class GuiWorker:
         self.engine_running = False
         self.timings: list[float] = []  # gaps between turns (for tests and the log)
         self.append_span = (0.0, 0.0)   # monotonic start, end of the last scene append
+        self.engines_known = False      # engine_id.warm_up() done (before the first job)
+        self.quiet_from = 0.0           # no job before (monotonic): the window's redraws
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -294,6 +297,24 @@ class GuiWorker:
             ready = audit.warm_up(WARM_UP_S)
         if not ready:  # the audit's once-per-process preparation, in slices first
             return TICK_S
+        if not self.engines_known:
+            # the render engines' probe scene (engine_id.py) now, not inside a job: each
+            # use of it redraws the whole window, and the artist's 3D view then redraws
+            # itself for its anti-aliasing samples (8 by default: ~2.5 s of redraws of up to
+            # 0.28 s each with software OpenGL); the first job waits for them
+            try:
+                with trace.span("engine probe"):
+                    self._write(engine_id.warm_up)
+            except Exception as exc:
+                if self._retry_later(exc, "asking Blender about render engines"):
+                    return TICK_S * 4
+                raise
+            self.busy.reset()
+            self.engines_known = True
+            self.quiet_from = time.monotonic() + WINDOW_SETTLE_S
+            return TICK_S
+        if time.monotonic() < self.quiet_from:
+            return IDLE_TICK_S
         if farm_render.render_job_listed():
             # no job is appended while any render job exists (ours still ending, or one
             # _why_not_start does not count yet): its end runs first, then the next append
@@ -486,8 +507,14 @@ class GuiWorker:
         job = self.job
 
         def remove() -> int:
-            if self.render is not None:
-                scene = bpy.data.scenes.get(self.render.scene_name)
+            # the job's scenes through the Scene menu's operator (the render's first: a
+            # render job still listed is killed with it), then the rest of what the job
+            # added, unused by then, removed without a redraw of the window (jobrun.py)
+            names = [self.render.scene_name] if self.render is not None else []
+            if self.appended is not None:
+                names += sorted(self.appended.scene_names - set(names))
+            for name in names:
+                scene = bpy.data.scenes.get(name)
                 if scene is not None:
                     farm_render.delete_scene(scene)
             return self.appended.discard() if self.appended is not None else 0

@@ -19,7 +19,7 @@ import os
 import bpy
 
 from . import audit
-from .engine_id import EngineProbe
+from .engine_id import engine_of
 from .failures import JobFailure, JobRefused
 from .log import log
 from .render import RenderResult, render_frames
@@ -40,12 +40,11 @@ def check_renderable(scene) -> None:
         raise JobFailure(f"scene '{scene.name}' has no active camera: set one (Scene "
                          "Properties > Scene > Camera), save and submit again",
                          code="no_camera")
-    with EngineProbe() as probe:
-        engine = probe.stored(scene)
-        # an empty id (OpenShot's zoom_clapboard, saved by 2.7x) is Blender's default engine:
-        # Blender renders it with its default engine (EEVEE): no scene error
-        if not engine or probe.available(engine):
-            return
+    # an empty id (OpenShot's zoom_clapboard, saved by 2.7x) is Blender's default engine:
+    # Blender renders it with its default engine (EEVEE): no scene error
+    engine, available = engine_of(scene)
+    if available:
+        return
     if engine in BUILTIN_ENGINES:
         raise JobFailure(f"scene '{scene.name}' renders with {engine}, which Blender "
                          f"{bpy.app.version_string} on this worker does not have",
@@ -169,13 +168,66 @@ def render_appended(job, device_type: str, on_frame=None, should_stop=None) -> R
         appended.discard()
 
 
+def _added_orphans(before: set) -> list:
+    """(collection, ID) of every ID not in ``before`` that nothing uses any more (its users
+    beyond a fake user: 0)."""
+    out = []
+    for name in sorted(dir(bpy.data), key=lambda n: (_REMOVE_FIRST.get(n, 9), n)):
+        coll = getattr(bpy.data, name, None)
+        if name in ("window_managers", "screens", "workspaces") or not (
+                isinstance(coll, bpy.types.bpy_prop_collection) and hasattr(coll, "remove")):
+            continue
+        for id_ in coll:
+            if not isinstance(id_, bpy.types.ID) or _id_key(id_) in before:
+                continue
+            if isinstance(id_, bpy.types.Library):
+                # the file appended from: its one user is the library itself; unused once no
+                # ID is linked from it any more (all of the job's were made local)
+                if not any(i.library == id_ for i in all_ids()):
+                    out.append((coll, id_))
+            elif id_.users - int(id_.use_fake_user) <= 0:
+                out.append((coll, id_))
+    return out
+
+
+# users before what they use: a scene's camera and an object's parent are pointers without a
+# user count, so what points is freed first and nothing is left pointing at freed memory
+_REMOVE_FIRST = {"scenes": 0, "collections": 1, "objects": 2, "libraries": 99}
+
+
 def remove_added(before: set) -> int:
-    """Remove every ID not in ``before`` (keys from _id_key); returns how many."""
+    """Remove every ID not in ``before`` (keys from _id_key); returns how many.
+
+    Unused ones first, one by one without unlinking (``remove(id, do_unlink=False)``, rounds
+    until none is left: removing an ID frees its users of others): an unlinking removal
+    (``batch_remove``, ``remove(id)``) makes Blender redraw every region of every window
+    (``NC_WINDOW``), 0.3 s of a software-OpenGL window and the artist's 3D view re-sampled
+    (issue 16); the job's scene itself is gone already (farm_render.delete_scene). What is
+    still used after that (a cycle, a user outside the job) goes through ``batch_remove``."""
     removed = 0
+    for _ in range(16):
+        orphans = _added_orphans(before)
+        if not orphans:
+            break
+        progress = removed
+        for coll, id_ in orphans:
+            try:
+                if isinstance(id_, bpy.types.Library):
+                    id_.user_clear()
+                coll.remove(id_, do_unlink=False)
+                removed += 1
+            except (RuntimeError, TypeError, ReferenceError):
+                continue  # used after all, or gone with another: batch_remove below
+        if removed == progress:
+            break
     for _ in range(4):  # removing users can leave new zero-user IDs behind; repeat
         extra = [i for i in all_ids() if _id_key(i) not in before]
         if not extra:
             break
+        log.info("%d added datablock(s) still in use after the unused ones were removed "
+                 "(%s): unlinked and removed", len(extra),
+                 ", ".join(f"{type(i).__name__} '{i.name}' ({i.users} users)"
+                           for i in extra[:5]))
         bpy.data.batch_remove(extra)
         removed += len(extra)
     return removed

@@ -210,3 +210,45 @@ def test_the_write_gate_writes_where_blenders_guard_refuses(kind, tmp_path):
                           timeout=120)
     out = proc.stdout
     assert "GATED True ['FINISHED'] True True FRAME 7" in out, out + proc.stderr[-3000:]
+
+
+FRAME_SCRIPT = f"""
+import sys
+sys.path.insert(0, {str(ADDON_PARENT)!r})
+import bpy
+from farmhand import engine_id, farm_render
+artist = bpy.context.scene
+artist.frame_start, artist.frame_end, artist.frame_current = 1, 250, 5
+job = bpy.data.scenes.new("FarmJob")
+job.frame_start, job.frame_end, job.frame_current = 1, 3, 2
+print("SAME", farm_render.FrameField.find(artist, artist))
+offset = farm_render.FrameField.find(artist, job)
+with farm_render.FrameField.swapped(artist, 2):
+    inside = artist.frame_current
+print("OFFSET", offset is not None, "INSIDE", inside, "AFTER", artist.frame_current,
+      "JOB", job.frame_current)
+# the engine ids: one probe scene for all of them, then none
+engine_id.warm_up()
+engine_id.EngineProbe = None  # a probe now would raise TypeError
+print("ENGINE", engine_id.engine_of(artist), engine_id.engine_of(job),
+      "SCENES", sorted(s.name for s in bpy.data.scenes), flush=True)
+import os
+os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_the_artists_frame_is_lent_to_the_render_start_without_rna(kind, tmp_path):
+    """FrameField (farm_render.py) finds RenderData.cfra in every cell by reading two scenes
+    whose frames differ (never from two identical ones), and lends the artist's scene a
+    frame for a ``with`` block without an RNA write (an RNA write of the artist's frame
+    redrew the whole window twice per render start, issue 16); engine_id answers every
+    common engine from one probe scene made by warm_up(), none per job."""
+    proc = subprocess.run(command(kind, None, [], expr=FRAME_SCRIPT),
+                          env=blender_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    out = proc.stdout
+    assert "SAME None" in out, out + proc.stderr[-3000:]
+    assert "OFFSET True INSIDE 2 AFTER 5 JOB 2" in out, out + proc.stderr[-3000:]
+    engines = out.split("ENGINE ", 1)[1]
+    assert engines.count("True)") == 2 and "SCENES ['FarmJob', 'Scene']" in engines, out

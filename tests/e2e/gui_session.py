@@ -84,6 +84,27 @@ def schedstat():
     return main, gl
 
 
+DRAWS = []  # with TRACE: (time, "Space/REGION") each time Blender drew a region
+
+
+def trace_region_draws():
+    """With TRACE: a POST_PIXEL draw callback on every region of every editor type records
+    when Blender drew it (which regions a heartbeat gap redrew: scripts/gui_gaps.py)."""
+    regions = ("WINDOW", "HEADER", "UI", "TOOLS", "CHANNELS", "NAVIGATION_BAR", "FOOTER",
+               "TOOL_HEADER", "EXECUTE")
+    for name in dir(bpy.types):
+        space = getattr(bpy.types, name)
+        if not (name.startswith("Space") and hasattr(space, "draw_handler_add")):
+            continue
+        for region in regions:
+            def drawn(label=f"{name[5:]}/{region}"):
+                DRAWS.append((time.monotonic(), label))
+            try:
+                space.draw_handler_add(drawn, (), region, "POST_PIXEL")
+            except (TypeError, ValueError, RuntimeError):
+                continue
+
+
 def beat():
     now = time.monotonic()
     BEATS.append((now, worker_state()))
@@ -366,6 +387,7 @@ def explain_gaps(start, end, render):
         json.dump({"beats": [b for b in BEATS if start <= b[0] <= end],
                    "sched": [b for b in SCHED if start <= b[0] <= end],
                    "spans": [s for s in trace.spans() if start <= s[1] and s[0] <= end],
+                   "draws": [d for d in DRAWS if start <= d[0] <= end],
                    "render_started": render.started, "render_ended": render.ended_at,
                    "pid": os.getpid()}, f)
 
@@ -436,7 +458,7 @@ def scenario():
           beats=n_beats, key_latency_s=latencies, render_state=long_render.state,
           job_max_gap_s=round(max(g for g, over_append in gaps if not over_append), 3),
           append_gap_s=round(max([g for g, over_append in gaps if over_append] or [0]), 3))
-    explain_gaps(render_started - 30, render_ended, long_render)
+    explain_gaps(render_started - 30, render_ended + 1.0, long_render)
 
     # the two short jobs
     yield from wait_for(lambda: worker().lifetime.jobs_done >= 3, 300, "3 jobs done")
@@ -684,5 +706,7 @@ def drive():
 
 
 bpy.utils.register_class(TEST_OT_key_probe)
+if TRACE:
+    trace_region_draws()
 bpy.app.timers.register(beat, first_interval=0.05, persistent=True)
 bpy.app.timers.register(drive, first_interval=1.0, persistent=True)
