@@ -135,11 +135,11 @@ class FrameField:
     """``RenderData.cfra`` (``int cfra, sfra, efra;`` in DNA_scene_types.h, 2.5 to 5.x) at an
     offset in ``scene.render``'s struct that differs between versions. :meth:`find` looks
     for the three ints (frame_current, frame_start, frame_end) as RNA reads them in two
-    scenes whose triples differ, and keeps an offset only when exactly one holds both;
+    scenes whose triples differ, and keeps the first offset that holds both;
     :meth:`swapped` writes a frame there for the length of a ``with`` block. Nothing is
     written to find it, and nothing notifies."""
 
-    MAX_OFFSET = 16 << 10  # RenderData is ~4-6 KiB (3.4 .. 5.2)
+    MAX_OFFSET = 4 << 10  # RenderData is ~4-6 KiB (3.4 .. 5.2); cfra lies in its first KiB
     offset: int | None = None
     tried = False
 
@@ -150,26 +150,26 @@ class FrameField:
     @classmethod
     def find(cls, scene_a, scene_b) -> int | None:
         """The offset (cached for the process), or None when the two scenes cannot tell it
-        (same frames: asked again next time) or it is not there (never asked again)."""
+        (same frames: asked again next time) or it is not there (never asked again). Reads
+        forward in small steps and stops at the first offset holding both scenes' frames
+        (the struct is read no further than that: nothing past its end)."""
         if cls.offset is not None or cls.tried:
             return cls.offset
         a, b = cls._triple(scene_a), cls._triple(scene_b)
         if a == b:
             return None
         cls.tried = True
-        size = cls.MAX_OFFSET
-        raw_a = ctypes.string_at(scene_a.render.as_pointer(), size)
-        raw_b = ctypes.string_at(scene_b.render.as_pointer(), size)
         want_a = b"".join(v.to_bytes(4, sys.byteorder, signed=True) for v in a)
         want_b = b"".join(v.to_bytes(4, sys.byteorder, signed=True) for v in b)
-        found = [at for at in range(0, size - 12, 4)
-                 if raw_a[at:at + 12] == want_a and raw_b[at:at + 12] == want_b]
-        if len(found) == 1:
-            cls.offset = found[0]
-        else:
-            log.info("farm render: RenderData.cfra not found (%d candidates): the artist's "
-                     "frame is set through RNA for each render start", len(found))
-        return cls.offset
+        base_a, base_b = scene_a.render.as_pointer(), scene_b.render.as_pointer()
+        for at in range(0, cls.MAX_OFFSET - 12, 4):
+            if ctypes.string_at(base_a + at, 12) == want_a and \
+                    ctypes.string_at(base_b + at, 12) == want_b:
+                cls.offset = at
+                return at
+        log.info("farm render: RenderData.cfra not found: the artist's frame is set through "
+                 "RNA for each render start")
+        return None
 
     @classmethod
     def swapped(cls, scene, frame: int):

@@ -39,6 +39,7 @@ OUT = {"events": [], "errors": []}
 BEATS = []          # (monotonic time, worker state) of the 0.05 s heartbeat timer
 KEYS_SEEN = []      # monotonic times the probe saw a PAUSE key press
 ARTIST_RENDER = []  # monotonic times render_init fired for the artist's scene
+FARM_FRAMES = []    # frame_current of each farm scene at its render_init
 
 
 def event(name, **fields):
@@ -133,6 +134,8 @@ class TEST_OT_key_probe(bpy.types.Operator):
 def on_render_init(scene, *_args):
     if scene.name == ARTIST_SCENE:
         ARTIST_RENDER.append(time.monotonic())
+    else:  # a farm render: the frame it renders (the artist's scene is at another frame)
+        FARM_FRAMES.append(scene.frame_current)
 
 
 def main_window():
@@ -455,6 +458,7 @@ def scenario():
     job = [t for t, _ in BEATS if append_span[0] - 0.3 <= t <= render_ended + 1.0]
     gaps = [(b - a, a <= append_span[0] and b >= append_span[1]) for a, b in zip(job, job[1:])]
     event("long job rendered", render_s=round(long_render.seconds, 2), max_gap_s=gap_all,
+          farm_frames=list(FARM_FRAMES), artist_frame=bpy.context.scene.frame_current,
           beats=n_beats, key_latency_s=latencies, render_state=long_render.state,
           job_max_gap_s=round(max(g for g, over_append in gaps if not over_append), 3),
           append_gap_s=round(max([g for g, over_append in gaps if over_append] or [0]), 3))

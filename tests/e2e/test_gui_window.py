@@ -161,6 +161,10 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     # a >= 20 s farm render with a live window
     rendered = events["long job rendered"]
     assert rendered["render_state"] == "done"
+    # the jobs' frames (1 for the long job, 2 for the short ones) were rendered, not the
+    # artist's frame 5, which the render start lends them without RNA (farm_render.FrameField)
+    assert rendered["artist_frame"] == 5 and 1 in rendered["farm_frames"], rendered
+    assert set(rendered["farm_frames"]) <= {1, 2}, rendered
     assert rendered["render_s"] >= 20
     print("GUI NUMBERS", json.dumps({k: events[k] for k in events if k != "screenshot"}))
     print("GUI LOAD", os.getloadavg())
