@@ -62,7 +62,7 @@ KINDS = {k.code: k for k in (
     Kind("download_failed", True, "failed", "the job file could not be downloaded"),
     Kind("upload_failed", True, "failed", "the result could not be uploaded or submitted"),
     Kind("worker_error", True, "failed", "a bug in the worker, or a fault of its own machine "
-         "(its disk full or read-only)"),
+         "(its disk full or read-only, its Blender built without the output format)"),
 )}
 
 

@@ -118,21 +118,28 @@ def check_memory(scene, ceiling: int | None) -> None:
             "workers with more memory", code="out_of_memory")
 
 
+def set_file_format(image_settings, output_format: str) -> None:
+    """``image_settings.file_format = output_format``. Raises TypeError (Blender's RNA: enum
+    value not found) where this Blender build lacks the format (a build without OpenEXR)."""
+    image_settings.file_format = output_format
+
+
 def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) -> list[str]:
     """Format, output path and device settings. Returns notes (see configure_cycles).
-    Raises RenderFailed: ``unsupported_format`` for a format outside :data:`EXTENSIONS` or
-    one this Blender cannot write (a build without it), ``out_of_memory``
-    (:func:`check_memory`)."""
+    Raises RenderFailed: ``unsupported_format`` for a format outside :data:`EXTENSIONS`,
+    ``worker_error`` for one this Blender build cannot write (retryable: another worker's
+    build can), ``out_of_memory`` (:func:`check_memory`)."""
     if output_format not in EXTENSIONS:
         raise RenderFailed(f"unknown output format {output_format!r}; expected one of "
                            f"{', '.join(EXTENSIONS)}", code="unsupported_format")
-    settings = scene.render.image_settings
     try:
-        settings.file_format = output_format
+        set_file_format(scene.render.image_settings, output_format)
     except TypeError as exc:  # the enum of a build without that format lacks it
-        raise RenderFailed(f"Blender {bpy.app.version_string} on this worker cannot write "
-                           f"{output_format} ({exc}); another worker may",
-                           code="unsupported_format") from exc
+        # This worker's limit, not the job's: retryable (docs/protocol.md, worker_error).
+        raise RenderFailed(f"this worker's Blender {bpy.app.version_string} was built without "
+                           f"{output_format} ({exc}): another worker can render the job; the "
+                           "worker's owner should install an official Blender build",
+                           code="worker_error") from exc
     check_memory(scene, memory_ceiling())
     scene.render.use_file_extension = True
     scene.render.filepath = os.path.join(output_dir, "frame_")

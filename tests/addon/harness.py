@@ -9,7 +9,9 @@ SPEC: {"addon_parent", "strategy": "opened"|"appended", "blend", "work_dir", "ou
 "frames", "format", "device", "scene" (the file's current scene as the engine
 read it), "artist": path|null, "autorun": bool, "check_only": bool
 (open, audit and check the scene without rendering), "report": bool (also print what
-handover.report_error would send), "log_tail": str}
+handover.report_error would send), "log_tail": str, "build_without": a format name (a STUB of
+a Blender build without that output format, which no cell is: setting it is made to fail with
+the real TypeError Blender's RNA raises for an enum value its build lacks)}
 """
 
 import json
@@ -48,6 +50,16 @@ def main(spec_path):
     job = SimpleNamespace(id="harness", blend_path=spec["blend"], work_dir=spec["work_dir"],
                           output_dir=spec["output_dir"], frames=spec.get("frames", []),
                           output_format=spec.get("format", "PNG"), scene=spec.get("scene", ""))
+    if spec.get("build_without"):
+        from farmhand import render
+
+        real_set = render.set_file_format
+
+        def set_file_format(settings, name):
+            if name == spec["build_without"]:  # Blender's own error for a missing enum item
+                settings.file_format = name + "_NOT_IN_THIS_BUILD"
+            real_set(settings, name)
+        render.set_file_format = set_file_format
     run = jobrun.render_appended if spec["strategy"] == "appended" else jobrun.render_opened
     try:
         if spec.get("check_only"):  # open, neutralise, audit, check; render nothing

@@ -87,6 +87,26 @@ def test_a_format_outside_the_protocols_fails_unsupported_format(kind, job_files
 
 
 @pytest.mark.parametrize("kind", BLENDERS)
+def test_a_format_this_build_lacks_is_the_workers_limit_not_the_jobs(kind, job_files,
+                                                                     tmp_path):
+    # A Blender built without OpenEXR (harness stub "build_without": every cell has it) cannot
+    # write the job's format: another worker's build can, so the failure is retryable.
+    result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
+                                 frames=[1], format="OPEN_EXR", build_without="OPEN_EXR",
+                                 report=True)
+    assert (result.get("code"), result.get("retryable")) == ("worker_error", True), \
+        result.get("traceback")
+    assert "was built without OPEN_EXR" in result["error"]
+    assert "another worker can render the job" in result["error"]
+    assert "OPEN_EXR_NOT_IN_THIS_BUILD" in result["error"]  # Blender's own words, kept
+    sent = result["sent"]
+    assert (sent["code"], sent["retryable"]) == ("worker_error", True)
+    assert sent["error"].startswith("failed: this worker's Blender ")
+    assert sent["error"] == sent["error"].strip()
+    assert not result["output_dir"].exists() or _frames(result) == []
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
 def test_missing_gpu_falls_back_to_cpu_and_says_so(kind, job_files, tmp_path):
     result = render_with_harness(kind, tmp_path, job_files["files"] / "plain.blend",
                                  frames=[1], device="CUDA")
