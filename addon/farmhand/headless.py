@@ -262,13 +262,18 @@ def run(argv=None) -> int:
     return EXIT_OK
 
 
-def main(argv=None):
-    """``run()`` then exit the process with its code (Blender and the bpy module alike)."""
+def main(argv=None, exit=os._exit):
+    """``run()`` then end the process with its code (Blender and the bpy module alike), by
+    ``exit`` (os._exit) once the logs are flushed: the worker's own work is over (the engine
+    stopped, its journal on disk), and Blender's teardown at a normal exit can crash after a
+    job file it opened: a fluid domain's Mantaflow grids abort in a static destructor
+    ("can't clean grid cache, some grids are still in use", SIGABRT, bpy 5.0) and bpy 5.2
+    segfaulted, so a worker stopped by SIGTERM ended -6 or -11 instead of its documented
+    code (EXIT_CODES) 1 time in 4 in tests/security/test_hostile_corpus.py."""
     try:
         code = run(argv)
     except Exception:  # the last resort: say what broke, exit non-zero
         log.error("unexpected error:\n%s", traceback.format_exc())
         code = EXIT_ERROR
-    sys.stdout.flush()
-    sys.stderr.flush()
-    sys.exit(code)
+    _flush_all()
+    exit(code)

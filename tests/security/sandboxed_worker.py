@@ -72,11 +72,16 @@ def sandboxed_worker(blender: str, home: Path, coordinator, kubo,
     return SandboxedWorker(launcher, worker, env, home, work, key, extra_read)
 
 
-def child_pid(parent: int, timeout: float = 30) -> int:
-    """The first child of `parent` (strace's tracee: the launcher, later Blender). Raises
-    TimeoutError when none appears within ``timeout`` seconds, ProcessLookupError-free: a
-    parent that exited shows no children."""
+def child_pid(parent: int, timeout: float = 30, exec_done: bool = False) -> int:
+    """The first child of `parent` (strace's tracee: the launcher, later Blender). With
+    ``exec_done`` only a child that runs another program than `parent` counts: give it under
+    strace, which forks short-lived children of its own at start (its ptrace feature probes,
+    the same program and command line as strace); a stop signal sent to one of those never
+    reached the worker, which went on running after the test (clean-clone CI runs; 2 runs in
+    12 of the bpy cells here). Raises TimeoutError when none appears within ``timeout``
+    seconds; a parent that exited shows no children."""
     deadline = time.monotonic() + timeout
+    own = os.readlink(f"/proc/{parent}/exe") if exec_done else None
     while time.monotonic() < deadline:
         try:
             tasks = list(Path(f"/proc/{parent}/task").iterdir())
@@ -87,19 +92,26 @@ def child_pid(parent: int, timeout: float = 30) -> int:
                 kids = (task / "children").read_text().split()
             except FileNotFoundError:
                 continue
-            if kids:
-                return int(kids[0])
-        time.sleep(0.1)
-    raise TimeoutError(f"process {parent} started no child")
+            for kid in kids:
+                try:
+                    if own is None or os.readlink(f"/proc/{kid}/exe") != own:
+                        return int(kid)
+                except (FileNotFoundError, ProcessLookupError):
+                    continue  # gone (a probe), or not yet readable
+        time.sleep(0.05)
+    raise TimeoutError(f"process {parent} started no child" +
+                       (" running another program" if exec_done else ""))
 
 
 def stop(proc: subprocess.Popen, pid: int | None = None, timeout: float = 60,
-         group: bool = False) -> None:
+         group: bool = False) -> list[str]:
     """Stops a worker the way systemd does: SIGTERM to ``pid`` (default: ``proc`` itself; for
     a worker under strace, the tracee) then waits for ``proc``; SIGKILL after ``timeout`` s.
     A process that already exited (Blender may end between the poll and the kill) is fine:
     that race raised ProcessLookupError in CI before. ``group``: ``proc`` leads its own process
-    group; what is left of it afterwards is killed (:func:`reap_group`)."""
+    group; what is left of it afterwards is killed (:func:`reap_group`). Returns the command
+    lines so killed, with "(not stopped in N s)" first when ``proc`` had to be killed."""
+    late = []
     if proc.poll() is None:
         try:
             os.kill(pid if pid is not None else proc.pid, signal.SIGTERM)
@@ -108,6 +120,7 @@ def stop(proc: subprocess.Popen, pid: int | None = None, timeout: float = 60,
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        late = [f"(not stopped in {timeout:g} s)"]
         if pid is not None:  # strace killed alone would leave its tracee running, detached
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -116,7 +129,8 @@ def stop(proc: subprocess.Popen, pid: int | None = None, timeout: float = 60,
         proc.kill()
         proc.wait()
     if group:  # started with start_new_session=True: its group is its own
-        reap_group(proc)
+        return late + reap_group(proc)
+    return late
 
 
 def reap_group(proc: subprocess.Popen) -> list[str]:

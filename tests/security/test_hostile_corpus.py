@@ -135,7 +135,7 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
                             start_new_session=True)
     tracee = None
     try:
-        tracee = child_pid(proc.pid)
+        tracee = child_pid(proc.pid, exec_done=True)
         final = {}
         deadline = time.monotonic() + 120 + 40 * len(jobs)
         while len(final) < len(jobs) and time.monotonic() < deadline:
@@ -147,11 +147,14 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
             time.sleep(0.5)
         alive = proc.poll() is None
     finally:
-        stop(proc, tracee, group=True)
+        left = stop(proc, tracee, group=True)
         log.close()
     worker_log = (node.home / "worker.log").read_text(errors="replace")
     assert len(final) == len(jobs), f"unfinished: {set(jobs) - set(final)}\n{worker_log[-4000:]}"
     assert alive, "the worker died during the corpus"
+    assert left == [], f"the worker did not stop on SIGTERM: {left}\n{worker_log[-3000:]}"
+    # strace ends with its tracee's status: the worker's documented 0 for a stop on SIGTERM
+    assert proc.returncode == 0, f"the worker ended {proc.returncode}:\n{worker_log[-3000:]}"
 
     # Each job failed or was contained, with a reason naming the feature.
     assert final["good"]["status"] == "completed", final["good"]

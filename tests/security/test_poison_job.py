@@ -68,7 +68,7 @@ def test_memory_bomb_crashes_blender_once_then_the_worker_skips_it(blender, tmp_
     # The first run under strace: where the crash report and everything else is written.
     trace = tmp_path / "trace.txt" if shutil.which("strace") else None
     first = start(trace)
-    tracee = child_pid(first.pid) if trace else first.pid
+    tracee = child_pid(first.pid, exec_done=True) if trace else first.pid
     try:
         peak = wait_peak_rss(first, timeout=300)  # Blender dies on the bomb
     except subprocess.TimeoutExpired:
