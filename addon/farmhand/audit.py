@@ -417,26 +417,37 @@ def _nested(where: str, struct, ident: str) -> str:
 
 def external_files(id_) -> list[str]:
     """The absolute paths ``id_`` (an image, sound, font...) would read, for its existence
-    check: UDIM tiles one per tile (``<UDIM>``, ``<UVTILE>``), a sequence or movie its
-    first file, others the file itself. [] for generated/viewer images, the built-in font
-    and packed data."""
-    if _is_packed(id_):
-        return []
+    check: UDIM tiles one per tile that is not packed (``<UDIM>``, ``<UVTILE>``), a sequence
+    or movie its first file (packed or not: Blender reads the files), others the file
+    itself. [] for generated/viewer images, the built-in font and packed data."""
     kind = type(id_).bl_rna.identifier
+    source = getattr(id_, "source", "") if kind == "Image" else ""
+    # Packed data stands in for the file only where Blender reads it instead: a sequence or a
+    # movie is always read from its files (Blender packs neither; a file claiming both is
+    # forged), a UDIM image reads every tile that is not packed from its own file (seen
+    # 2026-12-03 in 3.4 and bpy 5.0: a packed image switched to SEQUENCE or MOVIE, and a UDIM
+    # image with one tile packed, read files outside the job dir through the audit).
+    if _is_packed(id_) and source not in {"SEQUENCE", "MOVIE", "TILED"}:
+        return []
     raw = id_.filepath
     if not raw:
         return []
     if kind == "Image":
-        if id_.source in {"GENERATED", "VIEWER"}:
+        if source in {"GENERATED", "VIEWER"}:
             return []
-        if id_.source == "TILED":
+        if source == "TILED":
+            packed = {getattr(p, "tile_number", None) for p in id_.packed_files}
             paths = []
             for tile in id_.tiles:
                 n = tile.number
+                if n in packed:
+                    continue  # this tile's bytes are in the .blend
                 u, v = (n - 1001) % 10 + 1, (n - 1001) // 10 + 1
                 paths.append(raw.replace("<UDIM>", str(n)).replace("<UVTILE>",
                                                                    f"u{u}_v{v}"))
-            raw_paths = paths or [raw]
+            if not paths:
+                return [] if packed else [bpy.path.abspath(raw)]
+            raw_paths = paths
         else:
             raw_paths = [raw]
     elif kind == "VectorFont" and raw == "<builtin>":
@@ -524,6 +535,25 @@ def freestyle_scripts(scene) -> list:
     return problems
 
 
+def view_suffixes(scene) -> list:
+    """[(feature, where, why)] for each render view of ``scene`` whose file suffix names a
+    path: Blender appends a view's suffix to the file name of every per-view file it writes
+    (Stereoscopy with Individual views: ``frame_0001`` + suffix + ``.png``) or reads (a
+    multi-view image with Individual views), following any ``/`` and ``..`` in it. A plain
+    string (RNA subtype NONE, so the walker's path checks never see it); seen 2026-12-03:
+    the suffix "/../../../x" wrote a PNG outside the job dir in 3.4 and bpy 5.0."""
+    problems = []
+    for view in getattr(scene.render, "views", ()):
+        suffix = view.file_suffix.replace("\\", "/")
+        if "/" in suffix or ".." in suffix or ":" in suffix:
+            problems.append((
+                "render view file suffix", f"scene '{scene.name}' / render view '{view.name}'",
+                f"the suffix {view.file_suffix!r} names a path, and Blender adds it to the "
+                "names of the files it writes and reads for that view: set Output Properties "
+                "> Stereoscopy > the view's file suffix to plain letters (e.g. _L)"))
+    return problems
+
+
 # --------------------------------------------------------------------------------------
 # Entry point.
 
@@ -546,6 +576,7 @@ def audit(job_dir: str, ids=None, allow_absolute: bool = False) -> AuditReport:
         _check_external(id_, walker, missing)
         if isinstance(id_, bpy.types.Scene):
             walker.report.problems.extend(freestyle_scripts(id_))
+            walker.report.problems.extend(view_suffixes(id_))
     report = walker.report
     report.missing = missing
     report.seconds = time.perf_counter() - started

@@ -140,6 +140,15 @@ def prepare_scene(scene, output_dir: str, output_format: str, device_type: str) 
                            f"{output_format} ({exc}): another worker can render the job; the "
                            "worker's owner should install an official Blender build",
                            code="worker_error") from exc
+    r = scene.render
+    if r.use_multiview and r.image_settings.views_format == "INDIVIDUAL":
+        # One file per view, named by the view's suffix: never the frame asked for (the
+        # check after the render, _no_output, says the same); refused before anything is
+        # written.
+        raise RenderFailed(f"scene '{scene.name}': Stereoscopy is on with Individual views "
+                           "(one file per view); set Output Properties > Output > Views "
+                           "Format to Stereo 3D, or turn Stereoscopy off, save and submit "
+                           "again", code="scene_error")
     check_memory(scene, memory_ceiling())
     scene.render.use_file_extension = True
     scene.render.filepath = os.path.join(output_dir, "frame_")

@@ -22,6 +22,13 @@ paths point where the job dir never has the file (a job dir holds only its .blen
 - freestyle_script.blend  Freestyle in Python Scripting mode with a style module (a text
                      of the file that writes ``//freestyle_ran``: Blender runs it at render
                      time, auto-run off or not): refused_by_audit
+- packed_sequence.blend, packed_movie.blend  a packed image switched to an image sequence
+                     or a movie named outside the job dir (Blender reads those files, not
+                     the packed bytes): missing_files (outside the job directory)
+- udim_part_packed.blend  a UDIM image with tile 1001 packed, 1002 read from outside:
+                     missing_files (outside the job directory)
+- view_suffix.blend  Stereoscopy with a view file suffix "/../../x_L" (a path Blender
+                     appends to per-view file names): refused_by_audit
 - gn_import.blend    (>= 4.5) Import Text on //../../worker.key: refused_by_audit
 - gn_sound.blend     (>= 5.2) Sample Sound Frequencies on a sound //../../secret.wav, the
                      sound used by the node's socket only: missing_files (outside the job
@@ -133,6 +140,44 @@ def main(out_dir):
                "'freestyle_ran'), 'w').write('ran')\nprint('FREESTYLE SCRIPT RAN')\n")
     layer.freestyle_settings.modules.new().script = text
     save(out_dir, "freestyle_script.blend")
+
+    # Packed data Blender does not read instead of the file (found by a review, 2026-12-03:
+    # each read a file outside the job dir through the audit, in 3.4 and bpy 5.0).
+    outside = os.path.join(out_dir, "outside")
+    os.makedirs(outside, exist_ok=True)
+    decoy = bpy.data.images.new("Decoy", 4, 4)
+    decoy.filepath_raw = os.path.join(outside, "decoy.png")
+    decoy.file_format = "PNG"
+    decoy.save()
+    for name, source in (("packed_sequence.blend", "SEQUENCE"), ("packed_movie.blend", "MOVIE")):
+        build_scene(SIZE)
+        image = bpy.data.images.load(os.path.join(outside, "decoy.png"))
+        image.name = "Decoy"
+        image.pack()  # a FILE image's bytes: packed
+        image.source = source
+        image.filepath_raw = os.path.join(outside, "secret0001.png")
+        _textured(image)
+        save(out_dir, name)
+
+    build_scene(SIZE)
+    tile = bpy.data.images.new("Tile", 4, 4)
+    tile.filepath_raw = os.path.join(outside, "tile.1001.png")
+    tile.file_format = "PNG"
+    tile.save()
+    udim = bpy.data.images.load(os.path.join(outside, "tile.1001.png"))
+    udim.name = "Tiles"
+    udim.source = "TILED"
+    udim.filepath = os.path.join(outside, "tile.<UDIM>.png")
+    udim.pack()  # tile 1001's bytes in the file; tile 1002 read from outside/tile.1002.png
+    udim.tiles.new(1002)
+    _textured(udim)
+    save(out_dir, "udim_part_packed.blend")
+
+    scene = build_scene(SIZE)
+    scene.render.use_multiview = True
+    scene.render.views_format = "STEREO_3D"
+    scene.render.views["left"].file_suffix = "/../../x_L"
+    save(out_dir, "view_suffix.blend")
 
     if hasattr(bpy.types, "GeometryNodeImportText"):
         build_scene(SIZE)

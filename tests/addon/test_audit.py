@@ -79,6 +79,10 @@ REFUSALS = [
                          r"escape/' is outside the job directory"),
     # Python from the file, run by the render itself (auto-run off or not): before the
     # audit refused it, every cell ran the text and wrote //freestyle_ran
+    # a view's file suffix is appended to per-view file names: with Individual views the
+    # suffix "/../../x" wrote a PNG outside the job dir (review, 2026-12-03)
+    ("view_suffix.blend", r"render view file suffix at scene 'Scene' / render view 'left': "
+                          r"the suffix '/\.\./\.\./x_L' names a path"),
     ("freestyle_script.blend", r"Freestyle Python style module at view layer 'ViewLayer' of "
                                r"scene 'Scene': Freestyle's Python Scripting mode runs the "
                                r"file's text 'style.py' as Python at render time"),
@@ -157,6 +161,25 @@ def test_missing_textures_and_udim_tiles_refuse_the_job_naming_files_and_fix(
     assert error.endswith("— File > External Data > Pack Resources (and Pack Linked "
                           "Libraries), then submit again")
     assert result["sent"]["error"] == "refused: " + error
+    assert _no_frames(result)
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("name,image", [("packed_sequence.blend", "Decoy"),
+                                        ("packed_movie.blend", "Decoy"),
+                                        ("udim_part_packed.blend", "Tiles")])
+def test_packed_images_blender_reads_from_disk_are_checked_as_files(kind, name, image,
+                                                                    audit_files, tmp_path):
+    # A sequence or movie is read from its files even where packed bytes exist, a UDIM image
+    # reads each unpacked tile: each read a file outside the job dir (review, 2026-12-03)
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / name, frames=[1],
+                                 report=True)
+    assert result.get("error_type") == "MissingFiles", result
+    assert (result["code"], result["retryable"]) == ("missing_files", False)
+    outside = str(audit_files["old"] / "outside")
+    assert f"(image '{image}', outside the job directory)" in result["error"], \
+        result["error"]
+    assert outside in result["error"]
     assert _no_frames(result)
 
 

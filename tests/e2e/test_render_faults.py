@@ -6,10 +6,10 @@ tests/addon/make_fault_files.py:
 - ``scene_error`` (failed, not retryable: no worker would render these): ``tiny.blend``,
   32 x 24 px at 1 %: Blender refuses to render it ("Image too small"; it was
   ``render_error``, retryable, tried three times); the message names the fix (raise the
-  resolution); ``stereo_views.blend``, Stereoscopy with Individual views: Blender renders
-  and writes ``frame_0001_L.png``/``frame_0001_R.png``, never the frame asked for (it was
-  ``no_output``, retryable); the message names both files and the fix (Views Format:
-  Stereo 3D);
+  resolution); ``stereo_views.blend``, Stereoscopy with Individual views: Blender would
+  write ``frame_0001_L.png``/``frame_0001_R.png`` (file names built with each view's
+  suffix), never the frame asked for (it was ``no_output``, retryable); refused before the
+  render, the message naming the fix (Views Format: Stereo 3D);
 - ``out_of_memory`` (failed, retryable: a worker with more memory may render it):
   ``huge.blend``, 30000 x 30000 px, under the node launcher with ``--memory-max 1G`` (the
   worker's real memory ceiling, RLIMIT_DATA, tests/security/sandboxed_worker.py): its render
@@ -111,7 +111,7 @@ SCENE_FAULTS = [
     ("region.blend", "scene_error", False, 3,
      ("Image too small", "widen (or turn off) Output Properties > Format > Render Region")),
     ("stereo_views.blend", "scene_error", False, 3,
-     ("wrote no frame_0001.png (it wrote frame_0001_L.png, frame_0001_R.png)",
+     ("Stereoscopy is on with Individual views (one file per view)",
       "Views Format to Stereo 3D, or turn Stereoscopy off")),
     ("huge.blend", "out_of_memory", True, 1,
      ("renders 30000 x 30000 px: its render result alone needs 13.4 GiB",
