@@ -7,6 +7,10 @@ A job file comes from a stranger. The rules (issue 5, "Hostile files"):
   removed, text blocks lose their "Register" flag, and Cycles' OSL script nodes are
   disabled (``scene.cycles.shading_system = False``);
 - compositor File Output nodes are removed (they write anywhere on disk);
+- Render > Performance > Cache Result is turned off in every scene: Blender writes the render
+  result to ``<temp dir>/cached_RR_<file>_<scene name>_<md5>.exr``, and the job names the
+  scene ("a/../../x" wrote an EXR outside the job dir in 3.4 and bpy 5.0, found by a review
+  on 2026-12-03; a plain name still writes into the shared temp dir);
 - everything else a file could make Blender read or write (every path property, file-reading
   nodes/modifiers/strips/caches, missing external files) is the capability audit's
   (:mod:`audit`), run right after :func:`neutralise`, before anything is evaluated.
@@ -34,11 +38,14 @@ class Neutralised:
     python_drivers: list[str] = field(default_factory=list)
     file_output_nodes: list[str] = field(default_factory=list)
     text_modules: list[str] = field(default_factory=list)
+    render_caches: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"removed {len(self.python_drivers)} Python driver(s), "
                 f"{len(self.file_output_nodes)} File Output node(s); "
-                f"{len(self.text_modules)} text block(s) unregistered")
+                f"{len(self.text_modules)} text block(s) unregistered"
+                + (f"; Cache Result turned off in {len(self.render_caches)} scene(s)"
+                   if self.render_caches else ""))
 
 
 def all_ids():
@@ -101,6 +108,10 @@ def neutralise(ids=None) -> Neutralised:
         if isinstance(id_, bpy.types.Text) and id_.use_module:
             id_.use_module = False
             report.text_modules.append(id_.name)
-        if isinstance(id_, bpy.types.Scene) and hasattr(id_, "cycles"):
-            id_.cycles.shading_system = False  # no OSL: script nodes can read files
+        if isinstance(id_, bpy.types.Scene):
+            if hasattr(id_, "cycles"):
+                id_.cycles.shading_system = False  # no OSL: script nodes can read files
+            if id_.render.use_render_cache:  # writes <temp>/cached_RR_..._<scene name>...
+                id_.render.use_render_cache = False
+                report.render_caches.append(id_.name)
     return report

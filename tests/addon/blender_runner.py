@@ -51,9 +51,11 @@ def core_path(kind: str) -> str:
     return os.environ.get("FARMHAND_CORE_PATH") or str(blender_cells.cell(kind).core_path)
 
 
-def run_bpy_script(kind: str, script: Path, args: list[str], tmp: Path, timeout=180):
-    return subprocess.run(command(kind, script, args), env=blender_env(tmp), cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout)
+def run_bpy_script(kind: str, script: Path, args: list[str], tmp: Path, timeout=180,
+                   env: dict | None = None):
+    """Run ``script`` in Blender ``kind`` (blender_env of ``tmp``, plus ``env``)."""
+    return subprocess.run(command(kind, script, args), env={**blender_env(tmp), **(env or {})},
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 def make_job_files(tmp: Path) -> dict:
@@ -69,10 +71,12 @@ def make_job_files(tmp: Path) -> dict:
     return dirs
 
 
-def render_with_harness(kind: str, tmp: Path, blend: Path, **spec) -> dict:
-    """Copy ``blend`` into a fresh job dir under ``tmp`` and render it with the harness.
-    Returns the harness RESULT dict plus ``output_dir``, ``work_dir``, ``log`` and
-    ``returncode`` (Blender's exit status after it printed the result)."""
+def render_with_harness(kind: str, tmp: Path, blend: Path, env: dict | None = None,
+                        **spec) -> dict:
+    """Copy ``blend`` into a fresh job dir under ``tmp`` and render it with the harness
+    (``env``: extra environment variables for Blender). Returns the harness RESULT dict plus
+    ``output_dir``, ``work_dir``, ``log`` and ``returncode`` (Blender's exit status after it
+    printed the result)."""
     work = tmp / f"job-{kind}-{blend.stem}-{spec.get('strategy', 'opened')}"
     out = work / "output"
     work.mkdir(parents=True)
@@ -83,7 +87,7 @@ def render_with_harness(kind: str, tmp: Path, blend: Path, **spec) -> dict:
             "device": "CPU", "artist": None, "autorun": True, **spec}
     spec_path = work / "spec.json"
     spec_path.write_text(json.dumps(full))
-    proc = run_bpy_script(kind, HARNESS, [str(spec_path)], tmp)
+    proc = run_bpy_script(kind, HARNESS, [str(spec_path)], tmp, env=env)
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     assert lines, f"harness printed no RESULT (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     result = json.loads(lines[-1][len("RESULT "):])

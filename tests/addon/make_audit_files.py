@@ -29,6 +29,8 @@ paths point where the job dir never has the file (a job dir holds only its .blen
                      missing_files (outside the job directory)
 - view_suffix.blend  Stereoscopy with a view file suffix "/../../x_L" (a path Blender
                      appends to per-view file names): refused_by_audit
+- render_cache.blend  Cache Result on, in a scene named "a/../../rc/P": renders, with the
+                     cache turned off (nothing written to the temp dir)
 - gn_import.blend    (>= 4.5) Import Text on //../../worker.key: refused_by_audit
 - gn_sound.blend     (>= 5.2) Sample Sound Frequencies on a sound //../../secret.wav, the
                      sound used by the node's socket only: missing_files (outside the job
@@ -178,6 +180,11 @@ def main(out_dir):
     scene.render.views_format = "STEREO_3D"
     scene.render.views["left"].file_suffix = "/../../x_L"
     save(out_dir, "view_suffix.blend")
+
+    scene = build_scene(SIZE)
+    scene.name = "a/../../rc/P"  # Cache Result writes <temp>/cached_RR_<file>_<scene name>_...
+    scene.render.use_render_cache = True
+    save(out_dir, "render_cache.blend")
 
     if hasattr(bpy.types, "GeometryNodeImportText"):
         build_scene(SIZE)

@@ -184,6 +184,23 @@ def test_packed_images_blender_reads_from_disk_are_checked_as_files(kind, name, 
 
 
 @pytest.mark.parametrize("kind", BLENDERS)
+def test_cache_result_is_turned_off_so_nothing_lands_in_the_temp_dir(kind, audit_files,
+                                                                     tmp_path):
+    # Render > Performance > Cache Result wrote <temp>/cached_RR_<file>_<scene name>_<md5>.exr,
+    # following "/" and ".." in the job-chosen scene name (review, 2026-12-03)
+    temp = tmp_path / "blender-temp"
+    temp.mkdir()
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "render_cache.blend",
+                                 frames=[1], env={"TMPDIR": str(temp)})
+    assert "error" not in result, result.get("traceback")
+    assert sorted(p.name for p in result["output_dir"].iterdir()) == ["frame_0001.png"]
+    cached = [str(p) for p in tmp_path.rglob("cached_RR_*")] + \
+        [str(p) for p in tmp_path.rglob("*.exr")]
+    assert cached == []
+    assert "Cache Result turned off in 1 scene(s)" in result["log"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
 def test_packed_texture_renders(kind, audit_files, tmp_path):
     result = render_with_harness(kind, tmp_path, audit_files["old"] / "packed.blend",
                                  frames=[1])
