@@ -18,6 +18,11 @@ OUT_DIR/particle_cache.blend + a particle system whose external point cache is
 OUT_DIR/ies_light.blend    + a point light whose IES Texture node (external) reads
                            SECRET_DIR/secret.ies
 OUT_DIR/linked_library.blend + an object linked from SECRET_DIR/library.blend
+OUT_DIR/packed_sequence.blend, packed_movie.blend + a packed image switched to an image
+                           sequence (SECRET_DIR/seq0001.png) or a movie (secret.mp4)
+OUT_DIR/view_suffix.blend  + Stereoscopy, Individual views, a view suffix leading to
+                           OUTSIDE_DIR/PWNED_L
+OUT_DIR/render_cache.blend + Cache Result on in a scene named "a/../../../../outside/rc"
 SECRET_DIR is the directory of SECRET_PNG: every file the hostile jobs aim at is written there
 (a 4x4 PNG, a 2-frame MPEG-4 movie rendered here, an 8-point PC2 cache, a one-lamp IES file,
 small OBJ/STL/PLY/CSV texts, bytes named .vdb, the library .blend), so each feature has
@@ -193,6 +198,48 @@ with bpy.data.libraries.load(secret("library.blend"), link=True) as (src, dst):
     dst.objects = ["LibCube"]
 scene.collection.objects.link(dst.objects[0])
 save("linked_library.blend")
+
+
+# Packed images Blender still reads from disk (a review's finds, 2026-12-03): a packed image
+# switched to an image sequence or a movie (the half-packed UDIM image of the same review:
+# tests/addon/test_audit.py).
+def textured(image):
+    mat = bpy.data.materials.new("Secret")
+    mat.use_nodes = True
+    tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
+    tex.image = image
+    mat.node_tree.links.new(tex.outputs[0], mat.node_tree.nodes["Principled BSDF"].inputs[0])
+    bpy.context.active_object.data.materials.append(mat)
+
+
+for name in ("seq0000.png", "seq0001.png"):
+    write(name, open(secret_png, "rb").read())
+for name, source, target in (("packed_sequence", "SEQUENCE", "seq0001.png"),
+                             ("packed_movie", "MOVIE", "secret.mp4")):
+    scene = base_scene()
+    image = bpy.data.images.load(secret_png)
+    image.name = "Packed"
+    image.pack()
+    image.source = source
+    image.filepath_raw = secret(target)
+    textured(image)
+    save(f"{name}.blend")
+
+# A render view's file suffix naming a path (Stereoscopy, Individual views): Blender would
+# write frame_0001<suffix>.png, i.e. OUTSIDE_DIR/PWNED_L.png from <work>/job-N/output.
+scene = base_scene()
+scene.render.use_multiview = True
+scene.render.views_format = "STEREO_3D"
+scene.render.image_settings.views_format = "INDIVIDUAL"
+scene.render.views["left"].file_suffix = "/../../../../../outside/PWNED_L"
+save("view_suffix.blend")
+
+# Cache Result in a scene named as a path: <temp>/cached_RR_<file>_<scene>_<md5>.exr, the
+# node's temp dir being <work>/tmp: would write OUTSIDE_DIR/rc_<md5>.exr (neutralised: renders).
+scene = base_scene()
+scene.name = "a/../../../../outside/rc"
+scene.render.use_render_cache = True
+save("render_cache.blend")
 
 # Geometry Nodes import nodes (Blender >= 4.5), one file each, on a file in SECRET_DIR.
 MESH_TEXT = {"obj": b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n",

@@ -56,6 +56,11 @@ def hostile_classes(key: Path, secret_dir: Path, outside: Path) -> dict:
                            "external point cache"),
         "ies_light": ([secret_dir / "secret.ies"], "'ShaderNodeTexIES'"),
         "linked_library": ([secret_dir / "library.blend"], "refused: linked library at LI block"),
+        "packed_sequence": ([secret_dir / "seq0000.png", secret_dir / "seq0001.png"],
+                            "(image 'Packed', outside the job directory)"),
+        "packed_movie": ([secret_dir / "secret.mp4"],
+                         "(image 'Packed', outside the job directory)"),
+        "view_suffix": ([outside / "PWNED_L.png"], "render view file suffix"),
     })
     return out
 
@@ -122,7 +127,7 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     if blender_cells.cell(blender).series >= (4, 5):  # the Import nodes are there to abuse
         assert all((corpus / f"{n}.blend").is_file() for n in classes), sorted(
             p.name for p in corpus.iterdir())
-    names = [n for n in (*classes, "corrupt_dna", "zstd_bomb", "good")
+    names = [n for n in (*classes, "corrupt_dna", "zstd_bomb", "render_cache", "good")
              if (corpus / f"{n}.blend").exists()]
     jobs = {n: demo_farm.submit_job(coordinator, kubo, corpus / f"{n}.blend", frames=[1],
                                     max_attempts=1)["id"] for n in names}
@@ -158,6 +163,8 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
 
     # Each job failed or was contained, with a reason naming the feature.
     assert final["good"]["status"] == "completed", final["good"]
+    # Cache Result turned off by the worker: renders, and writes nothing outside (below)
+    assert final["render_cache"]["status"] == "completed", final["render_cache"]
     assert final["corrupt_dna"]["status"] == "failed"
     assert "DNA (its struct catalogue) is corrupt" in final["corrupt_dna"]["error"]
     assert final["zstd_bomb"]["status"] == "failed"
