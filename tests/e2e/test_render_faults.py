@@ -119,6 +119,15 @@ SCENE_FAULTS = [
 ]
 
 
+def make_fault_files(kind: str, tmp_path: Path) -> Path:
+    """The job files of tests/addon/make_fault_files.py, saved by cell ``kind`` into
+    ``tmp_path/fault-files`` (returned); asserts the script finished."""
+    files = tmp_path / "fault-files"
+    made = run_bpy_script(kind, MAKE_FAULT_FILES, [str(files)], tmp_path)
+    assert "DONE fault-files" in made.stdout, made.stdout[-3000:] + made.stderr[-3000:]
+    return files
+
+
 def _failed_once(coord, job_id, worker, code: str, retryable: bool = True) -> dict:
     """Wait for job ``job_id`` to end; assert one attempt, ``code``, ``retryable``,
     "failed: "."""
@@ -142,9 +151,7 @@ def _no_leaks(coord, secrets: set[str]) -> None:
 def test_scene_faults_fail_retryable_naming_the_fix(kind, kubo, coordinator_factory,
                                                     tmp_path):
     started = time.monotonic()
-    files = tmp_path / "fault-files"
-    made = run_bpy_script(kind, MAKE_FAULT_FILES, [str(files)], tmp_path)
-    assert "DONE fault-files" in made.stdout, made.stdout[-3000:] + made.stderr[-3000:]
+    files = make_fault_files(kind, tmp_path)
     coord = coordinator_factory()
     jobs = {name: demo_farm.submit_job(coord, kubo, files / name, frames=[1],
                                        max_attempts=attempts)["id"]

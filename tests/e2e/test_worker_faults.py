@@ -51,9 +51,8 @@ from pathlib import Path
 import pytest
 
 import demo_farm
-from blender_runner import run_bpy_script
 from matrix import cell_params
-from test_render_faults import MAKE_FAULT_FILES, _failed_once, _no_leaks
+from test_render_faults import _failed_once, _no_leaks, make_fault_files
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "security"))
 from sandboxed_worker import sandboxed_worker, stop  # noqa: E402
@@ -101,9 +100,7 @@ def use_up_inodes(pid: int, mount_at: Path) -> int:
 def test_a_full_disk_fails_the_job_retryable_for_another_worker(kind, kubo, coordinator_factory,
                                                                 tmp_path):
     started = time.monotonic()
-    files = tmp_path / "fault-files"
-    made = run_bpy_script(kind, MAKE_FAULT_FILES, [str(files)], tmp_path)
-    assert "DONE fault-files" in made.stdout, made.stdout[-3000:] + made.stderr[-3000:]
+    files = make_fault_files(kind, tmp_path)
     disk = (files / "big_frame.blend").stat().st_size + MARGIN
     assert (files / "big_file.blend").stat().st_size > disk + 4096
     coord = coordinator_factory()
