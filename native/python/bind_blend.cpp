@@ -60,7 +60,8 @@ void bind_blend(py::module_& m) {
       "Blender newer than running_version (e.g. 304 for 3.4), then decompresses the whole file "
       "as a stream (at most max_bytes) and walks its block structure: raises BlendInvalid if "
       "it decompresses to more than max_bytes, if its blocks or SDNA do not parse, or if it "
-      "links libraries (LI blocks). Returns inspect()'s dict plus blocks (int), "
+      "links libraries (LI blocks) or uses a font not packed into it (VF blocks: Blender reads "
+      "the font file while opening the .blend). Returns inspect()'s dict plus blocks (int), "
       "decompressed_bytes (int), sdna_structs (int) and current_scene (str: the scene the "
       "file was saved with, FileGlobal.curscene; '' if the file does not say).");
 }

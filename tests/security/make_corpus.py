@@ -18,6 +18,7 @@ OUT_DIR/particle_cache.blend + a particle system whose external point cache is
 OUT_DIR/ies_light.blend    + a point light whose IES Texture node (external) reads
                            SECRET_DIR/secret.ies
 OUT_DIR/linked_library.blend + an object linked from SECRET_DIR/library.blend
+OUT_DIR/unpacked_font.blend + a text object in a font read from SECRET_DIR/secret.ttf
 OUT_DIR/packed_sequence.blend, packed_movie.blend + a packed image switched to an image
                            sequence (SECRET_DIR/seq0001.png) or a movie (secret.mp4)
 OUT_DIR/view_suffix.blend  + Stereoscopy, Individual views, a view suffix leading to
@@ -25,7 +26,7 @@ OUT_DIR/view_suffix.blend  + Stereoscopy, Individual views, a view suffix leadin
 OUT_DIR/render_cache.blend + Cache Result on in a scene named "a/../../../../outside/rc"
 SECRET_DIR is the directory of SECRET_PNG: every file the hostile jobs aim at is written there
 (a 4x4 PNG, a 2-frame MPEG-4 movie rendered here, an 8-point PC2 cache, a one-lamp IES file,
-small OBJ/STL/PLY/CSV texts, bytes named .vdb, the library .blend), so each feature has
+small OBJ/STL/PLY/CSV texts, bytes named .vdb, the library .blend, a DejaVu font), so each feature has
 something real to read; the test asserts none of them is ever opened by the worker.
 All files are saved uncompressed; the test derives the corrupt-DNA and zstd-bomb files.
 """
@@ -198,6 +199,18 @@ with bpy.data.libraries.load(secret("library.blend"), link=True) as (src, dst):
     dst.objects = ["LibCube"]
 scene.collection.objects.link(dst.objects[0])
 save("linked_library.blend")
+
+# An unpacked font: a text object whose font Blender reads from SECRET_DIR/secret.ttf while it
+# opens the file, before any check on the loaded data could run (refused by the engine's
+# pre-open check of the VF blocks). The bytes: Debian's fonts-dejavu, a dependency of blender.
+with open("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf", "rb") as src:
+    write("secret.ttf", src.read())
+scene = base_scene()
+curve = bpy.data.curves.new("Secret", "FONT")
+curve.font = bpy.data.fonts.load(secret("secret.ttf"))
+curve.font.name = "secret"
+scene.collection.objects.link(bpy.data.objects.new("Secret", curve))
+save("unpacked_font.blend")
 
 
 # Packed images Blender still reads from disk (a review's finds, 2026-12-03): a packed image

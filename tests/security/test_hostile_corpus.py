@@ -7,7 +7,8 @@ here), one job per class of issue 9: Geometry Nodes Import Text on //../../worke
 Import OBJ/STL/PLY/CSV/VDB on files outside the job dir (Blender >= 4.5 has them), Video
 Sequencer image and movie strips, a smoke domain whose cache directory is outside, a Mesh Cache
 modifier, a particle system's external point cache, an external IES light texture, an object
-from a linked library, 30 corrupted bytes in the DNA block, a 101 KB zstd bomb inflating to
+from a linked library, a text object in an unpacked font, 30 corrupted bytes in the DNA
+block, a 101 KB zstd bomb inflating to
 3 GiB, then an ordinary scene. The trace after Blender's exec must show: zero opens outside the
 job dir and the read-only Blender/system paths, zero writes outside the job dir, the key file
 never opened, none of the hostile files opened; each hostile job refused with a reason naming
@@ -56,6 +57,9 @@ def hostile_classes(key: Path, secret_dir: Path, outside: Path) -> dict:
                            "external point cache"),
         "ies_light": ([secret_dir / "secret.ies"], "'ShaderNodeTexIES'"),
         "linked_library": ([secret_dir / "library.blend"], "refused: linked library at LI block"),
+        "unpacked_font": ([secret_dir / "secret.ttf"],
+                          f"1 external file is not packed: {secret_dir / 'secret.ttf'} "
+                          "(font 'secret')"),
         "packed_sequence": ([secret_dir / "seq0000.png", secret_dir / "seq0001.png"],
                             "(image 'Packed', outside the job directory)"),
         "packed_movie": ([secret_dir / "secret.mp4"],
@@ -208,6 +212,8 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
         print(f"  {name}: {final[name]['status']}: {final[name].get('error')}")
         if final[name]["status"] == "failed":
             assert feature in (final[name]["error"] or ""), (name, final[name])
+            if name == "unpacked_font":  # the core's pre-open check, in the audit's kind
+                assert final[name]["error_code"] == "missing_files", final[name]
         else:
             assert [a for a in denied if a.path in targets], \
                 f"{name} completed but never tried {targets}?"

@@ -19,6 +19,9 @@ constexpr std::int64_t kMaxStructNr = 0xffff;
 constexpr std::size_t kGlobBytesKept = 64 << 10;
 constexpr std::size_t kSceneBytesKept = 1 << 10;  // ID.name ends at byte 106 (3.4), 298 (5.x)
 constexpr std::size_t kMaxScenes = 10000;
+constexpr std::size_t kFontBytesKept = 4 << 10;  // VFont.packedfile ends at byte 1128 (3.4)
+constexpr std::size_t kMaxFonts = 10000;
+constexpr std::size_t kPathChars = 300;
 
 [[noreturn]] void broken(const std::string& why) {
   throw Error(ErrorKind::kBlendInvalid,
@@ -94,11 +97,12 @@ void read_exact(DecompressedStream& s, std::span<std::uint8_t> out, const std::s
   }
 }
 
-// The NUL-terminated path at `offset` of an LI block, printable and at most 300 characters.
+// The NUL-terminated string at `at` of a block's kept bytes (an LI block's path, a VF
+// block's path or name), printable and at most kPathChars characters.
 std::string library_path(const std::vector<std::uint8_t>& data, std::optional<std::size_t> at) {
   if (!at || *at >= data.size()) return {};
   std::string out;
-  for (std::size_t i = *at; i < data.size() && data[i] != 0 && out.size() < 300; ++i) {
+  for (std::size_t i = *at; i < data.size() && data[i] != 0 && out.size() < kPathChars; ++i) {
     const auto c = data[i];
     out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
   }
@@ -166,6 +170,50 @@ std::string current_scene_name(
   return {};
 }
 
+constexpr std::size_t kFontDataBlocksKept = 4096;
+
+// A font block as read: its first bytes and the old addresses of the DATA blocks that
+// follow it (its direct data: Blender writes an ID's ID properties and then its PackedFile
+// right after the ID's block, vfont.cc `vfont_blend_write`).
+struct FontBlock {
+  std::vector<std::uint8_t> data;
+  std::vector<std::uint64_t> data_blocks;  // at most kFontDataBlocksKept
+};
+
+// The fonts of `fonts` that Blender would read from a file (readfile.cc's VFont loading:
+// `BKE_vfont_load` reads `filepath` unless `packedfile` resolves to a block): neither packed
+// nor the built-in font ("<builtin>", Blender's `FO_BUILTIN_NAME`). A packedfile pointer
+// that names no block of the file counts as unpacked (Blender's pointer remapping makes it
+// NULL, and the font is read from its path); so does one that names a block other than the
+// font's own direct data (not written by Blender). Without the members in the SDNA every
+// font is reported, so an unknown layout fails closed.
+std::vector<UnpackedFont> unpacked_fonts(const Sdna& sdna, const Header& header,
+                                         const std::vector<FontBlock>& fonts) {
+  const int ptr = header.pointer_size;
+  auto path_at = sdna.member_offset("VFont", "filepath", ptr);
+  if (!path_at) path_at = sdna.member_offset("VFont", "name", ptr);
+  const auto packed_at = sdna.member_offset("VFont", "packedfile", ptr);
+  const auto id_at = sdna.member_offset("VFont", "id", ptr);
+  const auto name_at = sdna.member_offset("ID", "name", ptr);
+  std::vector<UnpackedFont> out;
+  for (const auto& font : fonts) {
+    const std::string path = library_path(font.data, path_at);
+    if (path == "<builtin>") continue;
+    if (packed_at && *packed_at + static_cast<std::size_t>(ptr) <= font.data.size()) {
+      const std::uint64_t packed =
+          load(font.data.data() + *packed_at, ptr, header.endianness == Endianness::kBig);
+      if (packed != 0 && std::find(font.data_blocks.begin(), font.data_blocks.end(), packed) !=
+                             font.data_blocks.end()) {
+        continue;
+      }
+    }
+    std::string name;
+    if (id_at && name_at) name = library_path(font.data, *id_at + *name_at + 2);
+    out.push_back({name, path});
+  }
+  return out;
+}
+
 }  // namespace
 
 int block_header_size(const Header& header) noexcept {
@@ -186,6 +234,8 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
   bool have_glob = false;
   std::vector<std::pair<std::uint64_t, std::vector<std::uint8_t>>> scenes;
   bool too_many_scenes = false;
+  std::vector<FontBlock> fonts;
+  bool after_font = false;  // the blocks since the last VF block are all DATA
   // Per struct number: the fewest bytes any block gave one of its structs (len / nr).
   std::unordered_map<std::int64_t, std::int64_t> min_bytes_per_struct;
   std::int64_t max_sdna_nr = 0;
@@ -207,6 +257,10 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
     }
     if (is(b.code, "ENDB")) break;
     max_sdna_nr = std::max(max_sdna_nr, b.sdna_nr);
+    after_font = after_font && is(b.code, "DATA");
+    if (after_font && fonts.back().data_blocks.size() < kFontDataBlocksKept) {
+      fonts.back().data_blocks.push_back(b.old);
+    }
     const auto len = static_cast<std::uint64_t>(b.len);
     if (is(b.code, "DNA1")) {
       if (have_dna) broken(where + " is a second DNA block");
@@ -226,6 +280,21 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
       if (stream.skip(len - kept.size()) != len - kept.size()) {
         broken("the file ends inside " + where + " (truncated?)");
       }
+      continue;
+    }
+    if (is(b.code, "VF\0\0")) {
+      if (fonts.size() >= kMaxFonts) broken("more than 10000 font (VF) blocks");
+      auto& kept = fonts.emplace_back().data;
+      kept.resize(static_cast<std::size_t>(std::min<std::uint64_t>(len, kFontBytesKept)));
+      read_exact(stream, kept, where);
+      if (stream.skip(len - kept.size()) != len - kept.size()) {
+        broken("the file ends inside " + where + " (truncated?)");
+      }
+      if (b.sdna_nr > 0 && b.nr > 0) {
+        auto [it, fresh] = min_bytes_per_struct.emplace(b.sdna_nr, b.len / b.nr);
+        if (!fresh) it->second = std::min(it->second, b.len / b.nr);
+      }
+      after_font = true;
       continue;
     }
     const bool first_glob = is(b.code, "GLOB") && !have_glob;
@@ -277,6 +346,7 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
   auto path_at = sdna.member_offset("Library", "filepath", header.pointer_size);
   if (!path_at) path_at = sdna.member_offset("Library", "name", header.pointer_size);
   for (const auto& lib : libraries) out.libraries.push_back(library_path(lib, path_at));
+  out.unpacked_fonts = unpacked_fonts(sdna, header, fonts);
   if (!too_many_scenes) out.current_scene = current_scene_name(sdna, header, glob, scenes);
   out.sdna_structs = sdna.structs.size();
   out.decompressed_bytes = stream.produced();

@@ -100,6 +100,26 @@ Validated validate_structure(const std::filesystem::path& path, std::uint64_t ma
                     "), which a worker never opens; make the linked data local (Object > "
                     "Relations > Make Local > All) and save again");
   }
+  if (!v.blocks.unpacked_fonts.empty()) {
+    // The audit's missing_files wording (addon/farmhand/audit.py, missing_files_message);
+    // checked here because Blender reads a font's file while it opens the .blend, before
+    // the audit sees the loaded data.
+    const auto& fonts = v.blocks.unpacked_fonts;
+    constexpr std::size_t kListed = 5;
+    std::string listed;
+    for (std::size_t i = 0; i < fonts.size() && i < kListed; ++i) {
+      listed += (i ? ", " : "") + fonts[i].path + " (font '" + fonts[i].name + "')";
+    }
+    if (fonts.size() > kListed)
+      listed += " and " + std::to_string(fonts.size() - kListed) + " more";
+    throw Error(ErrorKind::kBlendInvalid,
+                "refused: " + std::to_string(fonts.size()) +
+                    (fonts.size() == 1 ? " external file is" : " external files are") +
+                    " not packed: " + listed +
+                    " — File > External Data > Pack Resources, then submit again (Blender "
+                    "reads a font's file while it opens the .blend, so a worker refuses it "
+                    "before opening)");
+  }
   return v;
 }
 

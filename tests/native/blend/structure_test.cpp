@@ -158,6 +158,35 @@ TEST_F(BlendStructureTest, LinkedLibrariesAreRefusedNamingTheirPaths) {
   }
 }
 
+TEST_F(BlendStructureTest, AFontNotPackedIsRefusedBeforeBlenderOpensTheFile) {
+  // Three text objects: the built-in font, a packed font, a font read from a file.
+  for (const char* name : {"fonts_blender34.blend", "fonts_bpy50.blend"}) {
+    const auto msg = refusal(slurp(kData / name));
+    EXPECT_HAS(msg,
+               "refused: 1 external file is not packed: //fonts/unpacked.ttf "
+               "(font 'unpacked') — File > External Data > Pack Resources");
+    EXPECT_EQ(msg.find("packed.ttf (font 'packed')"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("builtin"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(BlendStructureTest, AFontWhosePackedPointerNamesNoBlockOfItsOwnIsRefused) {
+  // Blender remaps a packedfile pointer that names no block to NULL and reads the path: the
+  // packed font's pointer pointed at another ID's block must not count as packed.
+  const auto plain = unzstd(slurp(kData / "fonts_blender34.blend"));
+  auto forged = plain;
+  const auto packed_path = forged.find("//fonts/packed.ttf");
+  ASSERT_NE(packed_path, std::string::npos);
+  // VFont in 3.4: ID, filepath[1024], then the data and packedfile pointers (DNA_vfont_types.h):
+  // both become an address no block of the file has.
+  const std::size_t pointers_at = packed_path + 1024;
+  for (std::size_t i = 0; i < 16; ++i) forged[pointers_at + i] = static_cast<char>(0x11 + i);
+  const auto msg = refusal(forged);
+  EXPECT_HAS(msg,
+             "2 external files are not packed: //fonts/packed.ttf (font 'packed'), "
+             "//fonts/unpacked.ttf (font 'unpacked')");
+}
+
 TEST_F(BlendStructureTest, CorruptedBytesInTheRealDnaAreRefused) {
   // 30 bytes XOR-ed at several places of the STRC/TLEN sections, as the crash files.
   for (const char* name : {"cube_blender34.blend", "cube_bpy50.blend"}) {

@@ -32,8 +32,11 @@ struct Validated {
 /// (e.g. 304 for 3.4) with kBlendInvalid naming both versions, then decompresses the whole
 /// file as a stream (at most max_bytes x kDecompressedLimitFactor bytes) and walks its block
 /// structure (scan_blocks: BHead chain and SDNA), refusing with kBlendInvalid a file whose
-/// structure does not parse or that links libraries (LI blocks; the message names their
-/// paths). Nothing of the file reaches Blender before this returns.
+/// structure does not parse, that links libraries (LI blocks; the message names their
+/// paths) or that uses a font not packed into it (VF blocks: "refused: N external files are
+/// not packed: PATH (font 'NAME'), ... — File > External Data > Pack Resources, ...", the
+/// engine's code missing_files; Blender would open the font's file while reading). Nothing of the
+/// file reaches Blender before this returns.
 Validated validate_structure(const std::filesystem::path& path, std::uint64_t max_bytes,
                              int running_version);
 
