@@ -237,9 +237,13 @@ def _node_socket_types(structs) -> set:
 # The walk.
 
 
-def used_ids():
-    """Every ID in ``bpy.data`` that something uses (beyond a fake user), UI excluded; each
-    once (Blender >= 4.5 reaches some IDs through more than one ``bpy.data`` collection)."""
+def audited_ids():
+    """Every ID in ``bpy.data``, UI excluded, each once (Blender >= 4.5 reaches some IDs
+    through more than one ``bpy.data`` collection). Unused IDs too: an ID with only a fake
+    user is still evaluated when something points at it without counting a user (a Boolean
+    modifier's object, a Shrinkwrap constraint's target, ``scene.camera``: a review of
+    2026-12-04 read and wrote files outside the job dir through such an object in 3.4 and
+    5.0), so "used" is no reason to skip one."""
     out = []
     seen = set()
     for name in dir(bpy.data):
@@ -250,7 +254,7 @@ def used_ids():
             continue
         for item in coll:
             if isinstance(item, bpy.types.ID) and not isinstance(item, _UI_TYPES) \
-                    and _is_used(item) and item.as_pointer() not in seen:
+                    and item.as_pointer() not in seen:
                 seen.add(item.as_pointer())
                 out.append(item)
     return out
@@ -260,12 +264,6 @@ def used_ids():
 # collections too): a render never evaluates it, and its paths (studio lights inside
 # Blender's own install, file browser folders) are the saving artist's UI state.
 _UI_TYPES = (bpy.types.Screen, bpy.types.WindowManager, bpy.types.WorkSpace)
-
-
-def _is_used(id_) -> bool:
-    if isinstance(id_, (bpy.types.Scene, bpy.types.Library)):
-        return True  # scenes render with no user; a library is used by its linked IDs
-    return id_.users > (1 if id_.use_fake_user else 0)
 
 
 def _id_label(id_) -> str:
@@ -426,8 +424,10 @@ def external_files(id_) -> list[str]:
     # movie is always read from its files (Blender packs neither; a file claiming both is
     # forged), a UDIM image reads every tile that is not packed from its own file (seen
     # 2026-12-03 in 3.4 and bpy 5.0: a packed image switched to SEQUENCE or MOVIE, and a UDIM
-    # image with one tile packed, read files outside the job dir through the audit).
-    if _is_packed(id_) and source not in {"SEQUENCE", "MOVIE", "TILED"}:
+    # image with one tile packed, read files outside the job dir through the audit). A
+    # volume is read from its file path even when packed (BKE_volume_load has no packed
+    # path; 3.4 and 5.0 opened a packed volume's file outside the job dir, review 2026-12-04).
+    if _is_packed(id_) and source not in {"SEQUENCE", "MOVIE", "TILED"} and kind != "Volume":
         return []
     raw = id_.filepath
     if not raw:
@@ -499,8 +499,9 @@ def _check_external(id_, walker: _Walker, missing: list) -> None:
             missing.append((id_.filepath, where, note))
             break
         if not os.path.exists(path):
-            shown = id_.filepath if len(paths) == 1 else _shown(path, walker.job_dir)
-            missing.append((shown, where, ""))
+            # as the creator wrote it ("//wood.png"), also where Blender made an appended
+            # ID's path absolute (the GUI strategy, the headless audit before opening)
+            missing.append((_shown(path, walker.job_dir), where, ""))
 
 
 def _shown(path: str, job_dir: str) -> str:
@@ -562,13 +563,18 @@ def audit(job_dir: str, ids=None, allow_absolute: bool = False) -> AuditReport:
     """Audit the job's data before any depsgraph evaluation; returns the report.
 
     ``job_dir``: the job's directory (the only place paths may point to). ``ids``: the IDs
-    to audit (GUI strategy: what the job appended); None = every used ID in ``bpy.data``.
+    to audit (GUI strategy: what the job appended); None = every ID in ``bpy.data`` but the
+    UI's (:func:`audited_ids`: used or not).
     ``allow_absolute``: see :func:`path_problem`. Raises AuditRefusal (any file-reading
     feature or escaping path; reported first: it is about safety) or MissingFiles.
     """
     started = time.perf_counter()
     walker = _Walker(job_dir, allow_absolute)
-    ids = used_ids() if ids is None else [i for i in ids if _is_used(i)]
+    if ids is None:
+        ids = audited_ids()
+    else:  # each once (5.x lists some IDs in two bpy.data collections), UI excluded
+        unique = {i.as_pointer(): i for i in ids if not isinstance(i, _UI_TYPES)}
+        ids = list(unique.values())
     missing = []
     for id_ in ids:
         walker.report.ids += 1

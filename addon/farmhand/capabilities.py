@@ -18,9 +18,10 @@ upgrade cannot open a hole silently. How a file is made and reviewed: docs/secur
 On top of the tables, rules that do not depend on the version: any node with a file-path
 socket or property (Geometry Nodes import nodes: their path can be computed at run time),
 point caches on disk or external, Transform Cache constraints, custom (OSL) cameras,
-Alembic/USD cache files and unpacked OpenVDB volumes are refused; ocean modifiers only when
-they read a bake, multires only with external data, Geometry Nodes modifiers only when a
-bake is stored on disk, IES textures only in external mode.
+Alembic/USD cache files and OpenVDB volumes with a file path (packed or not: Blender
+reads the path) are refused; ocean modifiers only when they read a bake, multires only with
+external data, Geometry Nodes modifiers only when a bake is stored on disk, IES textures
+only in external mode.
 """
 
 from __future__ import annotations
@@ -216,6 +217,9 @@ def refusal(struct, classes: Classification):
         return ("custom (OSL) camera", "runs an OSL script read from a file")
     if isinstance(struct, bpy.types.CacheFile):
         return ("Alembic/USD cache", "reads a cache file during evaluation")
-    if isinstance(struct, getattr(bpy.types, "Volume", ())) and not struct.packed_file:
-        return ("OpenVDB volume", "reads .vdb files during evaluation")
+    if isinstance(struct, getattr(bpy.types, "Volume", ())) and (
+            struct.filepath or not struct.packed_file):
+        # packed or not: Blender reads a volume from its file path (BKE_volume_load)
+        return ("OpenVDB volume", "reads .vdb files during evaluation, from its file path "
+                "even when packed")
     return None

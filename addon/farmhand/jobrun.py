@@ -1,8 +1,8 @@
 """Turn one job (a verified .blend on disk) into rendered frames: two strategies.
 
 - :func:`render_opened` (headless, ``bpy.app.background``): open the job file with
-  ``bpy.ops.wm.open_mainfile(filepath=..., load_ui=False, use_scripts=False)``, check it,
-  neutralise it, render its active scene.
+  ``bpy.ops.wm.open_mainfile(filepath=..., load_ui=False, use_scripts=False)``, its scenes
+  left unevaluated until it is checked and neutralised, then render its active scene.
 - :func:`render_appended` (GUI): the artist's open file is never discarded or changed.
   The job's scenes are appended with ``bpy.data.libraries.load``; the added IDs are checked
   and neutralised before any depsgraph evaluation; the first scene is rendered; then every
@@ -61,11 +61,67 @@ def _audit(job, ids=None, allow_absolute=False) -> str:
     return f"{report.summary()}; {checked.summary()}"
 
 
-def render_opened(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
-    """Headless strategy. Raises JobRefused (unreadable file, audit.AuditRefusal,
-    audit.MissingFiles), JobFailure (check_renderable), RenderFailed."""
+# The job's scene is not evaluated while its file opens. open_mainfile evaluates the
+# windows' scenes right after load_post (wm_file_read_post: "After load post, so ... the
+# driver namespace can be filled before evaluating the depsgraph"), and with them what reads
+# files (a Mesh Cache modifier, a Displace texture's image, an Alembic cache): 3.4 and 5.0
+# opened files outside the job dir before the audit that then refused them (review of
+# 2026-12-04). This load_post handler points every window at an empty scene of its own, so
+# that evaluation reads nothing; render_opened audits, then gives the windows their scene
+# back.
+EMPTY_SCENE = "~farmhand: nothing evaluated before the audit"
+_opening: dict = {"active": False, "scene": None, "windows": 0}
+
+
+@bpy.app.handlers.persistent
+def _evaluate_nothing_on_load(*_args) -> None:
+    if not _opening["active"]:
+        return
+    wm = bpy.data.window_managers[0] if bpy.data.window_managers else None
+    windows = list(wm.windows) if wm is not None else []
+    _opening["windows"] = len(windows)
+    if not windows:
+        return
+    _opening["scene"] = windows[0].scene.name if windows[0].scene else None
+    empty = bpy.data.scenes.new(EMPTY_SCENE)
+    for window in windows:
+        window.scene = empty
+
+
+def _open_unevaluated(path: str) -> str | None:
+    """``open_mainfile(path)`` with the job's scenes left unevaluated (see above); returns
+    the name of the scene the file opens with (None: Blender's context decides)."""
+    _opening.update(active=True, scene=None, windows=0)
+    bpy.app.handlers.load_post.append(_evaluate_nothing_on_load)
     try:
-        bpy.ops.wm.open_mainfile(filepath=job.blend_path, load_ui=False, use_scripts=False)
+        bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
+    finally:
+        _opening["active"] = False
+        if _evaluate_nothing_on_load in bpy.app.handlers.load_post:
+            bpy.app.handlers.load_post.remove(_evaluate_nothing_on_load)
+    return _opening["scene"]
+
+
+def _give_windows_their_scene(name: str | None):
+    """Undo :func:`_evaluate_nothing_on_load` once the audit passed; returns the scene to
+    render."""
+    scene = bpy.data.scenes.get(name) if name else None
+    empty = bpy.data.scenes.get(EMPTY_SCENE)
+    if scene is not None and bpy.data.window_managers:
+        for window in bpy.data.window_managers[0].windows:
+            window.scene = scene
+    if empty is not None:
+        bpy.data.scenes.remove(empty)
+    return scene if scene is not None else bpy.context.scene
+
+
+def render_opened(job, device_type: str, on_frame=None, should_stop=None) -> RenderResult:
+    """Headless strategy: open with nothing evaluated (:func:`_open_unevaluated`),
+    neutralise and audit, then evaluate and render the file's scene. Raises JobRefused
+    (unreadable file, audit.AuditRefusal, audit.MissingFiles), JobFailure
+    (check_renderable), RenderFailed."""
+    try:
+        opened_scene = _open_unevaluated(job.blend_path)
     except RuntimeError as exc:
         raise JobRefused(f"Blender {bpy.app.version_string} could not open the job file "
                          f"({os.path.getsize(job.blend_path)} bytes): {exc}",
@@ -73,7 +129,7 @@ def render_opened(job, device_type: str, on_frame=None, should_stop=None) -> Ren
     summary = _audit(job)
     log.info("job %s: opened %s (%d bytes); %s", job.id, os.path.basename(job.blend_path),
              os.path.getsize(job.blend_path), summary)
-    scene = bpy.context.scene
+    scene = _give_windows_their_scene(opened_scene)
     check_renderable(scene)
     return render_frames(scene, job.frames, job.output_dir, job.output_format or "PNG",
                          device_type, on_frame=on_frame, should_stop=should_stop)
@@ -190,6 +246,26 @@ def _added_orphans(before: set) -> list:
     return out
 
 
+def _not_pointed_at(orphans: list) -> list:
+    """``orphans`` but those another ID still points at through a pointer Blender does not
+    count as a user (a Boolean modifier's object, a constraint's target, a scene's camera):
+    removed without unlinking, they would leave that pointer dangling (bpy 5.0 crashed in
+    ``batch_remove`` right after, on a file whose fake-user object a Boolean modifier used:
+    review of 2026-12-04). Blender's ``user_map`` lists every pointer, counted or not; an
+    ID skipped here goes in a later round, once what points at it is gone, or through
+    ``batch_remove`` (which unlinks)."""
+    ids = [id_ for _coll, id_ in orphans if not isinstance(id_, bpy.types.Library)]
+    if not ids:
+        return orphans
+    try:
+        users = bpy.data.user_map(subset=ids)
+    except (TypeError, RuntimeError, ReferenceError):
+        return [(c, i) for c, i in orphans if isinstance(i, bpy.types.Library)]
+    pointed = {_id_key(id_) for id_, by in users.items()
+               if any(u.as_pointer() != id_.as_pointer() for u in by)}
+    return [(c, i) for c, i in orphans if _id_key(i) not in pointed]
+
+
 # users before what they use: a scene's camera and an object's parent are pointers without a
 # user count, so what points is freed first and nothing is left pointing at freed memory
 _REMOVE_FIRST = {"scenes": 0, "collections": 1, "objects": 2, "libraries": 99}
@@ -206,7 +282,7 @@ def remove_added(before: set) -> int:
     still used after that (a cycle, a user outside the job) goes through ``batch_remove``."""
     removed = 0
     for _ in range(16):
-        orphans = _added_orphans(before)
+        orphans = _not_pointed_at(_added_orphans(before))
         if not orphans:
             break
         progress = removed

@@ -186,6 +186,34 @@ def main(out_dir):
     scene.render.use_render_cache = True
     save(out_dir, "render_cache.blend")
 
+    # An object with only a fake user, in no collection, that a Boolean modifier uses (a
+    # pointer Blender does not count as a user): evaluated all the same, so its features are
+    # audited like any other's (review of 2026-12-04: its Mesh Cache read a file outside).
+    for name, hostile in (("fake_user_cache.blend", True), ("fake_user_boolean.blend", False)):
+        build_scene(SIZE)
+        mesh = bpy.data.meshes.new("Hidden")
+        mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+        hidden = bpy.data.objects.new("Hidden", mesh)
+        hidden.use_fake_user = True
+        if hostile:
+            hidden.modifiers.new("Cache", "MESH_CACHE").filepath = "//../../x.mdd"
+        cube().modifiers.new("Cut", "BOOLEAN").object = hidden
+        save(out_dir, name)
+
+    # A packed volume whose file path leads outside: Blender reads the path, not the packed
+    # bytes (review of 2026-12-04). The packed bytes: a stand-in .vdb next to the files.
+    build_scene(SIZE)
+    decoy = os.path.join(out_dir, "decoy.vdb")
+    with open(decoy, "wb") as f:
+        f.write(b" BD\0" + bytes(60))
+    volume = bpy.data.volumes.new("Smoke")
+    volume.filepath = decoy
+    bpy.context.scene.collection.objects.link(bpy.data.objects.new("Smoke", volume))
+    bpy.ops.file.pack_all()
+    assert volume.packed_file is not None
+    volume.filepath = "//../../x.vdb"
+    save(out_dir, "packed_volume.blend")
+
     if hasattr(bpy.types, "GeometryNodeImportText"):
         build_scene(SIZE)
         group = bpy.data.node_groups.new("Leak", "GeometryNodeTree")

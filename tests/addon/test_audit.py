@@ -7,7 +7,6 @@ holds the worker's paths or user name."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -83,6 +82,12 @@ REFUSALS = [
     # suffix "/../../x" wrote a PNG outside the job dir (review, 2026-12-03)
     ("view_suffix.blend", r"render view file suffix at scene 'Scene' / render view 'left': "
                           r"the suffix '/\.\./\.\./x_L' names a path"),
+    # an object with only a fake user is evaluated through a Boolean modifier all the same;
+    # a packed volume is read from its path (review of 2026-12-04: both read files outside)
+    ("fake_user_cache.blend", r"modifier 'MESH_CACHE' at object 'Hidden' / .*'Cache': reads "
+                              r"an MDD/PC2 file"),
+    ("packed_volume.blend", r"OpenVDB volume at volume 'Smoke': reads \.vdb files during "
+                            r"evaluation, from its file path even when packed"),
     ("freestyle_script.blend", r"Freestyle Python style module at view layer 'ViewLayer' of "
                                r"scene 'Scene': Freestyle's Python Scripting mode runs the "
                                r"file's text 'style.py' as Python at render time"),
@@ -115,6 +120,37 @@ def test_refusal_is_the_same_in_the_gui_strategy_and_leaves_the_artists_file(
     assert result.get("error_type") == "AuditRefusal", result
     assert "modifier 'MESH_CACHE'" in result["error"]
     assert result["before"] == result["after"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+@pytest.mark.parametrize("name", ["fake_user_cache.blend", "packed_volume.blend"])
+def test_fake_user_objects_and_packed_volumes_are_refused_in_the_gui_strategy_too(
+        kind, name, audit_files, tmp_path):
+    from blender_runner import make_job_files
+    artist = make_job_files(tmp_path / "artist")["files"] / "artist.blend"
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / name, frames=[1],
+                                 strategy="appended", artist=str(artist))
+    assert result.get("error_type") == "AuditRefusal", result
+    assert ("modifier 'MESH_CACHE' at object 'Hidden'" in result["error"]
+            or "OpenVDB volume at volume 'Smoke'" in result["error"]), result["error"]
+    assert result["before"] == result["after"]
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_an_object_used_through_an_uncounted_pointer_renders_and_is_removed_cleanly(
+        kind, audit_files, tmp_path):
+    # The job's Boolean modifier points at a fake-user object without counting a user: the
+    # cleanup once removed that object first, leaving the pointer dangling (bpy 5.0 crashed
+    # in batch_remove right after, 3 runs of 4). Now: rendered, everything removed, alive.
+    from blender_runner import make_job_files
+    artist = make_job_files(tmp_path / "artist")["files"] / "artist.blend"
+    for attempt in range(3):
+        result = render_with_harness(kind, tmp_path / str(attempt),
+                                     audit_files["old"] / "fake_user_boolean.blend",
+                                     frames=[1], strategy="appended", artist=str(artist))
+        assert result.get("error") is None, result
+        assert len(result["paths"]) == 1 and result["before"] == result["after"], result
+        assert result["returncode"] == 0, result
 
 
 @pytest.mark.parametrize("kind", IMPORT_NODES)

@@ -19,6 +19,11 @@ OUT_DIR/ies_light.blend    + a point light whose IES Texture node (external) rea
                            SECRET_DIR/secret.ies
 OUT_DIR/linked_library.blend + an object linked from SECRET_DIR/library.blend
 OUT_DIR/unpacked_font.blend + a text object in a font read from SECRET_DIR/secret.ttf
+OUT_DIR/fake_user_cache.blend + an object with only a fake user, used by a Boolean modifier,
+                           whose Mesh Cache modifier reads SECRET_DIR/secret.pc2
+OUT_DIR/packed_volume.blend + a packed volume whose path is SECRET_DIR/volume.vdb
+OUT_DIR/alembic_cache.blend (Blender with Alembic) + a Mesh Sequence Cache modifier reading
+                           SECRET_DIR/secret.abc (exported here)
 OUT_DIR/packed_sequence.blend, packed_movie.blend + a packed image switched to an image
                            sequence (SECRET_DIR/seq0001.png) or a movie (secret.mp4)
 OUT_DIR/view_suffix.blend  + Stereoscopy, Individual views, a view suffix leading to
@@ -26,8 +31,8 @@ OUT_DIR/view_suffix.blend  + Stereoscopy, Individual views, a view suffix leadin
 OUT_DIR/render_cache.blend + Cache Result on in a scene named "a/../../../../outside/rc"
 SECRET_DIR is the directory of SECRET_PNG: every file the hostile jobs aim at is written there
 (a 4x4 PNG, a 2-frame MPEG-4 movie rendered here, an 8-point PC2 cache, a one-lamp IES file,
-small OBJ/STL/PLY/CSV texts, bytes named .vdb, the library .blend, a DejaVu font), so each feature has
-something real to read; the test asserts none of them is ever opened by the worker.
+small OBJ/STL/PLY/CSV texts, bytes named .vdb, the library .blend, a DejaVu font), so each
+feature has something real to read; the test asserts none of them is ever opened by the worker.
 All files are saved uncompressed; the test derives the corrupt-DNA and zstd-bomb files.
 """
 
@@ -211,6 +216,46 @@ curve.font = bpy.data.fonts.load(secret("secret.ttf"))
 curve.font.name = "secret"
 scene.collection.objects.link(bpy.data.objects.new("Secret", curve))
 save("unpacked_font.blend")
+
+# An Alembic cache (where the build has Alembic; Debian's 3.4 has not): a Mesh Sequence Cache
+# modifier on SECRET_DIR/secret.abc. Blender opens a cache file while it reads the .blend
+# (bpy 5.0, 2026-12-04): refused by the engine's pre-open check of the CF blocks.
+scene = base_scene()
+try:
+    bpy.ops.wm.alembic_export(filepath=secret("secret.abc"), selected=False)
+    bpy.ops.cachefile.open(filepath=secret("secret.abc"))
+except (AttributeError, RuntimeError) as exc:
+    print("no Alembic in this Blender:", exc)
+else:
+    mod = bpy.context.active_object.modifiers.new("Cache", "MESH_SEQUENCE_CACHE")
+    mod.cache_file = bpy.data.cache_files[0]
+    save("alembic_cache.blend")
+
+# An object with only a fake user, in no collection, that the cube's Boolean modifier uses (a
+# pointer Blender does not count as a user): Blender evaluates it, and its Mesh Cache modifier
+# read SECRET_DIR/secret.pc2 (review of 2026-12-04; the audit skipped unused IDs then).
+scene = base_scene()
+mesh = bpy.data.meshes.new("Hidden")
+mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
+hidden = bpy.data.objects.new("Hidden", mesh)
+hidden.use_fake_user = True
+cache = hidden.modifiers.new("Cache", "MESH_CACHE")
+cache.cache_format = "PC2"
+cache.filepath = secret("secret.pc2")
+bpy.context.active_object.modifiers.new("Cut", "BOOLEAN").object = hidden
+save("fake_user_cache.blend")
+
+# A packed volume whose path leads to SECRET_DIR/volume.vdb: Blender reads the path, never the
+# packed bytes (review of 2026-12-04).
+write("volume.vdb", b" BD\0" + bytes(60))
+write("decoy.vdb", b" BD\0" + bytes(60))
+scene = base_scene()
+volume = bpy.data.volumes.new("Smoke")
+volume.filepath = secret("decoy.vdb")
+scene.collection.objects.link(bpy.data.objects.new("Smoke", volume))
+bpy.ops.file.pack_all()
+volume.filepath = secret("volume.vdb")
+save("packed_volume.blend")
 
 
 # Packed images Blender still reads from disk (a review's finds, 2026-12-03): a packed image

@@ -57,6 +57,11 @@ def hostile_classes(key: Path, secret_dir: Path, outside: Path) -> dict:
                            "external point cache"),
         "ies_light": ([secret_dir / "secret.ies"], "'ShaderNodeTexIES'"),
         "linked_library": ([secret_dir / "library.blend"], "refused: linked library at LI block"),
+        "fake_user_cache": ([secret_dir / "secret.pc2"],
+                            "modifier 'MESH_CACHE' at object 'Hidden'"),
+        "packed_volume": ([secret_dir / "volume.vdb"], "OpenVDB volume at volume 'Smoke'"),
+        "alembic_cache": ([secret_dir / "secret.abc"],
+                          "refused: Alembic/USD cache at CF block"),
         "unpacked_font": ([secret_dir / "secret.ttf"],
                           f"1 external file is not packed: {secret_dir / 'secret.ttf'} "
                           "(font 'secret')"),
@@ -214,6 +219,9 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
             assert feature in (final[name]["error"] or ""), (name, final[name])
             if name == "unpacked_font":  # the core's pre-open check, in the audit's kind
                 assert final[name]["error_code"] == "missing_files", final[name]
+            # refused before anything was evaluated: not even an attempt Landlock stopped
+            # (opening a file evaluated its scene before the audit until 2026-12-04)
+            assert not [a.line for a in denied if a.path in targets], name
         else:
             assert [a for a in denied if a.path in targets], \
                 f"{name} completed but never tried {targets}?"

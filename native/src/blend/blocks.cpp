@@ -235,6 +235,7 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
   std::vector<std::pair<std::uint64_t, std::vector<std::uint8_t>>> scenes;
   bool too_many_scenes = false;
   std::vector<FontBlock> fonts;
+  std::vector<std::vector<std::uint8_t>> cache_files;
   bool after_font = false;  // the blocks since the last VF block are all DATA
   // Per struct number: the fewest bytes any block gave one of its structs (len / nr).
   std::unordered_map<std::int64_t, std::int64_t> min_bytes_per_struct;
@@ -279,6 +280,20 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
       read_exact(stream, kept, where);
       if (stream.skip(len - kept.size()) != len - kept.size()) {
         broken("the file ends inside " + where + " (truncated?)");
+      }
+      continue;
+    }
+    if (is(b.code, "CF\0\0")) {  // a CacheFile: its first bytes (ID and filepath)
+      if (cache_files.size() >= kMaxFonts) broken("more than 10000 cache file (CF) blocks");
+      auto& kept = cache_files.emplace_back(
+          static_cast<std::size_t>(std::min<std::uint64_t>(len, kFontBytesKept)));
+      read_exact(stream, kept, where);
+      if (stream.skip(len - kept.size()) != len - kept.size()) {
+        broken("the file ends inside " + where + " (truncated?)");
+      }
+      if (b.sdna_nr > 0 && b.nr > 0) {
+        auto [it, fresh] = min_bytes_per_struct.emplace(b.sdna_nr, b.len / b.nr);
+        if (!fresh) it->second = std::min(it->second, b.len / b.nr);
       }
       continue;
     }
@@ -347,6 +362,8 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
   if (!path_at) path_at = sdna.member_offset("Library", "name", header.pointer_size);
   for (const auto& lib : libraries) out.libraries.push_back(library_path(lib, path_at));
   out.unpacked_fonts = unpacked_fonts(sdna, header, fonts);
+  auto cache_path_at = sdna.member_offset("CacheFile", "filepath", header.pointer_size);
+  for (const auto& cf : cache_files) out.cache_files.push_back(library_path(cf, cache_path_at));
   if (!too_many_scenes) out.current_scene = current_scene_name(sdna, header, glob, scenes);
   out.sdna_structs = sdna.structs.size();
   out.decompressed_bytes = stream.produced();

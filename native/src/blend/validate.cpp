@@ -100,6 +100,22 @@ Validated validate_structure(const std::filesystem::path& path, std::uint64_t ma
                     "), which a worker never opens; make the linked data local (Object > "
                     "Relations > Make Local > All) and save again");
   }
+  if (!v.blocks.cache_files.empty()) {
+    // The audit refuses every Alembic/USD cache (addon/farmhand/capabilities.py), but Blender
+    // opens a CacheFile's file while it reads the .blend (bpy 5.0, strace of 2026-12-04), so
+    // the refusal comes before Blender runs.
+    std::string names;
+    for (const auto& path : v.blocks.cache_files) {
+      names += (names.empty() ? "\"" : ", \"") + path + "\"";
+    }
+    throw Error(ErrorKind::kBlendInvalid,
+                "refused: Alembic/USD cache at CF block: the file reads " +
+                    std::to_string(v.blocks.cache_files.size()) + " cache file(s) (" + names +
+                    "), which Blender opens while it reads the .blend; a worker reads only the "
+                    "job's .blend: bake the animation into the file (remove the Mesh Sequence "
+                    "Cache modifiers, Transform Cache constraints and the cache file) and save "
+                    "again");
+  }
   if (!v.blocks.unpacked_fonts.empty()) {
     // The audit's missing_files wording (addon/farmhand/audit.py, missing_files_message);
     // checked here because Blender reads a font's file while it opens the .blend, before

@@ -31,8 +31,10 @@ bool is_protocol_format(const std::string& format) {
 std::string validation_code(const Error& e) {
   if (e.kind() == ErrorKind::kTooLarge) return "too_large";
   if (e.kind() != ErrorKind::kBlendInvalid) return "worker_error";
-  if (std::string(e.what()).find(" not packed: ") != std::string::npos) return "missing_files";
-  return std::string(e.what()).find("newer") != std::string::npos ? "too_new" : "corrupt";
+  const std::string what = e.what();
+  if (what.find(" not packed: ") != std::string::npos) return "missing_files";
+  if (what.starts_with("refused: Alembic/USD cache")) return "refused_by_audit";
+  return what.find("newer") != std::string::npos ? "too_new" : "corrupt";
 }
 
 class Fetcher {
