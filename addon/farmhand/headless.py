@@ -216,8 +216,11 @@ def run(argv=None) -> int:
         return EXIT_UNCLASSIFIED
     config = settings.engine_config(bpy.app.version)
     if settings.sandbox.startswith("not sandboxed"):
-        log.warning("%s: a scene could read this account's files; start the node with "
-                    "python -m farmhand_core.sandbox (docs/security.md)", settings.sandbox)
+        vendor = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendor")
+        log.warning("%s: a scene could read this account's files; start the node through "
+                    "the launcher: PYTHONPATH=%s python3 -m farmhand_core.sandbox --work-dir "
+                    "DIR --key-file KEY -- <this command> (README, Render node; "
+                    "docs/security.md)", settings.sandbox, vendor)
     try:
         engine = core.Engine(config)
         engine.start()
