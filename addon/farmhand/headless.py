@@ -227,6 +227,7 @@ def run(argv=None) -> int:
     except Exception as exc:  # core errors carry a message a person can act on
         log.error("the engine could not start: %s", exc)
         return EXIT_ENGINE
+    _temp_dir_in(config["work_dir"])
     stop = StopFlag()
     aborter = FrameAbort()  # before Python takes SIGINT over from Blender
     previous = {s: signal.signal(s, stop.handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -263,6 +264,19 @@ def run(argv=None) -> int:
         log.info("stopped: %s job(s) done, %s failed", status.get("jobs_done"),
                  status.get("jobs_failed"))
     return EXIT_OK
+
+
+def _temp_dir_in(work_dir: str) -> None:
+    """Blender's temp dir (where its crash report and render caches go) inside the work
+    dir, sandboxed or not: a job file that crashes Blender while it opens made 3.4 write
+    /tmp/blender.crash.txt before any check ran (review of 2026-12-04; the node launcher's
+    TMPDIR covered nodes only)."""
+    tmp = os.path.join(work_dir, "tmp")
+    try:
+        os.makedirs(tmp, mode=0o700, exist_ok=True)
+        bpy.context.preferences.filepaths.temporary_directory = tmp
+    except (OSError, AttributeError, TypeError) as exc:
+        log.warning("Blender's temp dir stays %s (%s)", bpy.app.tempdir, exc)
 
 
 def main(argv=None, exit=os._exit):

@@ -70,7 +70,7 @@ def _audit(job, ids=None, allow_absolute=False) -> str:
 # that evaluation reads nothing; render_opened audits, then gives the windows their scene
 # back.
 EMPTY_SCENE = "~farmhand: nothing evaluated before the audit"
-_opening: dict = {"active": False, "scene": None, "windows": 0}
+_opening: dict = {"active": False, "scene": None, "empty": None, "windows": 0}
 
 
 @bpy.app.handlers.persistent
@@ -83,7 +83,8 @@ def _evaluate_nothing_on_load(*_args) -> None:
     if not windows:
         return
     _opening["scene"] = windows[0].scene.name if windows[0].scene else None
-    empty = bpy.data.scenes.new(EMPTY_SCENE)
+    empty = bpy.data.scenes.new(EMPTY_SCENE)  # ".001" if the job took the name
+    _opening["empty"] = empty.name
     for window in windows:
         window.scene = empty
 
@@ -91,7 +92,7 @@ def _evaluate_nothing_on_load(*_args) -> None:
 def _open_unevaluated(path: str) -> str | None:
     """``open_mainfile(path)`` with the job's scenes left unevaluated (see above); returns
     the name of the scene the file opens with (None: Blender's context decides)."""
-    _opening.update(active=True, scene=None, windows=0)
+    _opening.update(active=True, scene=None, empty=None, windows=0)
     bpy.app.handlers.load_post.append(_evaluate_nothing_on_load)
     try:
         bpy.ops.wm.open_mainfile(filepath=path, load_ui=False, use_scripts=False)
@@ -106,12 +107,13 @@ def _give_windows_their_scene(name: str | None):
     """Undo :func:`_evaluate_nothing_on_load` once the audit passed; returns the scene to
     render."""
     scene = bpy.data.scenes.get(name) if name else None
-    empty = bpy.data.scenes.get(EMPTY_SCENE)
+    empty = bpy.data.scenes.get(_opening["empty"]) if _opening["empty"] else None
     if scene is not None and bpy.data.window_managers:
         for window in bpy.data.window_managers[0].windows:
             window.scene = scene
-    if empty is not None:
+    if empty is not None and empty != scene:
         bpy.data.scenes.remove(empty)
+    _opening["empty"] = None
     return scene if scene is not None else bpy.context.scene
 
 

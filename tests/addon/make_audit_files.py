@@ -200,6 +200,12 @@ def main(out_dir):
         cube().modifiers.new("Cut", "BOOLEAN").object = hidden
         save(out_dir, name)
 
+    # A scene named like the empty scene the headless worker opens files with: still the
+    # scene rendered (the worker's own is named around it).
+    scene = build_scene(SIZE)
+    scene.name = "~farmhand: nothing evaluated before the audit"
+    save(out_dir, "empty_scene_name.blend")
+
     # A packed volume whose file path leads outside: Blender reads the path, not the packed
     # bytes (review of 2026-12-04). The packed bytes: a stand-in .vdb next to the files.
     build_scene(SIZE)

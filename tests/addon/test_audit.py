@@ -137,6 +137,17 @@ def test_fake_user_objects_and_packed_volumes_are_refused_in_the_gui_strategy_to
 
 
 @pytest.mark.parametrize("kind", BLENDERS)
+def test_a_scene_named_like_the_workers_empty_scene_still_renders(kind, audit_files, tmp_path):
+    # the headless worker opens a job with its windows on an empty scene of its own, named
+    # "~farmhand: nothing evaluated before the audit"; a job's scene of that name once lost
+    # to it ("StructRNA of type Scene has been removed", review of 2026-12-04)
+    result = render_with_harness(kind, tmp_path, audit_files["old"] / "empty_scene_name.blend",
+                                 frames=[1])
+    assert result.get("error") is None, result
+    assert len(result["paths"]) == 1, result
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
 def test_an_object_used_through_an_uncounted_pointer_renders_and_is_removed_cleanly(
         kind, audit_files, tmp_path):
     # The job's Boolean modifier points at a fake-user object without counting a user: the

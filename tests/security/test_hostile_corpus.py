@@ -60,6 +60,8 @@ def hostile_classes(key: Path, secret_dir: Path, outside: Path) -> dict:
         "fake_user_cache": ([secret_dir / "secret.pc2"],
                             "modifier 'MESH_CACHE' at object 'Hidden'"),
         "packed_volume": ([secret_dir / "volume.vdb"], "OpenVDB volume at volume 'Smoke'"),
+        "pre250": ([], "refused: pre-2.50 file at the file header: the file was saved by "
+                       "Blender 2.49"),
         "alembic_cache": ([secret_dir / "secret.abc"],
                           "refused: Alembic/USD cache at CF block"),
         "unpacked_font": ([secret_dir / "secret.ttf"],
@@ -85,6 +87,15 @@ def corrupt_dna(plain: bytes) -> bytes:
     """30 bytes XOR-ed inside the STRC section of the DNA block (as the issue's crash files)."""
     at = plain.rfind(b"STRC") + 1000
     return plain[:at] + bytes(b ^ 0x5A for b in plain[at:at + 30]) + plain[at + 30:]
+
+
+def pre250(plain: bytes) -> bytes:
+    """The scene with its header's version set to 2.49: Blender's 2.50 upgrade opens sound
+    strips' files while reading (3.4 opened one outside the job dir, review of 2026-12-04).
+    The header is "BLENDER-v304" (12 bytes) or "BLENDER17-01v0500" (Blender >= 5.0)."""
+    if plain[7:9] == b"17":
+        return plain[:13] + b"0249" + plain[17:]
+    return plain[:9] + b"249" + plain[12:]
 
 
 def zstd_bomb(plain: bytes, zeros: int = 3 << 30) -> bytes:
@@ -130,6 +141,7 @@ def test_hostile_corpus_stays_inside_the_job_dir_under_the_sandbox(blender, tmp_
     good = (corpus / "good.blend").read_bytes()
     (corpus / "corrupt_dna.blend").write_bytes(corrupt_dna(good))
     (corpus / "zstd_bomb.blend").write_bytes(zstd_bomb(good))
+    (corpus / "pre250.blend").write_bytes(pre250(good))
     assert (corpus / "zstd_bomb.blend").stat().st_size < 200_000
     node = sandboxed_worker(blender, tmp_path / "node", coordinator, kubo)
     classes = hostile_classes(node.key, secret.parent, outside)

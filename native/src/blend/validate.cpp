@@ -77,6 +77,18 @@ Validated validate_structure(const std::filesystem::path& path, std::uint64_t ma
                     "): run the worker in a newer Blender, or re-save the file in " +
                     version_name(running_version));
   }
+  if (h.version < kOldestVersion) {
+    // Blender's upgrade of a pre-2.50 file runs code that opens external files while the
+    // .blend is read (3.4's 2.50 versioning of sound strips calls BKE_sound_new_file on the
+    // strip's path: a header patched to 249 opened a file outside the job dir, review of
+    // 2026-12-04), before any check of ours could run.
+    throw Error(ErrorKind::kBlendInvalid,
+                "refused: pre-2.50 file at the file header: the file was saved by Blender " +
+                    version_name(h.version) + " (version " + std::to_string(h.version) +
+                    "), older than 2.50, and Blender upgrades such files with code that opens "
+                    "the files they name: open it in Blender 2.80 or newer, save and submit "
+                    "again");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::kIo, "cannot open job file " + path.string());
   ReadFn read = [&in](std::span<std::uint8_t> buf) -> std::size_t {

@@ -33,7 +33,9 @@ std::string validation_code(const Error& e) {
   if (e.kind() != ErrorKind::kBlendInvalid) return "worker_error";
   const std::string what = e.what();
   if (what.find(" not packed: ") != std::string::npos) return "missing_files";
-  if (what.starts_with("refused: Alembic/USD cache")) return "refused_by_audit";
+  if (what.starts_with("refused: Alembic/USD cache") || what.starts_with("refused: pre-2.50")) {
+    return "refused_by_audit";
+  }
   return what.find("newer") != std::string::npos ? "too_new" : "corrupt";
 }
 

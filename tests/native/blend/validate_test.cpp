@@ -133,6 +133,18 @@ TEST_F(BlendValidateTest, SameOrOlderVersionIsAccepted) {
       279);
 }
 
+TEST_F(BlendValidateTest, PreTwoFiftyFileIsRefusedBeforeBlenderUpgradesIt) {
+  // Blender 3.4's 2.50 upgrade of a sound strip opens the strip's file while reading.
+  const auto msg = refusal(write("old.blend", testing::minimal_blend("BLENDER-v249")));
+  EXPECT_NE(msg.find("refused: pre-2.50 file at the file header: the file was saved by "
+                     "Blender 2.49 (version 249), older than 2.50"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(
+      validate_file(write("ok.blend", testing::minimal_blend("BLENDER-v250")), 1000, 304).version,
+      250);
+}
+
 TEST_F(BlendValidateTest, FileAboveSizeLimitIsRefusedWithBothSizes) {
   const auto msg = refusal(write("big.blend", "BLENDER-v304" + payload(988)), 999);
   EXPECT_NE(msg.find("1000 bytes, above the limit of 999 bytes"), std::string::npos) << msg;

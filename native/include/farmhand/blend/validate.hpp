@@ -28,11 +28,16 @@ struct Validated {
   BlockSummary blocks;
 };
 
+/// The oldest file version a worker opens (2.50): Blender's upgrade of older files opens
+/// files they name while reading them (sound strips' BKE_sound_new_file).
+inline constexpr int kOldestVersion = 250;
+
 /// inspect_file, then refuses a file saved by a newer Blender than `running_version`
-/// (e.g. 304 for 3.4) with kBlendInvalid naming both versions, then decompresses the whole
-/// file as a stream (at most max_bytes x kDecompressedLimitFactor bytes) and walks its block
-/// structure (scan_blocks: BHead chain and SDNA), refusing with kBlendInvalid a file whose
-/// structure does not parse, that links libraries (LI blocks; the message names their
+/// (e.g. 304 for 3.4) with kBlendInvalid naming both versions, or by one older than
+/// kOldestVersion ("refused: pre-2.50 file ...", the engine's code refused_by_audit), then
+/// decompresses the whole file as a stream (at most max_bytes x kDecompressedLimitFactor bytes) and
+/// walks its block structure (scan_blocks: BHead chain and SDNA), refusing with kBlendInvalid a
+/// file whose structure does not parse, that links libraries (LI blocks; the message names their
 /// paths) or that uses a font not packed into it (VF blocks: "refused: N external files are
 /// not packed: PATH (font 'NAME'), ... — File > External Data > Pack Resources, ...", the
 /// engine's code missing_files; Blender would open the font's file while reading). Nothing of the
