@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import os
 import sys
 from pathlib import Path
@@ -176,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `coordinator jobs | head`: end quietly, as ls does
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # submit/jobs print their own result; httpx's per-request INFO lines are noise there.
     logging.getLogger("httpx").setLevel(logging.WARNING)

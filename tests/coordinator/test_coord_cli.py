@@ -43,6 +43,13 @@ def test_submit_adds_scene_to_kubo_and_creates_the_job(kubo, coordinator, tmp_pa
     assert listing.returncode == 0, listing.stderr
     assert any(line.split()[:2] == [str(job_id), "pending"]
                for line in listing.stdout.splitlines())
+    # piped into a reader that stops reading (`| head`, here `| true`): no traceback
+    env = dict(os.environ, PYTHONPATH=REPO)
+    piped = subprocess.run(f"'{sys.executable}' -m coordinator jobs --url {coordinator.url} "
+                           "| true",
+                           shell=True, executable="/bin/bash", cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr
 
 
 def test_submit_with_unreachable_kubo_fails_with_a_message(coordinator, tmp_path):
