@@ -283,10 +283,9 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
       }
       continue;
     }
-    if (is(b.code, "CF\0\0")) {  // a CacheFile: its first bytes (ID and filepath)
-      if (cache_files.size() >= kMaxFonts) broken("more than 10000 cache file (CF) blocks");
-      auto& kept = cache_files.emplace_back(
-          static_cast<std::size_t>(std::min<std::uint64_t>(len, kFontBytesKept)));
+    // The block's first `limit` bytes into `kept`, the rest skipped, its structs' size noted.
+    const auto keep_head = [&](std::vector<std::uint8_t>& kept, std::size_t limit) {
+      kept.resize(static_cast<std::size_t>(std::min<std::uint64_t>(len, limit)));
       read_exact(stream, kept, where);
       if (stream.skip(len - kept.size()) != len - kept.size()) {
         broken("the file ends inside " + where + " (truncated?)");
@@ -295,20 +294,15 @@ BlockSummary scan_blocks(DecompressedStream& stream, const Header& header) {
         auto [it, fresh] = min_bytes_per_struct.emplace(b.sdna_nr, b.len / b.nr);
         if (!fresh) it->second = std::min(it->second, b.len / b.nr);
       }
+    };
+    if (is(b.code, "CF\0\0")) {  // a CacheFile: its first bytes (ID and filepath)
+      if (cache_files.size() >= kMaxFonts) broken("more than 10000 cache file (CF) blocks");
+      keep_head(cache_files.emplace_back(), kFontBytesKept);
       continue;
     }
     if (is(b.code, "VF\0\0")) {
       if (fonts.size() >= kMaxFonts) broken("more than 10000 font (VF) blocks");
-      auto& kept = fonts.emplace_back().data;
-      kept.resize(static_cast<std::size_t>(std::min<std::uint64_t>(len, kFontBytesKept)));
-      read_exact(stream, kept, where);
-      if (stream.skip(len - kept.size()) != len - kept.size()) {
-        broken("the file ends inside " + where + " (truncated?)");
-      }
-      if (b.sdna_nr > 0 && b.nr > 0) {
-        auto [it, fresh] = min_bytes_per_struct.emplace(b.sdna_nr, b.len / b.nr);
-        if (!fresh) it->second = std::min(it->second, b.len / b.nr);
-      }
+      keep_head(fonts.emplace_back().data, kFontBytesKept);
       after_font = true;
       continue;
     }

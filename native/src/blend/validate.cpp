@@ -18,6 +18,13 @@ namespace {
 constexpr std::size_t kMaxCompressedProbe = 1 << 20;
 constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
 
+// `"a", "b"`: each path in double quotes, comma-separated.
+std::string quoted(const std::vector<std::string>& paths) {
+  std::string out;
+  for (const auto& path : paths) out += (out.empty() ? "\"" : ", \"") + path + "\"";
+  return out;
+}
+
 }  // namespace
 
 Header inspect_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
@@ -102,10 +109,7 @@ Validated validate_structure(const std::filesystem::path& path, std::uint64_t ma
                             "max_job_bytes x " + std::to_string(kDecompressedLimitFactor));
   Validated v{h, scan_blocks(stream, h)};
   if (!v.blocks.libraries.empty()) {
-    std::string names;
-    for (const auto& lib : v.blocks.libraries) {
-      names += (names.empty() ? "\"" : ", \"") + lib + "\"";
-    }
+    const std::string names = quoted(v.blocks.libraries);
     throw Error(ErrorKind::kBlendInvalid,
                 "refused: linked library at LI block: the file links data from " +
                     std::to_string(v.blocks.libraries.size()) + " other file(s) (" + names +
@@ -116,10 +120,7 @@ Validated validate_structure(const std::filesystem::path& path, std::uint64_t ma
     // The audit refuses every Alembic/USD cache (addon/farmhand/capabilities.py), but Blender
     // opens a CacheFile's file while it reads the .blend (bpy 5.0, strace of 2026-12-04), so
     // the refusal comes before Blender runs.
-    std::string names;
-    for (const auto& path : v.blocks.cache_files) {
-      names += (names.empty() ? "\"" : ", \"") + path + "\"";
-    }
+    const std::string names = quoted(v.blocks.cache_files);
     throw Error(ErrorKind::kBlendInvalid,
                 "refused: Alembic/USD cache at CF block: the file reads " +
                     std::to_string(v.blocks.cache_files.size()) + " cache file(s) (" + names +
