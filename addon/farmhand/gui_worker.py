@@ -31,6 +31,7 @@ unchanged on the coordinator). *Stop after this job* lets the running job finish
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 
@@ -57,6 +58,7 @@ WINDOW_SETTLE_S = 4.0   # after the engine probe's redraw, before the first job
 # claim is in flight lets the claim finish and releases the job (docs/engine.md, attempts
 # unchanged); it was 3 s while such a claim was cut off and left to its lease's expiry.
 PAUSE_STOP_ENGINE_S = 0.0
+STAGING_DIR = "rendering"  # beside the job dirs in the work dir: frames being rendered
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
 PAUSED, STOPPING, STOPPED = "paused", "stopping", "stopped"
@@ -133,6 +135,9 @@ class GuiWorker:
         """Start the engine and the timer; ``window``: the artist's main window (renders are
         invoked there). Raises what Engine() raises (key file, work dir...)."""
         self.window = window
+        # frames a crashed or killed Blender left staged (see _staging_dir)
+        work_dir = self.settings.engine_config(bpy.app.version)["work_dir"]
+        shutil.rmtree(os.path.join(work_dir, STAGING_DIR), ignore_errors=True)
         why = self._why_not_start()
         if why:  # e.g. Only when idle: claim nothing until the artist is away
             self.pause_reason = why
@@ -191,6 +196,16 @@ class GuiWorker:
             log.info("worker: the artist's render %s", "started" if running else "ended")
         self.artist_rendering = running
         self.artist_render_at = time.monotonic()
+        if running:  # seen before the keymap's render starts and kills ours
+            self._release_before_render_ends("you are rendering")
+
+    def farm_render_escaped(self) -> None:
+        """The artist pressed Esc on the farm render (seen by operators.FARMHAND_OT_
+        farm_render_watch before the render's own handler): Blender stops the render at
+        Cycles' next sample batch; the job goes back now and sharing pauses."""
+        if not self.stop_reason and not self.user_pause:
+            self.pause(ESC_REASON)
+        self._release_before_render_ends(ESC_REASON)
 
     def drop_job(self, reason: str) -> None:
         """Another file is being loaded (Blender kills the render and frees the job's
@@ -396,12 +411,10 @@ class GuiWorker:
             return self._start_next_frame()
         if render.state == farm_render.RUNNING:
             if interrupt is not None:
-                farm_render.cancel(render)
-                return self._give_back(interrupt)
+                return self._give_back(interrupt)  # released first, then cancelled
             with trace.span("engine.job_cancelled"):
                 lost = self.engine.job_cancelled(self.job)
             if lost:
-                farm_render.cancel(render)
                 return self._end_job(None)
             if render.yield_due():
                 render.yield_cpu()
@@ -431,19 +444,21 @@ class GuiWorker:
             exc = RenderFailed(render.error)
             log_tail = self.job_log.text()
             return self._end_job(lambda e, j: handover.report_error(e, j, exc, log_tail))
-        # DONE: one more frame written; nothing about this worker goes to strangers
+        # DONE: one more frame written (staged); into the job's output, stripped of what
+        # would tell strangers about this worker
+        path = os.path.join(self.job.output_dir, os.path.basename(render.path))
         try:
-            stripped = strip_metadata(render.path)
+            os.replace(render.path, path)
+            stripped = strip_metadata(path)
         except (OSError, ValueError) as exc:
-            failed = RenderFailed(f"frame {render.frame}: could not strip metadata from "
-                                  f"{render.path}: {exc}")
+            failed = RenderFailed(f"frame {render.frame}: could not move the frame into the "
+                                  f"job's output or strip its metadata ({path}): {exc}")
             log_tail = self.job_log.text()
             return self._end_job(lambda e, j: handover.report_error(e, j, failed, log_tail))
-        self.result.paths.append(render.path)
+        self.result.paths.append(path)
         self.result.seconds += render.seconds
         log.info("frame %d rendered in %.2f s: %s (%d bytes; %d bytes of metadata removed)",
-                 render.frame, render.seconds, render.path, os.path.getsize(render.path),
-                 stripped)
+                 render.frame, render.seconds, path, os.path.getsize(path), stripped)
         self.frame_index += 1
         handover.report_frame(self.engine, self.job, self.frame_index, len(self.frames),
                               render.seconds)
@@ -460,24 +475,31 @@ class GuiWorker:
         """First turn: the outcome reaches the engine (a release at once). Then the job's
         data is removed -- once Blender has finished with the render job (see
         :meth:`_render_job_gone`) -- and the worker moves on."""
-        job, outcome = self.job, self.outcome
-        if job is None:  # dropped meanwhile (another file loaded, Blender quitting)
+        if self.job is None:  # dropped meanwhile (another file loaded, Blender quitting)
             self.outcome = None
             return self._after_job()
         if not self.handed:
-            self.outcome, self.handed = None, True
             try:
-                done = outcome(self.engine, job) if outcome is not None else None
-                if done == handover.FINISHED and self.lifetime is not None:
-                    self.lifetime.add_job(self.result.seconds)
-                if done == handover.FINISHED and self.on_finished is not None:
-                    self.on_finished()
+                self._hand_over()
             except Exception:
                 self._remove_job_data()
                 raise
         if not self._render_job_gone() or not self._remove_job_data():
             return TICK_S
         return self._after_job()
+
+    def _hand_over(self) -> None:
+        """The job's outcome (``self.outcome``) reaches the engine, once per job. The engine
+        sends it on its own thread (non-blocking) and, for a release, removes the job dir."""
+        if self.handed:
+            return
+        outcome, job = self.outcome, self.job
+        self.outcome, self.handed = None, True
+        done = outcome(self.engine, job) if outcome is not None else None
+        if done == handover.FINISHED and self.lifetime is not None:
+            self.lifetime.add_job(self.result.seconds)
+        if done == handover.FINISHED and self.on_finished is not None:
+            self.on_finished()
 
     def _after_job(self):
         """The state after a job: stopping, paused or waiting for the next."""
@@ -527,6 +549,7 @@ class GuiWorker:
             self._forget_job()
             raise
         if job is not None:
+            shutil.rmtree(self._staging_dir(), ignore_errors=True)
             log.info("job %s: %d datablock(s) the job added were removed", job.id, removed)
         self._forget_job()
         return True
@@ -598,14 +621,26 @@ class GuiWorker:
 
     # helpers ----------------------------------------------------------------------------
 
+    def _staging_dir(self) -> str:
+        """Where the job's frames are rendered before they join its output:
+        ``<work dir>/rendering/job-<id>`` (beside the job dir, not in it). A cancelled
+        render still writes its partial frame when Blender ends it, after the job was
+        released and its dir removed by the engine; here that frame harms nothing and is
+        removed with the job's data (:meth:`_remove_job_data`)."""
+        return os.path.join(os.path.dirname(os.path.abspath(self.job.work_dir)), STAGING_DIR,
+                            f"job-{self.job.id}")
+
     def _start_frame(self) -> None:
         frame = self.frames[self.frame_index]
-        path = os.path.join(self.job.output_dir,
-                            frame_filename(frame, self.job.output_format or "PNG"))
+        staging = self._staging_dir()
+        os.makedirs(staging, exist_ok=True)
+        path = os.path.join(staging, frame_filename(frame, self.job.output_format or "PNG"))
         render = farm_render.FrameRender(self.appended.scene, frame, path)
         with trace.span("render start"):
             render.start(self.window)
         self.render = render  # only once started: a refused start leaves no render behind
+        with bpy.context.temp_override(window=self.window, screen=self.window.screen):
+            bpy.ops.farmhand.farm_render_watch("INVOKE_DEFAULT")  # Esc seen before the render
         log.info("job %s: rendering frame %d (%d of %d) as a Blender render job", self.job.id,
                  frame, self.frame_index + 1, len(self.frames))
 
@@ -626,19 +661,54 @@ class GuiWorker:
         reason = interrupt.reason
         if interrupt.then == PAUSED and not self.stop_reason:
             self.pause_reason = reason
+        outcome = self._release_outcome(reason)
+        if self.render is not None and self.render.state == farm_render.RUNNING:
+            self.outcome = outcome
+            self._hand_over_and_hold()  # before the cancel, which waits for Cycles
+        return self._end_job(outcome)
+
+    def _release_outcome(self, reason: str):
         done = len(self.result.paths)
-        return self._end_job(lambda e, j: handover.report_release(
-            e, j, f"{reason} (after {done} frame(s))"))
+        return lambda e, j: handover.report_release(e, j, f"{reason} (after {done} frame(s))")
+
+    def _release_before_render_ends(self, reason: str) -> None:
+        """Give the job in hand back now, while its render is still running (it ends on a
+        later turn: the artist's F12 kills it, Esc stops it at Cycles' next sample batch).
+        Safe from a modal handler: only the engine is called (non-blocking)."""
+        if (self.state != RENDERING or self.job is None or self.handed or
+                self.render is None or self.render.state != farm_render.RUNNING):
+            return
+        log.info("job %s: handed back while its render ends (%s)", self.job.id, reason)
+        self.outcome = self._release_outcome(reason)
+        self._hand_over_and_hold()
+
+    def _hand_over_and_hold(self) -> None:
+        """Release the job now and, as the worker pauses or stops next, stop the engine now
+        too: while the render ends (up to Cycles' sample batch) the engine would otherwise
+        claim again, the same job often, only to release it when the pause stops it. The
+        engine sends the queued ``/release`` before it stops (service_loop.cpp)."""
+        self._hand_over()
+        if PAUSE_STOP_ENGINE_S == 0.0 or self.stop_reason:
+            self._stop_engine_soon()
 
     def _end_job(self, outcome):
-        """The job's render is over: hand it over in this same turn (a release reaches the
-        engine at once)."""
+        """The job's render is over, or must end now: hand it over in this same turn.
+
+        A render still running is cancelled *after* the outcome (a release, mostly) has
+        reached the engine: the cancel waits for Cycles' current sample batch (up to ~2.7 s
+        in a window, docs/addon.md), while the engine sends ``/release`` on its own thread
+        at once. The frame being rendered is staged outside the job dir
+        (:meth:`_staging_dir`), so its partial image never lands in the dir the engine
+        removes meanwhile."""
+        self.outcome = outcome
         if self.render is not None and self.render.state == farm_render.RUNNING:
-            farm_render.cancel(self.render)
+            try:
+                self._hand_over()
+            finally:
+                farm_render.cancel(self.render)
         if self.render is not None:
             self.last_render_end = self.render.ended_at or time.monotonic()
         self.cleanup_from = time.monotonic()
-        self.outcome = outcome
         self.state = HANDING_OVER
         return self._handing_over()
 

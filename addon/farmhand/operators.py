@@ -58,6 +58,39 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
         sharing.session()["modal"] = False
 
 
+class FARMHAND_OT_farm_render_watch(bpy.types.Operator):
+    """Watch one farm render for the artist's Esc; every event passes on untouched.
+
+    The render operator's own modal handler takes Esc (``screen_render_modal``) and Blender
+    stops the render only at Cycles' next sample batch, up to ~2.7 s later. Invoked right
+    after each farm render starts, this handler is put ahead of the render's (Blender adds
+    modal handlers at the head of the window's list), so the worker sees the Esc at once
+    and gives the job back before the render has ended. It ends at the first event after
+    the render it watches is over."""
+
+    bl_idname = "farmhand.farm_render_watch"
+    bl_label = "Farmhand: Watch the Farm Render"
+    bl_options = {"INTERNAL"}
+
+    def invoke(self, context, _event):
+        worker = sharing.worker()
+        self._render = getattr(worker, "render", None)
+        if self._render is None:
+            return {"CANCELLED"}
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, _context, event):
+        worker = sharing.worker()
+        if (worker is None or worker.render is not self._render or
+                self._render.state != farm_render.RUNNING):
+            return {"FINISHED", "PASS_THROUGH"}
+        if event.type == "ESC" and event.value == "PRESS" and not (
+                event.shift or event.ctrl or event.alt or event.oskey):
+            worker.farm_render_escaped()
+        return {"PASS_THROUGH"}
+
+
 class FARMHAND_OT_toggle_sharing(bpy.types.Operator):
     """Render jobs from the farm while Blender is open (click again to stop: the job in
     hand is given back at once)"""
@@ -173,6 +206,6 @@ class FARMHAND_OT_refresh_devices(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (FARMHAND_OT_share_watch, FARMHAND_OT_toggle_sharing, FARMHAND_OT_pause,
-           FARMHAND_OT_resume, FARMHAND_OT_stop, FARMHAND_OT_cancel_resume,
+CLASSES = (FARMHAND_OT_share_watch, FARMHAND_OT_farm_render_watch, FARMHAND_OT_toggle_sharing,
+           FARMHAND_OT_pause, FARMHAND_OT_resume, FARMHAND_OT_stop, FARMHAND_OT_cancel_resume,
            FARMHAND_OT_copy_address, FARMHAND_OT_refresh_devices)

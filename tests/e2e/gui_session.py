@@ -633,14 +633,15 @@ def scenario_loop():
         yield hold
         w = worker()
         render = w.render
-        asked = time.monotonic()
+        asked, asked_wall = time.monotonic(), time.time()
         yield from retry(acts[label])
         yield from wait_for(lambda: render.state != "running", 15, f"round {i}: render end")
         ended = render.ended_at or time.monotonic()
         yield from wait_for(lambda: worker() is None or worker().job is None, 15,
                             f"round {i}: the job handed back")
         event("loop", round=i, action=label, hold_s=round(hold, 2),
-              render_state=render.state, cancel_s=round(ended - asked, 3))
+              render_state=render.state, cancel_s=round(ended - asked, 3),
+              asked_wall=round(asked_wall, 3))
         if label == "f12":
             yield from wait_for(lambda: not bpy.app.is_job_running("RENDER"), 120,
                                 "the artist's render to end")

@@ -345,19 +345,38 @@ def test_cancel_release_resume_append_rounds_never_crash_blender(
     assert [e["round"] for e in rounds] == list(range(LOOPS))
     assert {e["render_state"] for e in rounds} == {"cancelled"}, rounds
     cancels = [e["cancel_s"] for e in rounds]
-    bench_rows("loop", [figure(
-        f"cancel -> release -> resume -> next append, rounds in one session without a crash "
-        f"(cancel took {min(cancels):.2f}-{max(cancels):.2f} s)", f"{len(rounds)} of {LOOPS}",
-        f"{LOOPS} of {LOOPS} (>= 30 in the bench)", len(rounds) == LOOPS and LOOPS >= 30)])
     # every round gave the job back: a release each, and no release counted an attempt. (An
     # untick stops the engine; a claim it cuts off holds the job until its lease expires,
     # which counts one: the engine's open bug, seen as a 'lease_expired' event, not ours.)
     final = demo_farm.get_job(coordinator, job["id"])
     history = demo_farm.job_events(coordinator, job["id"])
     released = [e for e in history if e["type"] == "released"]
+    # each round's 'released' event, by the coordinator's clock, after its request: the job
+    # goes back before the render has ended (gui_worker._end_job), whatever Cycles' batch
+    release_after = []
+    for r in rounds:
+        after = [ts(e["created_at"]) - r["asked_wall"] for e in released
+                 if ts(e["created_at"]) >= r["asked_wall"]]
+        release_after.append(min(after) if after else None)
+    known = [a for a in release_after if a is not None]
+    bench_rows("loop", [
+        figure(f"cancel -> release -> resume -> next append, rounds in one session without a "
+               f"crash (cancel took {min(cancels):.2f}-{max(cancels):.2f} s)",
+               f"{len(rounds)} of {LOOPS}", f"{LOOPS} of {LOOPS} (>= 30 in the bench)",
+               len(rounds) == LOOPS and LOOPS >= 30),
+        figure(f"loop: 'released' event after the request (worst of {len(known)} rounds)",
+               seconds(max(known, default=None)), "<= 2 s",
+               len(known) == LOOPS and max(known) <= 2.0)])
+    assert None not in release_after, list(zip(rounds, release_after))
     expired = [e for e in history if e["type"] == "lease_expired"]
     assert final["status"] in ("pending", "assigned"), final
     assert final["attempts"] == len(expired), (final, history)
     assert len(released) >= LOOPS, len(released)
     # nothing the job appended is left: the artist's scene only
     assert events["loop done"]["scenes"] == ["Scene"], events["loop done"]
+    # nor on disk: no job dir, no frame staged (each cancelled render wrote its partial frame
+    # into the staging dir after the job had been released and its dir removed)
+    work = tmp_path / "work"
+    assert sorted(p.name for p in work.glob("job-*")) == [], sorted(work.iterdir())
+    assert sorted(p.name for p in (work / "rendering").rglob("*")) == [], \
+        sorted((work / "rendering").rglob("*"))
