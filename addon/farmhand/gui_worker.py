@@ -128,6 +128,7 @@ class GuiWorker:
         self.append_span = (0.0, 0.0)   # monotonic start, end of the last scene append
         self.engines_known = False      # engine_id.warm_up() done (before the first job)
         self.quiet_from = 0.0           # no job before (monotonic): the window's redraws
+        self.staging_dirty = False      # a dropped job's render may still write a frame
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -136,8 +137,7 @@ class GuiWorker:
         invoked there). Raises what Engine() raises (key file, work dir...)."""
         self.window = window
         # frames a crashed or killed Blender left staged (see _staging_dir)
-        work_dir = self.settings.engine_config(bpy.app.version)["work_dir"]
-        shutil.rmtree(os.path.join(work_dir, STAGING_DIR), ignore_errors=True)
+        shutil.rmtree(self._staging_root(), ignore_errors=True)
         why = self._why_not_start()
         if why:  # e.g. Only when idle: claim nothing until the artist is away
             self.pause_reason = why
@@ -218,6 +218,7 @@ class GuiWorker:
             handover.report_release(self.engine, self.job, reason)
         if self.job_log is not None:
             self.job_log.close()
+        self.staging_dirty = True  # removed once no render job is listed (_waiting)
         self.job = self.appended = self.render = self.job_log = self.outcome = None
         self.handed = False
         if self.state in (PREPARING, RENDERING, HANDING_OVER):
@@ -232,6 +233,8 @@ class GuiWorker:
             self.render.cancel_requested = True
         if self.job is not None and not self.handed:
             handover.report_release(self.engine, self.job, reason)
+        if self.job is not None:  # (Blender kills its render jobs before atexit hooks run)
+            shutil.rmtree(self._staging_dir(), ignore_errors=True)
         self.job = None
         if bpy.app.timers.is_registered(self._tick):
             bpy.app.timers.unregister(self._tick)
@@ -334,6 +337,17 @@ class GuiWorker:
             # no job is appended while any render job exists (ours still ending, or one
             # _why_not_start does not count yet): its end runs first, then the next append
             return TICK_S
+        if self.staging_dirty:  # a job dropped while its render ran: that render is over now
+            self.staging_dirty = False
+            shutil.rmtree(self._staging_root(), ignore_errors=True)
+        if not self.engine_running:
+            # stopped with a release (_hand_over_and_hold) and the pause already over (the
+            # artist clicked Resume while the job was handed over): start it again
+            if self._stopper is not None and self._stopper.is_alive():
+                return IDLE_TICK_S
+            log.info("worker: starting the engine again")
+            self._start_engine()
+            return TICK_S
         with trace.span("engine.next_job"):
             job = self.engine.next_job(0)
         if job is None:
@@ -409,6 +423,14 @@ class GuiWorker:
             if interrupt is not None:
                 return self._give_back(interrupt)
             return self._start_next_frame()
+        if self.handed:
+            # given back while its render ran (the artist's F12 or Esc, seen by the
+            # watchers): whatever the render did, nothing more of it reaches the engine
+            if interrupt is not None and interrupt.then == PAUSED and not self.stop_reason:
+                self.pause_reason = interrupt.reason
+            if render.state == farm_render.DONE:  # (the F12 kill fires render_complete)
+                render.state = farm_render.CANCELLED  # its frame is dropped, not handed in
+            return self._end_job(None)
         if render.state == farm_render.RUNNING:
             if interrupt is not None:
                 return self._give_back(interrupt)  # released first, then cancelled
@@ -621,6 +643,10 @@ class GuiWorker:
 
     # helpers ----------------------------------------------------------------------------
 
+    def _staging_root(self) -> str:
+        work_dir = self.settings.engine_config(bpy.app.version)["work_dir"]
+        return os.path.join(work_dir, STAGING_DIR)
+
     def _staging_dir(self) -> str:
         """Where the job's frames are rendered before they join its output:
         ``<work dir>/rendering/job-<id>`` (beside the job dir, not in it). A cancelled
@@ -635,12 +661,20 @@ class GuiWorker:
         staging = self._staging_dir()
         os.makedirs(staging, exist_ok=True)
         path = os.path.join(staging, frame_filename(frame, self.job.output_format or "PNG"))
+        try:  # a partial frame of an earlier claim of this job must not pass for this one
+            os.remove(path)
+        except FileNotFoundError:
+            pass
         render = farm_render.FrameRender(self.appended.scene, frame, path)
         with trace.span("render start"):
             render.start(self.window)
         self.render = render  # only once started: a refused start leaves no render behind
-        with bpy.context.temp_override(window=self.window, screen=self.window.screen):
-            bpy.ops.farmhand.farm_render_watch("INVOKE_DEFAULT")  # Esc seen before the render
+        try:  # Esc seen ahead of the render's own handler (operators.py)
+            with bpy.context.temp_override(window=self.window, screen=self.window.screen):
+                bpy.ops.farmhand.farm_render_watch("INVOKE_DEFAULT")
+        except RuntimeError as exc:  # refused for the moment (busy.py): Esc is then seen
+            log.info("job %s: the Esc watcher did not start (%s); an Esc is seen when the "
+                     "render ends", self.job.id, exc)
         log.info("job %s: rendering frame %d (%d of %d) as a Blender render job", self.job.id,
                  frame, self.frame_index + 1, len(self.frames))
 

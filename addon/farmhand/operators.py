@@ -85,8 +85,10 @@ class FARMHAND_OT_farm_render_watch(bpy.types.Operator):
         if (worker is None or worker.render is not self._render or
                 self._render.state != farm_render.RUNNING):
             return {"FINISHED", "PASS_THROUGH"}
+        # Blender breaks a render on Esc without Shift, Ctrl or Alt (3.4's GHOST ignores the
+        # OS key; 4.x+ counts it as a modifier, and the worker then cancels the render itself)
         if event.type == "ESC" and event.value == "PRESS" and not (
-                event.shift or event.ctrl or event.alt or event.oskey):
+                event.shift or event.ctrl or event.alt):
             worker.farm_render_escaped()
         return {"PASS_THROUGH"}
 

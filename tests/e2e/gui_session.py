@@ -623,9 +623,17 @@ def scenario_loop():
     def f12():
         xdotool("key", "F12")
 
+    def esc_resume():
+        """Esc, then Resume at once, while the job is still being handed back: the worker
+        must start its engine again (it stopped it with the release) and claim again."""
+        w = worker()
+        xdotool("key", "Escape")
+        yield from wait_for(lambda: w.handed or w.user_pause, 5, "the Esc seen")
+        yield from retry(lambda: farmhand_op("resume"))
+
     acts = {"pause": lambda: farmhand_op("pause"), "untick": toggle, "f12": f12,
-            "esc": lambda: xdotool("key", "Escape")}
-    order = SPEC.get("loop_actions", ["pause", "esc", "untick", "f12"])
+            "esc": lambda: xdotool("key", "Escape"), "esc_resume": esc_resume}
+    order = SPEC.get("loop_actions", ["pause", "esc", "untick", "f12", "esc_resume"])
     for i in range(SPEC["loops"]):
         label = order[i % len(order)]
         hold = 0.2 + (i * 0.7) % 2.3
@@ -634,7 +642,10 @@ def scenario_loop():
         w = worker()
         render = w.render
         asked, asked_wall = time.monotonic(), time.time()
-        yield from retry(acts[label])
+        if label == "esc_resume":
+            yield from esc_resume()
+        else:
+            yield from retry(acts[label])
         yield from wait_for(lambda: render.state != "running", 15, f"round {i}: render end")
         ended = render.ended_at or time.monotonic()
         yield from wait_for(lambda: worker() is None or worker().job is None, 15,
@@ -649,7 +660,7 @@ def scenario_loop():
             yield from wait_for(lambda: worker() is None or worker().state == "stopped", 60,
                                 "sharing to stop")
             yield from retry(toggle)
-        else:
+        elif label != "esc_resume":  # (resumed already)
             yield from retry(lambda: farmhand_op("resume"))
     # the append after the last cancel, then sharing off: only the artist's scenes are left
     yield from wait_for(lambda: rendering_job(job), 240, "the job rendering after the loop")

@@ -323,7 +323,8 @@ def test_only_when_idle_stop_after_this_job_and_keep_sharing_after_restart(
 # every test run, FARMHAND_GUI_LOOPS (scripts/bench gui: 30) for the proof that the crash of
 # issue 16 (Debian Blender 3.4 segfaulted on the append after an Esc cancel) is gone.
 LOOPS = int(os.environ.get("FARMHAND_GUI_LOOPS", "8"))
-LOOP_ACTIONS = os.environ.get("FARMHAND_GUI_LOOP_ACTIONS", "pause,esc,untick,f12").split(",")
+LOOP_ACTIONS = os.environ.get("FARMHAND_GUI_LOOP_ACTIONS",
+                              "pause,esc,untick,f12,esc_resume").split(",")
 
 
 def test_cancel_release_resume_append_rounds_never_crash_blender(
@@ -374,6 +375,9 @@ def test_cancel_release_resume_append_rounds_never_crash_blender(
     assert len(released) >= LOOPS, len(released)
     # nothing the job appended is left: the artist's scene only
     assert events["loop done"]["scenes"] == ["Scene"], events["loop done"]
+    # no step of the worker failed (e.g. a call to the engine about a job already given back)
+    log = (tmp_path / "blender.log").read_text(errors="replace")
+    assert "unexpected error in state" not in log, log[-4000:]
     # nor on disk: no job dir, no frame staged (each cancelled render wrote its partial frame
     # into the staging dir after the job had been released and its dir removed)
     work = tmp_path / "work"
