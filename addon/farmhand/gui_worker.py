@@ -701,9 +701,11 @@ class GuiWorker:
             self._hand_over_and_hold()  # before the cancel, which waits for Cycles
         return self._end_job(outcome)
 
-    def _release_outcome(self, reason: str):
+    def _release_outcome(self, reason: str, logged_note: str = ""):
         done = len(self.result.paths)
-        return lambda e, j: handover.report_release(e, j, f"{reason} (after {done} frame(s))")
+        sent = f"{reason} (after {done} frame(s))"
+        logged = f"({sent}; {logged_note})" if logged_note else ""
+        return lambda e, j: handover.report_release(e, j, sent, logged)
 
     def _release_before_render_ends(self, reason: str) -> None:
         """Give the job in hand back now, while its render is still running (it ends on a
@@ -712,8 +714,7 @@ class GuiWorker:
         if (self.state != RENDERING or self.job is None or self.handed or
                 self.render is None or self.render.state != farm_render.RUNNING):
             return
-        log.info("job %s: handed back while its render ends (%s)", self.job.id, reason)
-        self.outcome = self._release_outcome(reason)
+        self.outcome = self._release_outcome(reason, "its render is still ending")
         self._hand_over_and_hold()
 
     def _hand_over_and_hold(self) -> None:
