@@ -40,6 +40,17 @@ class Earnings:
     def due(self) -> bool:
         return time.monotonic() - self.fetched_at > REFRESH_S
 
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` seconds for a fetch in progress to end; True when none
+        runs. The GUI worker waits so before an operator with a context override: Blender
+        3.x/4.x can crash when another thread runs Python meanwhile
+        (farm_render.remove_scene)."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            thread.join(timeout_s)
+            return not thread.is_alive()
+        return True
+
     def fetch_soon(self) -> None:
         if self._thread is not None and self._thread.is_alive():
             return

@@ -27,7 +27,8 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
   The scene must come from ``temp_override(scene=...)`` *without* a window in the override
   (with one, ``context.scene`` is the window's scene: the artist's), so :func:`cancel` runs
   from a ``bpy.app.timers`` callback and checks ``context.scene`` before deleting.
-  ``undo=False``: no step in the artist's undo history. After a kill the handler that fires
+  ``undo=False``: no step in the artist's undo history. Only a *running* render is
+  deleted so; a scene whose render ended is removed by :func:`remove_scene` (why: there). After a kill the handler that fires
   is ``render_complete`` (3.4), so the worker keeps its own "cancelled" flag rather than
   trusting which handler fired. Starting *another* render kills ours the same way
   (``screen_render_invoke`` kills all other jobs) and its partial image is still written:
@@ -57,6 +58,7 @@ How each piece works in Blender 3.4 (measured under Xvfb; the same code paths ex
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -90,6 +92,7 @@ def _thread_name(tid: int) -> str:
             return f.read().strip()
     except OSError:
         return ""
+
 
 _active: dict[str, "FrameRender"] = {}  # scene name -> the render of that scene
 _artist_write_still: bool | None = None  # render.render's last-used write_still before ours
@@ -214,11 +217,14 @@ class FrameRender:
         self.yielded: set[int] = set()   # thread ids given the farm's priority
         self.yield_checked = 0.0
 
-    def start(self, window) -> None:
-        """Invoke the render job in ``window`` (the artist's main window). Raises
-        RenderFailed when Blender refuses to start it (another render of this scene runs,
-        no window); Blender's own RuntimeError / AttributeError when it refuses writes for
-        the moment (busy.is_refused_write: start it again on a later turn)."""
+    def start(self, window, in_window: bool = False) -> None:
+        """Invoke the render job in ``window`` (the artist's main window). ``in_window``:
+        called where ``bpy.context.window`` already is ``window`` (the sharing watcher's
+        modal turn), so no context override is needed -- and none must be used where
+        another thread may run Python (see :func:`remove_scene`). Raises RenderFailed when
+        Blender refuses to start it (another render of this scene runs, no window); Blender's
+        own RuntimeError / AttributeError when it refuses writes for the moment
+        (busy.is_refused_write: start it again on a later turn)."""
         # Each RNA assignment sends its update notifier even when the value is unchanged, and
         # a preference's is a redraw of every area of every window (the costliest redraw
         # there is with software OpenGL): only what differs is assigned.
@@ -244,7 +250,7 @@ class FrameRender:
                     swap = FrameField.swapped(artist_scene, self.frame)
                 else:
                     _set(artist_scene, "frame_current", self.frame)
-            with bpy.context.temp_override(window=window, screen=window.screen):
+            with _in_window(window, in_window):
                 if swap is not None:
                     with swap:
                         result = bpy.ops.render.render("INVOKE_DEFAULT", write_still=True,
@@ -338,10 +344,35 @@ def cancel(render: FrameRender) -> float:
     return took
 
 
+def _in_window(window, in_window: bool):
+    """The context for an operator in ``window``: as it is when ``in_window`` (a modal turn
+    of that window), else a ``temp_override`` of window and screen."""
+    if in_window:
+        return contextlib.nullcontext()
+    return bpy.context.temp_override(window=window, screen=window.screen)
+
+
+def remove_scene(scene) -> None:
+    """Remove ``scene`` once no render job of it is listed (``bpy.data.scenes.remove``).
+
+    Not the Scene menu's operator: with a context override, an operator looks its context
+    up in the override's Python dict, and Blender (``BPY_context_member_get``) takes the
+    GIL for that only when ``PyC_IsInterpreterActive()`` is false. Up to Python 3.11 that
+    asks whether *any* thread holds the GIL, and ``bpy.ops`` releases it while the operator
+    runs: with another thread running Python at that moment (a render thread's handlers or
+    Cycles' session start, the add-on's reward fetch) both threads use Python's heap
+    unlocked and Blender crashes (``PyUnicode_New`` under ``PyDict_GetItemString``,
+    backtraces of 2026-12-04 in docs/addon.md). An RNA call keeps the GIL throughout."""
+    bpy.data.scenes.remove(scene)
+
+
 def delete_scene(scene) -> None:
     """Delete ``scene`` the way the Scene menu does (its render and other jobs are killed
-    first), outside the undo history. Raises RuntimeError if the override does not make it
-    the context scene (then nothing is deleted)."""
+    first), outside the undo history: the one way Python has to stop a render job. Needs a
+    context override, so call it only with the add-on's own threads idle (see
+    :func:`remove_scene`; a scene whose render ended goes through that instead). Raises
+    RuntimeError if the override does not make it the context scene (then nothing is
+    deleted)."""
     with bpy.context.temp_override(scene=scene):
         if bpy.context.scene != scene:
             raise RuntimeError(f"cannot delete scene '{scene.name}' safely from this context "

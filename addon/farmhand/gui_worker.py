@@ -58,6 +58,8 @@ WINDOW_SETTLE_S = 4.0   # after the engine probe's redraw, before the first job
 # claim is in flight lets the claim finish and releases the job (docs/engine.md, attempts
 # unchanged); it was 3 s while such a claim was cut off and left to its lease's expiry.
 PAUSE_STOP_ENGINE_S = 0.0
+WINDOW_TURN_WAIT_S = 1.0  # a frame start waits this long for the watcher's turn in the window
+THREADS_IDLE_WAIT_S = 1.0  # before an operator with a context override (remove_scene)
 STAGING_DIR = "rendering"  # beside the job dirs in the work dir: frames being rendered
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
@@ -129,6 +131,12 @@ class GuiWorker:
         self.engines_known = False      # engine_id.warm_up() done (before the first job)
         self.quiet_from = 0.0           # no job before (monotonic): the window's redraws
         self.staging_dirty = False      # a dropped job's render may still write a frame
+        # a frame start waiting for the sharing watcher's next turn in the window (no
+        # context override there: see farm_render.remove_scene)
+        self.start_wanted_at = 0.0      # monotonic; 0.0: none wanted
+        self.start_error = None         # what that start raised, re-raised on the next tick
+        self.window_turns = None        # callable -> the watcher runs in self.window
+        self.threads_idle = None        # callable(timeout_s): the add-on's threads idle
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -411,17 +419,20 @@ class GuiWorker:
             # kills every other job (screen_render_invoke), an artist's just begun too.
             if farm_render.render_job_listed():
                 return TICK_S
-            self._start_frame()  # (a refusal for the moment: this step again, below)
             self.state = RENDERING
-            return TICK_S
+            self.render = None
+            return self._start_next_frame()
         return None
 
     def _rendering(self):
         render = self.render
         interrupt = self._interrupt()
-        if render is None:  # the next frame, whose start Blender refused for the moment
+        if render is None:  # the next frame: not started yet, or refused for the moment
             if interrupt is not None:
                 return self._give_back(interrupt)
+            if self.start_error is not None:  # raised in the watcher's turn
+                exc, self.start_error = self.start_error, None
+                raise exc
             return self._start_next_frame()
         if self.handed:
             # given back while its render ran (the artist's F12 or Esc, seen by the
@@ -557,10 +568,17 @@ class GuiWorker:
             names = [self.render.scene_name] if self.render is not None else []
             if self.appended is not None:
                 names += sorted(self.appended.scene_names - set(names))
+            running = self.render is not None and self.render.state == farm_render.RUNNING
             for name in names:
                 scene = bpy.data.scenes.get(name)
-                if scene is not None:
+                if scene is None:
+                    continue
+                if running or farm_render.render_job_listed():
+                    # (a render job may be this scene's: the operator kills it first)
+                    self._threads_idle()
                     farm_render.delete_scene(scene)
+                else:
+                    farm_render.remove_scene(scene)
             return self.appended.discard() if self.appended is not None else 0
 
         try:
@@ -583,6 +601,8 @@ class GuiWorker:
         self.cleanup_from = 0.0
         self.busy.reset()
         self.handed = False
+        self.start_wanted_at = 0.0
+        self.start_error = None
 
     def _write(self, step):
         """``step()``; through the write gate (write_gate.py) once Blender has refused this
@@ -643,6 +663,18 @@ class GuiWorker:
 
     # helpers ----------------------------------------------------------------------------
 
+    def _threads_idle(self) -> None:
+        """Before an operator with a context override: wait (<= THREADS_IDLE_WAIT_S each)
+        for the add-on's own Python threads -- the engine stopper, the reward fetch -- to
+        end. Blender 3.x/4.x crashes when another thread runs Python during such a call
+        (farm_render.remove_scene); a thread blocked in C (engine.stop, a socket) is no
+        danger, but the bytecode it runs when that returns is."""
+        stopper = self._stopper
+        if stopper is not None and stopper.is_alive():
+            stopper.join(THREADS_IDLE_WAIT_S)
+        if self.threads_idle is not None:
+            self.threads_idle(THREADS_IDLE_WAIT_S)
+
     def _staging_root(self) -> str:
         work_dir = self.settings.engine_config(bpy.app.version)["work_dir"]
         return os.path.join(work_dir, STAGING_DIR)
@@ -656,7 +688,10 @@ class GuiWorker:
         return os.path.join(os.path.dirname(os.path.abspath(self.job.work_dir)), STAGING_DIR,
                             f"job-{self.job.id}")
 
-    def _start_frame(self) -> None:
+    def _start_frame(self, in_window: bool = False) -> None:
+        """Start the job's next frame as a render job in ``self.window``; ``in_window``: in
+        the sharing watcher's modal turn there (no context override: see
+        farm_render.remove_scene)."""
         frame = self.frames[self.frame_index]
         staging = self._staging_dir()
         os.makedirs(staging, exist_ok=True)
@@ -667,20 +702,36 @@ class GuiWorker:
             pass
         render = farm_render.FrameRender(self.appended.scene, frame, path)
         with trace.span("render start"):
-            render.start(self.window)
+            render.start(self.window, in_window)
         self.render = render  # only once started: a refused start leaves no render behind
         try:  # Esc seen ahead of the render's own handler (operators.py)
-            with bpy.context.temp_override(window=self.window, screen=self.window.screen):
+            if in_window:
                 bpy.ops.farmhand.farm_render_watch("INVOKE_DEFAULT")
+            else:
+                with bpy.context.temp_override(window=self.window, screen=self.window.screen):
+                    bpy.ops.farmhand.farm_render_watch("INVOKE_DEFAULT")
         except RuntimeError as exc:  # refused for the moment (busy.py): Esc is then seen
             log.info("job %s: the Esc watcher did not start (%s); an Esc is seen when the "
                      "render ends", self.job.id, exc)
-        log.info("job %s: rendering frame %d (%d of %d) as a Blender render job", self.job.id,
-                 frame, self.frame_index + 1, len(self.frames))
+        log.info("job %s: rendering frame %d (%d of %d) as a Blender render job (started %s)",
+                 self.job.id, frame, self.frame_index + 1, len(self.frames),
+                 "in the window's turn" if in_window else "from the timer")
 
     def _start_next_frame(self):
-        """Start the job's next frame; while Blender refuses it for the moment (busy.py) the
-        render stays None and a later turn tries again (_rendering)."""
+        """Start the job's next frame: in the sharing watcher's next turn in the window
+        (:meth:`window_turn`, within WINDOW_TURN_WAIT_S), else from here. While Blender
+        refuses it for the moment (busy.py) the render stays None and a later turn tries
+        again (_rendering)."""
+        now = time.monotonic()
+        if self.window_turns is not None and self.window_turns():
+            if not self.start_wanted_at:
+                self.start_wanted_at = now
+            if now - self.start_wanted_at < WINDOW_TURN_WAIT_S:
+                return TICK_S
+            log.info("job %s: the sharing watcher did not start the frame within %.1f s; "
+                     "starting it from the timer", self.job.id, WINDOW_TURN_WAIT_S)
+        self.start_wanted_at = 0.0
+        self._threads_idle()
         try:
             self._write(self._start_frame)
         except Exception as exc:
@@ -689,6 +740,25 @@ class GuiWorker:
             return TICK_S * 4
         self.busy.reset()
         return TICK_S
+
+    def window_turn(self) -> None:
+        """Called by the sharing watcher's modal operator on each event in its window (a
+        0.05 s timer keeps them coming): start the frame :meth:`_start_next_frame` asked
+        for, with the window as Blender's own context. Never raises (a modal handler must
+        not): an error is kept for the next tick, which reports it."""
+        if (not self.start_wanted_at or self.state != RENDERING or self.render is not None
+                or self.job is None or self.handed or bpy.context.window != self.window):
+            return
+        self.start_wanted_at = 0.0
+        try:
+            self._write(lambda: self._start_frame(in_window=True))
+        except Exception as exc:  # noqa: BLE001 -- handed to the tick, which knows
+            if self._retry_later(exc, "starting the next frame"):
+                self.start_wanted_at = time.monotonic()  # the next turn tries again
+            else:
+                self.start_error = exc
+            return
+        self.busy.reset()
 
     def _give_back(self, interrupt: Interrupt):
         """Release the job in hand (nothing is uploaded) and go on to ``interrupt.then``."""
@@ -740,6 +810,7 @@ class GuiWorker:
             try:
                 self._hand_over()
             finally:
+                self._threads_idle()
                 farm_render.cancel(self.render)
         if self.render is not None:
             self.last_render_end = self.render.ended_at or time.monotonic()

@@ -17,6 +17,9 @@ _NOT_INPUT = {"NONE", "WINDOW_DEACTIVATE", "ACTIONZONE_AREA", "ACTIONZONE_REGION
               "ACTIONZONE_FULLSCREEN", "XR_ACTION"}
 
 
+TURN_S = 0.05  # the sharing watcher's window timer (GuiWorker.window_turn)
+
+
 def _prefs():
     return bpy.context.preferences.addons[__package__].preferences
 
@@ -30,13 +33,19 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
     bl_options = {"INTERNAL"}
 
     def invoke(self, context, _event):
-        context.window_manager.modal_handler_add(self)
+        wm = context.window_manager
+        wm.modal_handler_add(self)
+        # its events keep the worker's turns in the window coming (GuiWorker.window_turn)
+        self._timer = wm.event_timer_add(TURN_S, window=context.window)
         sharing.session()["modal"] = True
         return {"RUNNING_MODAL"}
 
-    def modal(self, _context, event):
+    def modal(self, context, event):
         with trace.span("modal"):
-            return self._modal(event)
+            result = self._modal(event)
+        if "FINISHED" in result:
+            self.cancel(context)
+        return result
 
     def _modal(self, event):
         farm_render.restore_artist_render_props()  # before any keymap sees this event
@@ -44,8 +53,8 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
         if worker is None:
             if farm_render.artist_render_props_pending():
                 return {"PASS_THROUGH"}  # a farm render's operator may still store its own
-            sharing.session()["modal"] = False
             return {"FINISHED", "PASS_THROUGH"}
+        worker.window_turn()  # a frame start waiting for the window's own context
         kind = event.type
         if kind in _NOT_INPUT or kind.startswith(_NOT_INPUT_PREFIXES):
             return {"PASS_THROUGH"}
@@ -54,8 +63,11 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
             worker.artist_render(True)  # Render Image / Animation: the farm render yields
         return {"PASS_THROUGH"}
 
-    def cancel(self, _context):
+    def cancel(self, context):
         sharing.session()["modal"] = False
+        timer, self._timer = getattr(self, "_timer", None), None
+        if timer is not None:
+            context.window_manager.event_timer_remove(timer)
 
 
 class FARMHAND_OT_farm_render_watch(bpy.types.Operator):

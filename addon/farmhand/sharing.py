@@ -67,10 +67,12 @@ def start(settings, idle_minutes: float) -> str:
         log.error("could not start the worker: %s", exc)
         return f"{type(exc).__name__}: {exc}"
     _session["worker"] = w
-    _session["earnings"] = Earnings(settings.backend_url, key_file)
-    _session["earnings"].fetch_soon()
-    w.on_finished = _session["earnings"].fetch_soon
-    ensure_modal()
+    earnings = _session["earnings"] = Earnings(settings.backend_url, key_file)
+    w.on_finished = earnings.fetch_soon
+    w.threads_idle = earnings.wait_idle
+    w.window_turns = lambda: bool(_session["modal"])
+    ensure_modal()  # (before the first fetch: an operator call, see Earnings.wait_idle)
+    earnings.fetch_soon()
     if not bpy.app.timers.is_registered(_redraw):
         compat.register_timer(_redraw, first_interval=REDRAW_S, persistent=True)
     return ""

@@ -51,6 +51,31 @@ def test_deleting_the_job_scene_never_touches_the_artists_scene(kind, tmp_path):
     assert "AFTER ['Scene'] ACTIVE Scene" in out, out
 
 
+REMOVE_SCRIPT = f"""
+import sys
+sys.path.insert(0, {str(ADDON_PARENT)!r})
+import bpy
+from farmhand import farm_render
+artist = bpy.context.scene
+job = bpy.data.scenes.new("FarmJob")
+job.world = bpy.data.worlds.new("FarmWorld")
+farm_render.remove_scene(job)
+print("SCENES", sorted(s.name for s in bpy.data.scenes), "ACTIVE", bpy.context.scene.name,
+      "WORLD USERS", bpy.data.worlds["FarmWorld"].users)
+"""
+
+
+@pytest.mark.parametrize("kind", BLENDERS)
+def test_a_job_scene_whose_render_ended_is_removed_without_an_operator(kind, tmp_path):
+    """The cleanup after a render (farm_render.remove_scene: an RNA call, no context
+    override) removes the job's scene only, and unlinks what it used."""
+    proc = subprocess.run(command(kind, None, [], expr=REMOVE_SCRIPT),
+                          env=blender_env(tmp_path), capture_output=True, text=True,
+                          timeout=120)
+    assert "SCENES ['Scene'] ACTIVE Scene WORLD USERS 0" in proc.stdout, \
+        proc.stdout + proc.stderr
+
+
 YIELD_SCRIPT = f"""
 import os, sys, threading
 sys.path.insert(0, {str(ADDON_PARENT)!r})

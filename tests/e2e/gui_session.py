@@ -114,20 +114,55 @@ def beat():
     return 0.05
 
 
+TURN_CALLS = []  # (callable, result box): run by the key probe in its window's turn
+
+
 class TEST_OT_key_probe(bpy.types.Operator):
-    """Records when a PAUSE key press reaches Blender's event handling (test only)."""
+    """Records when a PAUSE key press reaches Blender's event handling, and runs the steps'
+    operator calls in its modal turn (test only): there the window is Blender's own
+    context, so no call needs a context override -- an operator under one crashes Blender
+    when another thread runs Python meanwhile (docs/addon.md)."""
 
     bl_idname = "test.key_probe"
     bl_label = "Key probe"
 
     def invoke(self, context, _event):
         context.window_manager.modal_handler_add(self)
+        context.window_manager.event_timer_add(0.02, window=context.window)
         return {"RUNNING_MODAL"}
 
     def modal(self, _context, ev):
         if ev.type == "PAUSE" and ev.value == "PRESS":
             KEYS_SEEN.append(time.monotonic())
+        while TURN_CALLS:
+            call, box = TURN_CALLS.pop(0)
+            try:
+                box["value"] = call()
+            except Exception as exc:  # handed to the step that asked
+                box["error"] = exc
+            box["done"] = True
         return {"PASS_THROUGH"}
+
+
+def start_key_probe():
+    """The key probe in the main window (before sharing: no other thread runs Python)."""
+    with window_override():
+        bpy.ops.test.key_probe("INVOKE_DEFAULT")
+
+
+def in_turn(call, timeout=10.0):
+    """``value = yield from in_turn(call)``: ``call()`` in the key probe's next modal turn
+    (raises what it raised)."""
+    box = {}
+    TURN_CALLS.append((call, box))
+    deadline = time.monotonic() + timeout
+    while "done" not in box:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the key probe's modal turn did not come")
+        yield 0.02
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
 
 
 @bpy.app.handlers.persistent
@@ -163,7 +198,7 @@ def retry(call, timeout=10.0):
 
                 event("operator refused for 1 s, called through the write gate")
                 return write_gate.run(call)
-            return call()
+            return (yield from in_turn(call))
         except RuntimeError as exc:
             if "in this state" not in str(exc) or time.monotonic() > deadline:
                 raise
@@ -173,7 +208,10 @@ def retry(call, timeout=10.0):
 
 
 def farmhand_op(name, **kwargs):
-    """bpy.ops.farmhand.NAME(**kwargs) in the main window."""
+    """bpy.ops.farmhand.NAME(**kwargs) in the main window (as it is in the key probe's turn:
+    see ``in_turn``; else through an override)."""
+    if bpy.context.window == main_window():
+        return getattr(bpy.ops.farmhand, name)(**kwargs)
     with window_override():
         return getattr(bpy.ops.farmhand, name)(**kwargs)
 
@@ -403,8 +441,7 @@ def scenario():
     ARTIST_SCENE = bpy.context.scene.name
     yield 1.0
     focus_blender()
-    with window_override():
-        bpy.ops.test.key_probe("INVOKE_DEFAULT")
+    start_key_probe()
     # the add-on, installed from its zip as an artist does it
     prefs = install_addon()
     prefs.view.render_display_type = "NONE"  # the artist's own F12 keeps this window
@@ -475,8 +512,7 @@ def scenario():
     yield from wait_for(lambda: rendering_job(jobs["cancel"]), 240, "the cancel job rendering")
     prefs.active_section = "ADDONS"
     bpy.context.window_manager.addon_search = "Farmhand"
-    with window_override():
-        bpy.ops.screen.userpref_show()
+    yield from in_turn(bpy.ops.screen.userpref_show)
     bpy.ops.preferences.addon_expand(module="farmhand")
     yield 4.0
     yield from shot("gui-preferences.png")
@@ -543,6 +579,7 @@ def scenario_idle():
     """Only When Idle (3 s), Stop After This Job, Keep Sharing After Restart."""
     yield 1.0
     focus_blender()
+    start_key_probe()
     prefs = install_addon()
     addon = prefs.addons["farmhand"].preferences
     prefs.view.use_save_prompt = False
@@ -607,6 +644,7 @@ def scenario_loop():
     meets the render job at another point each round)."""
     yield 1.0
     focus_blender()
+    start_key_probe()
     prefs = install_addon()
     prefs.view.render_display_type = "NONE"
     prefs.view.use_save_prompt = False

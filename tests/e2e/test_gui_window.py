@@ -123,6 +123,10 @@ def run_session(spec: dict, tmp_path: Path, artist: Path):
     lines = [l for l in log.splitlines() if l.startswith("RESULT ")]
     # (xvfb-run passes Blender's exit status on: -11 / 139 is a segfault)
     assert lines, f"Blender exited with {done.returncode} and no RESULT:\n{log[-6000:]}"
+    # every farm frame started in the sharing watcher's turn, with no context override
+    # (an operator under one crashes Blender when another thread runs Python: docs/addon.md)
+    starts = [l for l in log.splitlines() if "as a Blender render job" in l]
+    assert starts and all("started in the window's turn" in l for l in starts), starts
     result = json.loads(lines[-1][len("RESULT "):])
     assert not result["errors"], result["errors"][0] + log[-4000:]
     events = {e["name"]: e for e in result["events"]}
