@@ -134,6 +134,7 @@ class GuiWorker:
         # a frame start waiting for the sharing watcher's next turn in the window (no
         # context override there: see farm_render.remove_scene)
         self.start_wanted_at = 0.0      # monotonic; 0.0: none wanted
+        self.start_retry_at = 0.0       # a start Blender refused: not before (monotonic)
         self.start_error = None         # what that start raised, re-raised on the next tick
         self.window_turns = None        # callable -> the watcher runs in self.window
         self.threads_idle = None        # callable(timeout_s): the add-on's threads idle
@@ -229,6 +230,8 @@ class GuiWorker:
         self.staging_dirty = True  # removed once no render job is listed (_waiting)
         self.job = self.appended = self.render = self.job_log = self.outcome = None
         self.handed = False
+        self.start_wanted_at = self.start_retry_at = 0.0
+        self.start_error = None
         if self.state in (PREPARING, RENDERING, HANDING_OVER):
             self.state = WAITING
 
@@ -573,11 +576,11 @@ class GuiWorker:
                 scene = bpy.data.scenes.get(name)
                 if scene is None:
                     continue
-                if running or farm_render.render_job_listed():
-                    # (a render job may be this scene's: the operator kills it first)
+                if running and name == self.render.scene_name:
+                    # its render job still runs: the operator kills it first
                     self._threads_idle()
                     farm_render.delete_scene(scene)
-                else:
+                else:  # (our render job's end is waited out: _render_job_gone)
                     farm_render.remove_scene(scene)
             return self.appended.discard() if self.appended is not None else 0
 
@@ -601,7 +604,7 @@ class GuiWorker:
         self.cleanup_from = 0.0
         self.busy.reset()
         self.handed = False
-        self.start_wanted_at = 0.0
+        self.start_wanted_at = self.start_retry_at = 0.0
         self.start_error = None
 
     def _write(self, step):
@@ -704,6 +707,7 @@ class GuiWorker:
         with trace.span("render start"):
             render.start(self.window, in_window)
         self.render = render  # only once started: a refused start leaves no render behind
+        self.start_wanted_at = self.start_retry_at = 0.0
         try:  # Esc seen ahead of the render's own handler (operators.py)
             if in_window:
                 bpy.ops.farmhand.farm_render_watch("INVOKE_DEFAULT")
@@ -747,15 +751,22 @@ class GuiWorker:
         for, with the window as Blender's own context. Never raises (a modal handler must
         not): an error is kept for the next tick, which reports it."""
         if (not self.start_wanted_at or self.state != RENDERING or self.render is not None
-                or self.job is None or self.handed or bpy.context.window != self.window):
+                or self.job is None or self.handed or bpy.context.window != self.window
+                or time.monotonic() < self.start_retry_at):
             return
+        # what the tick checked may have changed since (Pause, the artist's input or render)
+        if self._interrupt() is not None or farm_render.render_job_listed():
+            return  # the next tick gives the job back, or asks again
         self.start_wanted_at = 0.0
         try:
             self._write(lambda: self._start_frame(in_window=True))
         except Exception as exc:  # noqa: BLE001 -- handed to the tick, which knows
             if self._retry_later(exc, "starting the next frame"):
-                self.start_wanted_at = time.monotonic()  # the next turn tries again
+                self.start_wanted_at = time.monotonic()  # a later turn tries again
+                self.start_retry_at = self.start_wanted_at + TICK_S * 4
             else:
+                log.exception("job %s: starting frame %d failed", self.job.id,
+                              self.frames[self.frame_index])
                 self.start_error = exc
             return
         self.busy.reset()

@@ -6,6 +6,8 @@ the UI pushes an undo step).
 
 from __future__ import annotations
 
+import time
+
 import bpy
 
 from . import farm_render, sharing, trace
@@ -38,11 +40,16 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
         # its events keep the worker's turns in the window coming (GuiWorker.window_turn)
         self._timer = wm.event_timer_add(TURN_S, window=context.window)
         sharing.session()["modal"] = True
+        sharing.session()["modal_seen"] = time.monotonic()
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
         with trace.span("modal"):
-            result = self._modal(event)
+            try:
+                result = self._modal(event)
+            except Exception:  # an error here must not end the watcher (F12, Esc, starts)
+                log.exception("sharing watcher: unexpected error")
+                result = {"PASS_THROUGH"}
         if "FINISHED" in result:
             self.cancel(context)
         return result
@@ -54,13 +61,13 @@ class FARMHAND_OT_share_watch(bpy.types.Operator):
             if farm_render.artist_render_props_pending():
                 return {"PASS_THROUGH"}  # a farm render's operator may still store its own
             return {"FINISHED", "PASS_THROUGH"}
-        worker.window_turn()  # a frame start waiting for the window's own context
+        sharing.session()["modal_seen"] = time.monotonic()
         kind = event.type
-        if kind in _NOT_INPUT or kind.startswith(_NOT_INPUT_PREFIXES):
-            return {"PASS_THROUGH"}
-        worker.artist_input()
-        if event.value == "PRESS" and kind == "F12":
-            worker.artist_render(True)  # Render Image / Animation: the farm render yields
+        if not (kind in _NOT_INPUT or kind.startswith(_NOT_INPUT_PREFIXES)):
+            worker.artist_input()
+            if event.value == "PRESS" and kind == "F12":
+                worker.artist_render(True)  # Render Image / Animation: the farm render yields
+        worker.window_turn()  # a frame start waiting for the window's own context
         return {"PASS_THROUGH"}
 
     def cancel(self, context):

@@ -70,7 +70,7 @@ def start(settings, idle_minutes: float) -> str:
     earnings = _session["earnings"] = Earnings(settings.backend_url, key_file)
     w.on_finished = earnings.fetch_soon
     w.threads_idle = earnings.wait_idle
-    w.window_turns = lambda: bool(_session["modal"])
+    w.window_turns = watcher_turning
     ensure_modal()  # (before the first fetch: an operator call, see Earnings.wait_idle)
     earnings.fetch_soon()
     if not bpy.app.timers.is_registered(_redraw):
@@ -78,10 +78,16 @@ def start(settings, idle_minutes: float) -> str:
     return ""
 
 
+def watcher_turning() -> bool:
+    """Whether the sharing watcher runs and saw an event lately (its 0.05 s window timer
+    keeps them coming): GuiWorker.window_turn will then be called."""
+    return bool(_session["modal"]) and time.monotonic() - _session.get("modal_seen", 0.0) < 1.0
+
+
 def ensure_modal() -> None:
     """Start the modal operator (sees Esc, F12 and the artist's input) in the main window."""
     window = main_window()
-    if _session["modal"] or window is None:
+    if watcher_turning() or window is None:
         return
     with bpy.context.temp_override(window=window, screen=window.screen):
         bpy.ops.farmhand.share_watch("INVOKE_DEFAULT")
@@ -217,7 +223,16 @@ def _file_loading(*_args):
 @bpy.app.handlers.persistent
 def _file_loaded(*_args):
     if worker() is not None:
-        compat.register_timer(ensure_modal, first_interval=0.1)
+        compat.register_timer(_after_load, first_interval=0.1)
+
+
+def _after_load():
+    """The loaded file's windows replace the old ones: the worker renders in the new main
+    window, watched by a new sharing watcher."""
+    w = worker()
+    if w is not None:
+        w.window = main_window() or w.window
+        ensure_modal()
 
 
 def _quitting():
@@ -244,6 +259,7 @@ def unregister() -> None:
     w = worker()
     if w is not None:
         w.shutdown_now("the Farmhand add-on was disabled")
+    _session["modal"] = False  # (Blender frees the watcher without its cancel())
     atexit.unregister(_quitting)
     for name, fn in _HOOKS.items():
         handlers = getattr(bpy.app.handlers, name)
