@@ -116,14 +116,10 @@ class BlendSniffer:
         if self.compression == "none" or not chunk:
             return chunk
         try:
-            out = self._decoder.decompress(chunk)
-            # Blender 3.0+ writes zstd as many frames (plus a skippable seek-table frame):
-            # each decompressobj ends with its frame, the rest goes to a fresh one.
-            while self.compression == "zstd" and self._decoder.eof and \
-                    self._decoder.unused_data:
-                rest = self._decoder.unused_data
-                self._decoder = zstandard.ZstdDecompressor().decompressobj()
-                out += self._decoder.decompress(rest)
+            if self.compression == "gzip":
+                out = self._decoder.decompress(chunk)
+            else:
+                out = self._decode_zstd(chunk)
         except (zlib.error, zstandard.ZstdError) as exc:
             raise BlendRefused("blend_corrupt", f"the {self.compression} stream is corrupt "
                                f"({exc}); save the file again in Blender") from None
@@ -131,6 +127,19 @@ class BlendSniffer:
             raise BlendRefused("blend_corrupt",
                                f"the {self.compression} stream expands more than "
                                f"{MAX_EXPANSION}x: not a scene Blender wrote")
+        return out
+
+    def _decode_zstd(self, chunk: bytes) -> bytes:
+        """Blender 3.0+ writes zstd as many frames (plus a skippable seek-table frame;
+        zstd format, RFC 8878 section 3.1). A decompressobj decodes one frame: the bytes
+        after its end go to a fresh one -- in this chunk (its unused_data) or, when a chunk
+        ends exactly where a frame does, in the next one."""
+        out = b""
+        while chunk:
+            if self._decoder.eof:
+                self._decoder = zstandard.ZstdDecompressor().decompressobj()
+            out += self._decoder.decompress(chunk)
+            chunk = self._decoder.unused_data if self._decoder.eof else b""
         return out
 
     # -- the plain .blend -----------------------------------------------------------------

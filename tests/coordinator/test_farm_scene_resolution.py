@@ -105,6 +105,34 @@ def test_fed_in_small_pieces_gives_the_same(blender34):
     assert (reader.compression, reader.resolution()) == ("zstd", [633, 356])
 
 
+def _zstd_frame_ends(data: bytes) -> list[int]:
+    """Offsets where each zstd frame of `data` ends (a fresh decompressobj per frame)."""
+    import zstandard
+    ends, pos = [], 0
+    while pos < len(data):
+        d = zstandard.ZstdDecompressor().decompressobj()
+        d.decompress(data[pos:])
+        assert d.eof, f"frame at {pos} does not end"
+        pos = len(data) - len(d.unused_data)
+        ends.append(pos)
+    return ends
+
+
+def test_pieces_that_end_where_a_zstd_frame_ends_give_the_same(blender34):
+    """CI once split a 3.4 file at 4093-byte steps so that one piece ended exactly where a
+    zstd frame did; the next piece then went to the finished decompressobj ("cannot use a
+    decompressobj multiple times"). Here every piece ends on a frame boundary."""
+    data = (blender34 / "compressed.blend").read_bytes()
+    ends = _zstd_frame_ends(data)
+    assert len(ends) > 2                   # Blender 3.4 writes several frames + seek table
+    reader, start = SceneReader(), 0
+    for end in ends:
+        reader.feed(data[start:end])
+        start = end
+    reader.finish()
+    assert (reader.compression, reader.resolution()) == ("zstd", [633, 356])
+
+
 def _blocks(data: bytes) -> dict[bytes, tuple[int, int]]:
     """code -> (offset, length) of the first block of each kept kind in an uncompressed
     3.4 file (8-byte pointers, 24-byte block headers)."""
