@@ -1,20 +1,21 @@
 """What the coordinator credits to this worker (``GET /api/v1/workers/me``, docs/protocol.md):
 jobs completed, failed reports, reward total. Fetched off Blender's main thread.
 
-The request is signed in through the core (``BackendClient.get_headers()``: challenge +
-Ed25519 signature, token cached by the core); the HTTP GET itself is Python's urllib (TLS
-verified by default). Every value of the reply is checked (a coordinator is hostile input):
-an unexpected reply is an error in words, never a crash or a number shown wrongly.
+The request runs in the core, on a C++ thread of its own
+(``BackendClient.worker_me_in_background()``: signed in by challenge + Ed25519 signature, TLS
+verified, the reply capped at MAX_REPLY_BYTES), never on a Python thread: Blender 3.x/4.x can
+crash when a Python thread runs while the GUI worker calls an operator under a context
+override (docs/addon.md). Blender's main thread starts a fetch and takes its reply
+(:meth:`Earnings.poll`, from the sharing timer). Every value of the reply is checked (a
+coordinator is hostile input): an unexpected reply is an error in words, never a crash or a
+number shown wrongly.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-import urllib.error
-import urllib.request
 
 from .log import log
 
@@ -24,9 +25,10 @@ REFRESH_S = 60.0
 
 
 class Earnings:
-    """``fetch_soon()`` starts one background fetch (at most one at a time); ``numbers`` is
-    the last good reply ``{"jobs_completed", "jobs_failed", "reward_total"}`` or None;
-    ``error`` says why the last fetch failed ('' after a success)."""
+    """``fetch_soon()`` starts one fetch (at most one at a time); ``poll()`` takes its reply
+    once it has ended. ``numbers`` is the last good reply ``{"jobs_completed",
+    "jobs_failed", "reward_total"}`` or None; ``error`` says why the last fetch failed (''
+    after a success). Every method runs on Blender's main thread and returns at once."""
 
     def __init__(self, backend_url: str, key_file: str):
         self.backend_url = backend_url.rstrip("/")
@@ -34,54 +36,54 @@ class Earnings:
         self.numbers = None
         self.error = ""
         self.fetched_at = 0.0
-        self._thread = None
+        self._call = None     # the core's BackgroundCall of the fetch in flight
+        self._again = False   # asked again meanwhile: fetch once more when it ends
         self._client = None
 
     def due(self) -> bool:
         return time.monotonic() - self.fetched_at > REFRESH_S
 
-    def wait_idle(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` seconds for a fetch in progress to end; True when none
-        runs. The GUI worker waits so before an operator with a context override: Blender
-        3.x/4.x can crash when another thread runs Python meanwhile
-        (farm_render.remove_scene)."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            thread.join(timeout_s)
-            return not thread.is_alive()
-        return True
+    def fetching(self) -> bool:
+        return self._call is not None
 
     def fetch_soon(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        """Start a fetch; while one is in flight, another once it ends (a job handed in
+        meanwhile is counted). A key file the core refuses is an error in words at once."""
+        if self._call is not None:
+            self._again = True
             return
+        self._again = False
         self.fetched_at = time.monotonic()
-        self._thread = threading.Thread(target=self._fetch, name="farmhand-earnings",
-                                        daemon=True)
-        self._thread.start()
-
-    def _fetch(self) -> None:
         try:
-            self.numbers = parse(self._get())
-            self.error = ""
+            if self._client is None:
+                from .core_loader import load_core
+
+                core = load_core()
+                self._client = core.BackendClient(self.backend_url,
+                                                  core.Identity.load_or_create(self.key_file))
+            self._call = self._client.worker_me_in_background(MAX_REPLY_BYTES)
         except Exception as exc:  # shown in the panel; the next refresh tries again
-            self.error = f"reward unknown: {exc}"
-            log.info("workers/me: %s", exc)
+            self._failed(exc)
 
-    def _get(self) -> bytes:
-        from .core_loader import load_core
-
-        core = load_core()
-        if self._client is None:
-            self._client = core.BackendClient(self.backend_url,
-                                              core.Identity.load_or_create(self.key_file))
-        headers = self._client.get_headers()
-        request = urllib.request.Request(self.backend_url + "/api/v1/workers/me",
-                                         headers=dict(headers))
+    def poll(self) -> bool:
+        """Take the reply of a fetch that has ended; True when ``numbers``/``error`` were
+        updated (the panel needs a redraw), False while none ended."""
+        call = self._call
+        if call is None or not call.done:
+            return False
+        self._call = None
         try:
-            with urllib.request.urlopen(request, timeout=15) as reply:
-                return reply.read(MAX_REPLY_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            raise ValueError(f"the coordinator answered HTTP {exc.code}") from None
+            self.numbers = parse(call.result())
+            self.error = ""
+        except Exception as exc:  # the core's error (HTTP, network, too long) or parse's
+            self._failed(exc)
+        if self._again:
+            self.fetch_soon()
+        return True
+
+    def _failed(self, exc: Exception) -> None:
+        self.error = f"reward unknown: {exc}"
+        log.info("workers/me: %s", exc)
 
 
 def parse(body: bytes) -> dict:

@@ -360,7 +360,7 @@ def remove_scene(scene) -> None:
     GIL for that only when ``PyC_IsInterpreterActive()`` is false. Up to Python 3.11 that
     asks whether *any* thread holds the GIL, and ``bpy.ops`` releases it while the operator
     runs: with another thread running Python at that moment (a render thread's handlers or
-    Cycles' session start, the add-on's reward fetch) both threads use Python's heap
+    Cycles' session start, a Python thread of any add-on) both threads use Python's heap
     unlocked and Blender crashes (``PyUnicode_New`` under ``PyDict_GetItemString``,
     backtraces of 2026-12-04 in docs/addon.md). An RNA call keeps the GIL throughout."""
     bpy.data.scenes.remove(scene)
@@ -369,7 +369,7 @@ def remove_scene(scene) -> None:
 def delete_scene(scene) -> None:
     """Delete ``scene`` the way the Scene menu does (its render and other jobs are killed
     first), outside the undo history: the one way Python has to stop a render job. Needs a
-    context override, so call it only with the add-on's own threads idle (see
+    context override: the GUI worker runs no Python thread of its own while sharing (see
     :func:`remove_scene`; a scene whose render ended goes through that instead). Raises
     RuntimeError if the override does not make it the context scene (then nothing is
     deleted)."""

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 import time
 
 import bpy
@@ -59,7 +58,6 @@ WINDOW_SETTLE_S = 4.0   # after the engine probe's redraw, before the first job
 # unchanged); it was 3 s while such a claim was cut off and left to its lease's expiry.
 PAUSE_STOP_ENGINE_S = 0.0
 WINDOW_TURN_WAIT_S = 1.0  # a frame start waits this long for the watcher's turn in the window
-THREADS_IDLE_WAIT_S = 1.0  # before an operator with a context override (remove_scene)
 STAGING_DIR = "rendering"  # beside the job dirs in the work dir: frames being rendered
 
 WAITING, PREPARING, RENDERING, HANDING_OVER = "waiting", "preparing", "rendering", "handing over"
@@ -92,7 +90,6 @@ class GuiWorker:
         self.settings = settings
         self.idle_minutes = idle_minutes  # > 0: Only when idle
         self.lifetime = lifetime          # lifetime.Lifetime (jobs done, kept across restarts)
-        self.on_finished = None           # called after each job handed in (reward refresh)
         self.engine = None
         self.state = STOPPED
         self.error = ""
@@ -137,7 +134,6 @@ class GuiWorker:
         self.start_retry_at = 0.0       # a start Blender refused: not before (monotonic)
         self.start_error = None         # what that start raised, re-raised on the next tick
         self.window_turns = None        # callable -> the watcher runs in self.window
-        self.threads_idle = None        # callable(timeout_s): the add-on's threads idle
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -171,10 +167,8 @@ class GuiWorker:
         if not self.engine_running:
             return
         self.engine_running = False
-        self._stopper = threading.Thread(target=self.engine.stop, name="farmhand-stop",
-                                         kwargs={"graceful": True, "timeout_s": 30},
-                                         daemon=True)
-        self._stopper.start()
+        # a C++ thread of the core, never a Python one (Blender 3.x/4.x: docs/addon.md)
+        self._stopper = self.engine.stop_in_background(graceful=True, timeout_s=30)
 
     def request_stop(self, reason: str, after_job: bool = False) -> None:
         """Stop sharing: now (the job is released) or, ``after_job``, once it is handed in."""
@@ -250,8 +244,8 @@ class GuiWorker:
         if bpy.app.timers.is_registered(self._tick):
             bpy.app.timers.unregister(self._tick)
         self.state = STOPPED
-        if self._stopper is not None and self._stopper.is_alive():
-            self._stopper.join(10)
+        if self._stopping_engine():
+            self._stopper.wait(10)
         if self.engine_running:
             self.engine_running = False
             self.engine.stop(graceful=True, timeout_s=10)
@@ -354,7 +348,7 @@ class GuiWorker:
         if not self.engine_running:
             # stopped with a release (_hand_over_and_hold) and the pause already over (the
             # artist clicked Resume while the job was handed over): start it again
-            if self._stopper is not None and self._stopper.is_alive():
+            if self._stopping_engine():
                 return IDLE_TICK_S
             log.info("worker: starting the engine again")
             self._start_engine()
@@ -534,8 +528,6 @@ class GuiWorker:
         done = outcome(self.engine, job) if outcome is not None else None
         if done == handover.FINISHED and self.lifetime is not None:
             self.lifetime.add_job(self.result.seconds)
-        if done == handover.FINISHED and self.on_finished is not None:
-            self.on_finished()
 
     def _after_job(self):
         """The state after a job: stopping, paused or waiting for the next."""
@@ -578,7 +570,6 @@ class GuiWorker:
                     continue
                 if running and name == self.render.scene_name:
                     # its render job still runs: the operator kills it first
-                    self._threads_idle()
                     farm_render.delete_scene(scene)
                 else:  # (our render job's end is waited out: _render_job_gone)
                     farm_render.remove_scene(scene)
@@ -642,7 +633,7 @@ class GuiWorker:
             return self._begin_stopping()
         why = self._why_not_start()
         if not why:
-            if self._stopper is not None and self._stopper.is_alive():
+            if self._stopping_engine():
                 return IDLE_TICK_S  # the paused engine is still handing in its uploads
             log.info("worker: sharing again (was paused: %s)", self.pause_reason)
             self.pause_reason = ""
@@ -656,7 +647,7 @@ class GuiWorker:
         return IDLE_TICK_S
 
     def _stopping(self):
-        if self._stopper is not None and self._stopper.is_alive():
+        if self._stopping_engine():
             return IDLE_TICK_S
         self.state = STOPPED
         status = self.engine.status() if self.engine is not None else {}
@@ -666,17 +657,9 @@ class GuiWorker:
 
     # helpers ----------------------------------------------------------------------------
 
-    def _threads_idle(self) -> None:
-        """Before an operator with a context override: wait (<= THREADS_IDLE_WAIT_S each)
-        for the add-on's own Python threads -- the engine stopper, the reward fetch -- to
-        end. Blender 3.x/4.x crashes when another thread runs Python during such a call
-        (farm_render.remove_scene); a thread blocked in C (engine.stop, a socket) is no
-        danger, but the bytecode it runs when that returns is."""
-        stopper = self._stopper
-        if stopper is not None and stopper.is_alive():
-            stopper.join(THREADS_IDLE_WAIT_S)
-        if self.threads_idle is not None:
-            self.threads_idle(THREADS_IDLE_WAIT_S)
+    def _stopping_engine(self) -> bool:
+        """True while the engine's stop (started by :meth:`_stop_engine_soon`) runs."""
+        return self._stopper is not None and not self._stopper.done
 
     def _staging_root(self) -> str:
         work_dir = self.settings.engine_config(bpy.app.version)["work_dir"]
@@ -735,7 +718,6 @@ class GuiWorker:
             log.info("job %s: the sharing watcher did not start the frame within %.1f s; "
                      "starting it from the timer", self.job.id, WINDOW_TURN_WAIT_S)
         self.start_wanted_at = 0.0
-        self._threads_idle()
         try:
             self._write(self._start_frame)
         except Exception as exc:
@@ -821,7 +803,6 @@ class GuiWorker:
             try:
                 self._hand_over()
             finally:
-                self._threads_idle()
                 farm_render.cancel(self.render)
         if self.render is not None:
             self.last_render_end = self.render.ended_at or time.monotonic()

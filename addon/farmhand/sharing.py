@@ -24,7 +24,7 @@ REDRAW_S = 0.5          # how often the words are checked for a change while sha
 PANEL_REDRAW_S = 2.0    # the Farmhand panels are redrawn at most this often
 
 _session = {"worker": None, "earnings": None, "lifetime": None, "resume_at": 0.0,
-            "headline": "", "modal": False}
+            "headline": "", "modal": False, "reported": None}
 
 
 def worker() -> GuiWorker | None:
@@ -68,11 +68,10 @@ def start(settings, idle_minutes: float) -> str:
         return f"{type(exc).__name__}: {exc}"
     _session["worker"] = w
     earnings = _session["earnings"] = Earnings(settings.backend_url, key_file)
-    w.on_finished = earnings.fetch_soon
-    w.threads_idle = earnings.wait_idle
     w.window_turns = watcher_turning
-    ensure_modal()  # (before the first fetch: an operator call, see Earnings.wait_idle)
+    ensure_modal()
     earnings.fetch_soon()
+    _session["reported"] = None
     if not bpy.app.timers.is_registered(_redraw):
         compat.register_timer(_redraw, first_interval=REDRAW_S, persistent=True)
     return ""
@@ -139,8 +138,18 @@ def _redraw():
             _session["panels_at"] = now
         _tag_redraw(panels)
     earnings = _session["earnings"]
-    if earnings is not None and worker() is not None and earnings.due():
-        earnings.fetch_soon()
+    if earnings is not None and earnings.poll():
+        _tag_redraw(True)
+    w = worker()
+    if earnings is not None and w is not None and w.engine is not None:
+        # the coordinator has accepted another report (the engine's /complete or /fail,
+        # sent on its own thread after the job was handed over), or a minute has passed
+        status = w.engine.status()
+        reported = (status.get("jobs_done"), status.get("jobs_failed"))
+        changed = _session["reported"] not in (None, reported)  # (None: start() fetched)
+        _session["reported"] = reported
+        if changed or earnings.due():
+            earnings.fetch_soon()
     if worker() is None:
         _tag_redraw()
         return None

@@ -146,6 +146,7 @@ def draw_status(layout) -> None:
                        f"(rendering {duration(lifetime.seconds_rendered)} in all)")
     earnings = sharing.session()["earnings"]
     if earnings is not None:
+        earnings.poll()  # a reply that came after sharing stopped (no timer takes it then)
         if earnings.numbers is not None:
             n = earnings.numbers
             col.label(text=f"Reward earned: {n['reward_total']} "

@@ -13,5 +13,6 @@ void bind_ipfs(pybind11::module_& m);      // bind_ipfs.cpp: submodule "ipfs"
 void bind_blend(pybind11::module_& m);     // bind_blend.cpp: .blend header validation
 void bind_engine(pybind11::module_& m);    // bind_engine.cpp: Engine
 void bind_sandbox(pybind11::module_& m);   // bind_sandbox.cpp: submodule "sandbox"
+void bind_background(pybind11::module_& m);  // bind_background.cpp: BackgroundCall
 
 }  // namespace farmhand::python

@@ -5,6 +5,7 @@
 #include <memory>
 #include <variant>
 
+#include "background_call.hpp"
 #include "bind.hpp"
 #include "farmhand/backend/client.hpp"
 #include "farmhand/error.hpp"
@@ -110,6 +111,22 @@ void bind_backend(py::module_& m) {
           py::arg("job_id"), py::arg("progress") = 0.0, py::arg("message") = "", Release(),
           "Extends the lease; progress 0..1. Returns the new lease_expires_at. Raises LeaseLost "
           "(HTTP 409): abandon the job; NotSupported when the backend has no heartbeat.")
+      .def(
+          "worker_me_in_background",
+          [](const std::shared_ptr<Client>& c, std::size_t max_reply_bytes) {
+            return std::make_unique<BackgroundCall>(
+                [c, max_reply_bytes](const std::atomic<bool>& cancel) {
+                  return c->worker_me(max_reply_bytes, &cancel);
+                },
+                BackgroundCall::OnDrop::kCancel);
+          },
+          py::arg("max_reply_bytes") = 65536,
+          "Starts GET /api/v1/workers/me (signing in first when needed, no retries) on a C++ "
+          "thread and returns its BackgroundCall at once; result(): the reply body (bytes, "
+          "at most max_reply_bytes; unchecked: the caller parses it). Dropping the call "
+          "cancels the request without waiting. Raises from result(): "
+          "NotSupported (no such endpoint), HttpStatusError, MalformedResponse (too long), "
+          "AuthRejected, NetworkError, Timeout.")
       .def("probe_health", &Client::probe_health, Release(),
            "GET /api/v1/health once (2 s timeout, no retry): True when the backend answered "
            "over HTTP at all, False when unreachable.")

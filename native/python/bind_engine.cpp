@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "background_call.hpp"
 #include "bind.hpp"
 #include "farmhand/engine/engine.hpp"
 #include "farmhand/engine/real_ports.hpp"
@@ -202,6 +203,20 @@ void bind_engine(py::module_& m) {
            py::call_guard<py::gil_scoped_release>(),
            "Stops the threads (GIL released). graceful: pending uploads/submits complete and "
            "jobs not yet rendered are released; otherwise everything held is released now.")
+      .def(
+          "stop_in_background",
+          [](Engine& e, bool graceful, double timeout_s) {
+            return std::make_unique<BackgroundCall>(
+                [&e, graceful, timeout_s](const std::atomic<bool>& /*cancel*/) {
+                  e.stop(graceful, timeout_s);
+                  return std::string();
+                },
+                BackgroundCall::OnDrop::kWait);
+          },
+          py::arg("graceful") = true, py::arg("timeout_s") = 30.0, py::keep_alive<0, 1>(),
+          "stop() on a C++ thread, which never runs Python: returns its BackgroundCall at "
+          "once (the engine lives at least as long; dropping the call waits for the stop). "
+          "Blender's GUI polls `done` instead of waiting in a Python thread (docs/addon.md).")
       .def("__enter__", [](Engine& e) -> Engine& { return e; })
       .def("__exit__", [](Engine& e, const py::args&) {
         py::gil_scoped_release release;

@@ -6,6 +6,7 @@ PYBIND11_MODULE(_native, m) {
   m.doc() = "Farmhand native core: identity, backend client, IPFS transfer, job engine.";
   m.attr("__version__") = farmhand::kVersion;
   farmhand::python::bind_errors(m);
+  farmhand::python::bind_background(m);
   farmhand::python::bind_identity(m);
   farmhand::python::bind_backend(m);
   farmhand::python::bind_ipfs(m);

@@ -504,6 +504,12 @@ def scenario():
     # the two short jobs
     yield from wait_for(lambda: worker().lifetime.jobs_done >= 3, 300, "3 jobs done")
     event("three jobs done", lifetime=worker().lifetime.jobs_done)
+    # the coordinator's count and reward, fetched on a core thread (earnings.py)
+    from farmhand import sharing
+    earnings = sharing.session()["earnings"]
+    yield from wait_for(lambda: (earnings.numbers or {}).get("jobs_completed", 0) >= 3, 60,
+                        "the reward of 3 jobs in the panel")
+    event("reward shown", numbers=earnings.numbers, error=earnings.error)
     # the job to cancel, created now (coordinators offer pending jobs in a random order)
     jobs["cancel"] = create_job(SPEC["cancel_cid"])
     event("cancel job created", job=jobs["cancel"])

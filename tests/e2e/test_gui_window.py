@@ -173,6 +173,11 @@ def test_farm_renders_in_a_live_window_and_every_stop_path_releases_the_job(
     print("GUI NUMBERS", json.dumps({k: events[k] for k in events if k != "screenshot"}))
     print("GUI LOAD", os.getloadavg())
     (tmp_path / "gui-numbers.json").write_text(json.dumps(result["events"], indent=1))
+    # the panel's numbers: what the coordinator credits (3 jobs at 1.00 each; the refused
+    # hostile job's failure report may come before or after)
+    shown = events["reward shown"]
+    assert (shown["numbers"]["jobs_completed"], shown["numbers"]["reward_total"],
+            shown["error"]) == (3, "3", ""), shown
     cancel_id = events["cancel job created"]["job"]
     final = demo_farm.get_job(coordinator, cancel_id)
     released = [e for e in demo_farm.job_events(coordinator, cancel_id)

@@ -193,13 +193,16 @@ struct Client::Impl {
   }
 
   // A call with the bearer token; on 401 re-authenticates once and repeats it.
+  // `cancel`, when given, replaces options.cancel for this call's requests (not the sign-in).
   Sent authed(const std::string& method, const std::string& path, const std::string& body,
-              Retry retry, milliseconds timeout, std::size_t max_reply_bytes) {
+              Retry retry, milliseconds timeout, std::size_t max_reply_bytes,
+              const std::atomic<bool>* cancel = nullptr) {
     std::string bearer = current_token();
     auto attempt = [&](const std::string& tok) {
       http::Request req = make_request(method, path, body, tok);
       req.total_timeout = timeout;
       req.max_body_bytes = max_reply_bytes;
+      if (cancel != nullptr) req.cancel = cancel;
       return send(req, retry);
     };
     Sent s = attempt(bearer);
@@ -258,7 +261,7 @@ Client::Client(std::string base_url, std::shared_ptr<const identity::Identity> i
   if (!id) throw Error(ErrorKind::kInvalidArgument, "backend client needs an identity");
   impl_->base_url = std::move(base_url);
   impl_->id = std::move(id);
-  impl_->options = options;
+  impl_->options = std::move(options);
 }
 
 Client::~Client() = default;
@@ -364,6 +367,17 @@ void Client::release(const std::string& id, const std::string& reason) {
   }
   if (s.response.status != 200) Impl::unexpected("releasing job " + id, s.response);
   parse_success(s.response.body);
+}
+
+std::string Client::worker_me(std::size_t max_reply_bytes, const std::atomic<bool>* cancel) {
+  const std::string what = "GET /api/v1/workers/me";
+  const Sent s = impl_->authed("GET", "/api/v1/workers/me", "", Retry::kNo,
+                               impl_->options.request_timeout, max_reply_bytes, cancel);
+  if (s.response.status != 200) {
+    Impl::throw_if_missing(what, s.response);
+    Impl::unexpected(what, s.response);
+  }
+  return s.response.body;
 }
 
 bool Client::probe_health() {

@@ -93,6 +93,14 @@ class Client {
   /// means it is back), false on a network error or timeout. Never throws but kCancelled.
   bool probe_health();
 
+  /// GET /api/v1/workers/me once, without retries (the add-on asks again a minute later):
+  /// the reply's body as sent, for the caller to check (the add-on's earnings.parse), at
+  /// most `max_reply_bytes` (a longer reply throws kMalformedResponse). Throws kNotSupported
+  /// when the backend has no such endpoint (a seed-literal backend), kHttpStatus for another
+  /// status, kAuthRejected, kNetwork, kTimeout; kCancelled soon after `*cancel` (when given)
+  /// turns true during the GET.
+  std::string worker_me(std::size_t max_reply_bytes, const std::atomic<bool>* cancel = nullptr);
+
   [[nodiscard]] const std::string& base_url() const;
   [[nodiscard]] const std::string& address() const;
 
