@@ -155,10 +155,10 @@ def test_token_signed_with_another_secret_is_401_token_invalid(coordinator, make
 
 
 def test_token_expires_after_ttl_with_401_token_expired(coordinator_factory, make_worker):
-    coord = coordinator_factory("--token-ttl-seconds", "1")
+    coord = coordinator_factory("--token-ttl-seconds", "3")   # a token lives 3-4 s
     worker = make_worker(coord.url)
     assert worker.get("/api/v1/jobs/available").status_code == 200
-    time.sleep(2.2)
+    time.sleep(4.2)
     resp = worker.get("/api/v1/jobs/available")
     assert resp.status_code == 401
     assert error_code(resp) == "token_expired"

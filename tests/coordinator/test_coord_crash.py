@@ -73,14 +73,15 @@ def test_kill_9_mid_run_and_restart_loses_nothing(coordinator, make_worker):
 
 def test_a_lease_held_across_an_outage_longer_than_it_survives_the_restart(coordinator_factory,
                                                                            make_worker):
-    """Down for 3 s with 2 s leases: at start the held lease is extended (protocol.md), so
-    the worker's finished result is still accepted; a pending job is untouched."""
-    coord = coordinator_factory("--lease-seconds", "2")
+    """Down for 7 s with 5 s leases: at start the held lease is extended (protocol.md), so
+    the worker's finished result is still accepted; a pending job is untouched. (5 s: the
+    restart, the readiness poll and both calls must fit in one lease on a loaded machine.)"""
+    coord = coordinator_factory("--lease-seconds", "5")
     held, other = create_job(coord.url), create_job(coord.url)
     worker = make_worker(coord.url)
     assert worker.assign(held["id"]).status_code == 200
     coord.kill()
-    time.sleep(3.0)
+    time.sleep(7.0)
     restarted = coord.restart()
     try:
         state = get_job(restarted.url, held["id"])

@@ -33,7 +33,7 @@ def test_long_poll_returns_within_one_second_of_a_post(coordinator, make_worker)
     thread.join(timeout=10)
     assert out["resp"].status_code == 200
     assert [j["id"] for j in out["resp"].json()["jobs"]] == [job["id"]]
-    assert out["done"] - posted < 1.0
+    assert out["done"] - posted < 3.0    # woken (the wait was 20 s); a loaded CI: not 1 s
 
 
 def test_long_poll_is_woken_by_a_release(coordinator, make_worker):
@@ -46,7 +46,7 @@ def test_long_poll_is_woken_by_a_release(coordinator, make_worker):
     released = time.monotonic()
     holder.release(job["id"])
     thread.join(timeout=10)
-    assert out["done"] - released < 1.0
+    assert out["done"] - released < 3.0
     assert [j["id"] for j in out["resp"].json()["jobs"]] == [job["id"]]
 
 
@@ -56,7 +56,7 @@ def test_long_poll_times_out_empty_after_wait(coordinator, make_worker):
     resp = worker.get("/api/v1/jobs/available", status="pending", wait=1)
     elapsed = time.monotonic() - start
     assert resp.json() == {"jobs": []}
-    assert 0.9 <= elapsed < 2.0
+    assert 0.9 <= elapsed < 3.0
 
 
 def test_wait_is_capped_at_max_wait_seconds(coordinator_factory, make_worker):
@@ -118,7 +118,8 @@ def test_a_parked_long_poll_gets_a_held_job_once_its_hold_ends(coordinator, make
     thread, out = _poll_in_background(second, 20)  # first never claims it
     thread.join(timeout=30)
     assert [j["id"] for j in out["resp"].json()["jobs"]] == [job["id"]]
-    assert 1.5 < out["done"] - held_at < 4.0, out["done"] - held_at
+    # (held_at is taken once the first reply arrived: up to ~1 s after the hold began)
+    assert 1.0 < out["done"] - held_at < 6.0, out["done"] - held_at
 
 
 def test_available_rejects_other_status_and_negative_wait(coordinator, make_worker):
@@ -139,4 +140,4 @@ def test_shutdown_answers_parked_long_polls_at_once(coordinator, make_worker):
     thread.join(timeout=10)
     assert out["resp"].status_code == 200
     assert out["resp"].json() == {"jobs": []}
-    assert out["done"] - stopping < 2.0
+    assert out["done"] - stopping < 3.0

@@ -122,12 +122,14 @@ def test_stalled_car_stream_times_out_and_falls_back(ipfs, kubo, file_20_chunks,
     cid = kubo.add(file_20_chunks)
     with StubGateway(kubo.gateway_url, "car_hang", hang_s=6) as stub:
         start = time.monotonic()
-        out = ipfs.Client([], [stub.url], timeout_s=1).download(cid, tmp_path)
+        # (the timeout bounds each block request too, and a source that fails one is
+        # dropped: 3 s, not 1 s, so that one slow block on a loaded machine cannot fail it)
+        out = ipfs.Client([], [stub.url], timeout_s=3).download(cid, tmp_path)
         elapsed = time.monotonic() - start
     assert open(out, "rb").read() == file_20_chunks.read_bytes()
     car, raw = car_and_raw(stub.requests)
     assert len(car) == 1 and len(raw) == 22  # the root, then its 21 children one by one
-    assert 0.9 < elapsed < 5
+    assert 2.9 < elapsed < 12
 
 
 def test_over_size_is_refused_before_the_car_is_requested(ipfs, kubo, file_20_chunks,

@@ -119,10 +119,10 @@ def test_hanging_source_times_out_then_next_source_serves(ipfs, kubo, added, tmp
     path, v0, _ = added["one_byte"]
     with StubGateway(kubo.gateway_url, "hang", hang_s=5) as stub:
         start = time.monotonic()
-        out = ipfs.Client([], [stub.url, kubo.gateway_url], timeout_s=1).download(v0, tmp_path)
+        out = ipfs.Client([], [stub.url, kubo.gateway_url], timeout_s=2).download(v0, tmp_path)
         elapsed = time.monotonic() - start
     assert open(out, "rb").read() == path.read_bytes()
-    assert 0.9 < elapsed < 4
+    assert 1.9 < elapsed < 8
 
 
 def test_unreachable_sources_end_in_not_found(ipfs, tmp_path):
