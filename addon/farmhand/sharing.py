@@ -140,7 +140,7 @@ def _redraw():
     earnings = _session["earnings"]
     if earnings is not None and earnings.poll():
         _tag_redraw(True)
-    w = worker()
+    w = _session["worker"]  # (also once stopped: a graceful stop's last /complete counts)
     if earnings is not None and w is not None and w.engine is not None:
         # the coordinator has accepted another report (the engine's /complete or /fail,
         # sent on its own thread after the job was handed over), or a minute has passed
@@ -148,12 +148,12 @@ def _redraw():
         reported = (status.get("jobs_done"), status.get("jobs_failed"))
         changed = _session["reported"] not in (None, reported)  # (None: start() fetched)
         _session["reported"] = reported
-        if changed or earnings.due():
+        if changed or (earnings.due() and worker() is not None):
             earnings.fetch_soon()
-    if worker() is None:
+    if worker() is None and not (earnings is not None and earnings.fetching()):
         _tag_redraw()
         return None
-    return REDRAW_S
+    return REDRAW_S  # (after a stop, until the last fetch's reply is in the panel)
 
 
 # -- Keep sharing after restart ----------------------------------------------------------

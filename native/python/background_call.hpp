@@ -43,7 +43,8 @@ class BackgroundCall {
 
   /// True once the work has returned or thrown.
   [[nodiscard]] bool done() const;
-  /// Waits up to `timeout_s` seconds (< 0: no limit) for the work to end; true when it has.
+  /// Waits up to `timeout_s` seconds (< 0, inf or nan: no limit) for the work to end; true
+  /// when it has.
   [[nodiscard]] bool wait(double timeout_s) const;
   /// Waits for the end, then returns the value or rethrows what the work threw (a
   /// farmhand::Error becomes its FarmhandError subclass in Python).

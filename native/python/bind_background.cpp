@@ -48,7 +48,8 @@ bool BackgroundCall::done() const {
 bool BackgroundCall::wait(double timeout_s) const {
   std::unique_lock lock(state_->mutex);
   const auto ended = [this] { return state_->done; };
-  if (timeout_s < 0) {
+  // No limit for < 0, inf, nan or more than a year (a longer duration overflows wait_for).
+  if (!(timeout_s >= 0 && timeout_s <= 365.0 * 24 * 3600)) {
     state_->ended.wait(lock, ended);
     return true;
   }
@@ -72,7 +73,8 @@ void bind_background(py::module_& m) {
       "raised. Dropping the object waits for the call to end.")
       .def_property_readonly("done", &BackgroundCall::done, "True once the call has ended.")
       .def("wait", &BackgroundCall::wait, py::arg("timeout_s") = -1.0, Release(),
-           "Waits up to timeout_s seconds (< 0: no limit; GIL released); True when ended.")
+           "Waits up to timeout_s seconds (< 0, inf or nan: no limit; GIL released); True "
+           "when ended.")
       .def(
           "result",
           [](const BackgroundCall& c) {

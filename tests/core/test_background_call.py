@@ -67,10 +67,12 @@ STUB_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzdHViIn0.c3R1Yg"
 class StubMeHandler(http.server.BaseHTTPRequestHandler):
     """Stub: a backend that signs any worker in (no signature check) and then answers
     /api/v1/workers/me as the test's ``mode`` says -- "hold": not until the client goes
-    away or 20 s passed; "huge": 200 with a 100 KiB body; "missing": 404 Not Found."""
+    away or 20 s passed; "huge": 200 with a 100 KiB body; "missing": 404 Not Found;
+    "signin_busy": every challenge 503 after 1 s (the client retries it with backoff)."""
 
     mode = "hold"
     disconnected = threading.Event()
+    challenges: list = []
 
     def _send(self, status: int, body: bytes) -> None:
         self.send_response(status)
@@ -81,7 +83,11 @@ class StubMeHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.path == "/api/v1/auth/challenge":
+        if self.path == "/api/v1/auth/challenge" and self.mode == "signin_busy":
+            self.challenges.append(time.monotonic())
+            time.sleep(1.0)
+            self._send(503, b'{"detail": "busy"}')
+        elif self.path == "/api/v1/auth/challenge":
             self._send(200, json.dumps({"challenge": "stub-challenge"}).encode())
         else:
             self._send(200, json.dumps({"access_token": STUB_JWT, "expires_in": 3600}).encode())
@@ -108,7 +114,7 @@ def stub_backend():
     servers = []
 
     def start(mode: str) -> str:
-        handler = type("Handler", (StubMeHandler,), {"mode": mode,
+        handler = type("Handler", (StubMeHandler,), {"mode": mode, "challenges": [],
                                                      "disconnected": threading.Event()})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -131,6 +137,16 @@ def test_the_call_returns_at_once_and_dropping_it_cancels_the_request(
     dropped_in = time.monotonic() - started
     assert handler.disconnected.wait(10)                # the request was cancelled ...
     assert dropped_in < 5                               # ... without waiting for it (20 s)
+
+
+def test_dropping_the_call_during_the_sign_in_stops_its_retries(farmhand_core, identity,
+                                                                stub_backend):
+    url, handler = stub_backend("signin_busy")
+    call = farmhand_core.BackendClient(url, identity).worker_me_in_background()
+    assert not call.wait(0.5)                          # the first challenge is in flight
+    del call
+    time.sleep(6)          # the client's backoff would have sent 3 more challenges by now
+    assert len(handler.challenges) == 1, handler.challenges
 
 
 def test_an_oversized_reply_is_refused(farmhand_core, identity, stub_backend):
@@ -159,7 +175,7 @@ def test_the_engine_stops_on_a_core_thread(farmhand_core, coordinator, tmp_path)
     call = engine.stop_in_background(graceful=True, timeout_s=10)
     assert threading.active_count() == python_threads
     del engine                        # the call keeps the engine alive while it stops it
-    assert call.wait(20) and call.done
+    assert call.wait(float("inf")) and call.done      # inf: no limit (not an overflow)
     assert call.result() == b""
 
 

@@ -618,6 +618,11 @@ def scenario_idle():
     yield from wait_for(lambda: worker() is None or worker().state == "stopped", 120,
                         "sharing to stop after the job")
     event("stopped after the job", jobs_done=sharing.session()["lifetime"].jobs_done)
+    # the panel's reward counts the last job, whose /complete the stop waited for
+    earnings = sharing.session()["earnings"]
+    yield from wait_for(lambda: (earnings.numbers or {}).get("jobs_completed") == 1, 30,
+                        "the stopped worker's reward in the panel")
+    event("reward after the stop", numbers=earnings.numbers, error=earnings.error)
     # Keep Sharing After Restart: what register() does at the next start, twice
     addon.share_gpu = True
     addon.keep_sharing = True

@@ -313,6 +313,9 @@ def test_only_when_idle_stop_after_this_job_and_keep_sharing_after_restart(
     assert released[0]["detail"].startswith("you are working (Only when idle)"), released
     # Stop After This Job: the job finished and was handed in, then sharing stopped
     assert events["stopped after the job"]["jobs_done"] == 1
+    after_stop = events["reward after the stop"]
+    assert (after_stop["numbers"]["jobs_completed"], after_stop["numbers"]["reward_total"],
+            after_stop["error"]) == (1, "1", ""), after_stop
     finished = events["stop after this job: request"]["job"]
     job = demo_farm.wait_for_job(coordinator, finished, timeout=60)
     assert (job["status"], job["attempts"]) == ("completed", 0), job

@@ -84,14 +84,13 @@ struct Client::Impl {
     pool.push_back(std::move(c));
   }
 
-  [[nodiscard]] bool cancelled() const {
-    return options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed);
-  }
-
-  void sleep_for(milliseconds d) const {
+  // A retry's wait; `cancel` is the request's flag (options.cancel or a call's own).
+  static void sleep_for(milliseconds d, const std::atomic<bool>* cancel) {
     const auto until = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < until) {
-      if (cancelled()) throw Error(ErrorKind::kCancelled, "backend call cancelled while waiting");
+      if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+        throw Error(ErrorKind::kCancelled, "backend call cancelled while waiting");
+      }
       std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
           milliseconds(50), until - std::chrono::steady_clock::now()));
     }
@@ -131,11 +130,11 @@ struct Client::Impl {
             delay = *after;
           }
         }
-        sleep_for(delay);
+        sleep_for(delay, req.cancel);
       } catch (const Error& e) {
         // The handle may be mid-transfer: drop it rather than reuse it.
         if (last || (e.kind() != ErrorKind::kNetwork && e.kind() != ErrorKind::kTimeout)) throw;
-        sleep_for(http::backoff_delay(options.backoff, attempt));
+        sleep_for(http::backoff_delay(options.backoff, attempt), req.cancel);
       }
     }
   }
@@ -149,11 +148,15 @@ struct Client::Impl {
                                                            : ErrorKind::kHttpStatus;
   }
 
-  void authenticate_locked() {
+  // `cancel`, when given, replaces options.cancel for the sign-in's requests and waits.
+  void authenticate_locked(const std::atomic<bool>* cancel) {
     const std::string address = id->address();
-    const Sent c =
-        send(make_request("POST", "/api/v1/auth/challenge", dump(json{{"address", address}}), ""),
-             Retry::kYes);
+    auto request = [&](const char* path, const json& body) {
+      http::Request req = make_request("POST", path, dump(body), "");
+      if (cancel != nullptr) req.cancel = cancel;
+      return req;
+    };
+    const Sent c = send(request("/api/v1/auth/challenge", json{{"address", address}}), Retry::kYes);
     if (c.response.status != 200) {
       throw_status(auth_error_kind(c.response.status),
                    "requesting an auth challenge for " + address, c.response,
@@ -165,10 +168,8 @@ struct Client::Impl {
     const std::string signature = id->sign_hex(message);
     // Never retried with the same challenge (protocol.md): a failure goes to the caller.
     const Sent a = send(
-        make_request(
-            "POST", "/api/v1/auth/authenticate",
-            dump(json{{"address", address}, {"challenge", challenge}, {"signature", signature}}),
-            ""),
+        request("/api/v1/auth/authenticate",
+                json{{"address", address}, {"challenge", challenge}, {"signature", signature}}),
         Retry::kNo);
     if (a.response.status != 200) {
       throw_status(auth_error_kind(a.response.status), "authenticating " + address, a.response,
@@ -186,18 +187,19 @@ struct Client::Impl {
     token = std::move(t);
   }
 
-  std::string current_token() {
+  std::string current_token(const std::atomic<bool>* cancel = nullptr) {
     std::lock_guard lock(auth_mutex);
-    if (token.needs_refresh(std::chrono::steady_clock::now())) authenticate_locked();
+    if (token.needs_refresh(std::chrono::steady_clock::now())) authenticate_locked(cancel);
     return token.value;
   }
 
   // A call with the bearer token; on 401 re-authenticates once and repeats it.
-  // `cancel`, when given, replaces options.cancel for this call's requests (not the sign-in).
+  // `cancel`, when given, replaces options.cancel for this call's requests, its sign-in and
+  // its retry waits.
   Sent authed(const std::string& method, const std::string& path, const std::string& body,
               Retry retry, milliseconds timeout, std::size_t max_reply_bytes,
               const std::atomic<bool>* cancel = nullptr) {
-    std::string bearer = current_token();
+    std::string bearer = current_token(cancel);
     auto attempt = [&](const std::string& tok) {
       http::Request req = make_request(method, path, body, tok);
       req.total_timeout = timeout;
@@ -211,7 +213,7 @@ struct Client::Impl {
         std::lock_guard lock(auth_mutex);
         if (token.value == bearer) token = AuthToken{};  // not yet replaced by another thread
       }
-      bearer = current_token();
+      bearer = current_token(cancel);
       const int earlier = s.attempts;
       s = attempt(bearer);
       s.attempts += earlier;

@@ -97,8 +97,8 @@ class Client {
   /// the reply's body as sent, for the caller to check (the add-on's earnings.parse), at
   /// most `max_reply_bytes` (a longer reply throws kMalformedResponse). Throws kNotSupported
   /// when the backend has no such endpoint (a seed-literal backend), kHttpStatus for another
-  /// status, kAuthRejected, kNetwork, kTimeout; kCancelled soon after `*cancel` (when given)
-  /// turns true during the GET.
+  /// status, kAuthRejected, kNetwork, kTimeout; kCancelled soon after `*cancel` (when given,
+  /// in place of ClientOptions::cancel) turns true, during the sign-in or the GET.
   std::string worker_me(std::size_t max_reply_bytes, const std::atomic<bool>* cancel = nullptr);
 
   [[nodiscard]] const std::string& base_url() const;
