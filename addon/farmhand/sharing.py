@@ -127,19 +127,21 @@ def _tag_redraw(panels: bool = True) -> None:
 
 @trace.traced("redraw timer")
 def _redraw():
-    """Timer: redraw the panels when the words change, at most every PANEL_REDRAW_S (a
-    Properties redraw is the expensive one)."""
+    """Timer: redraw the panels when the words or the reward change, at most every
+    PANEL_REDRAW_S (a Properties redraw is the expensive one: ~0.1-0.2 s under Xvfb); take
+    the reward fetch's reply and start the next fetch when the coordinator has accepted
+    another report."""
     headline = words().headline
-    if headline != _session["headline"]:
+    earnings = _session["earnings"]
+    taken = earnings is not None and earnings.poll()  # a reward reply: new numbers or error
+    if headline != _session["headline"] or taken or _session.get("panels_due"):
         _session["headline"] = headline
         now = time.monotonic()
         panels = now - _session.get("panels_at", 0.0) >= PANEL_REDRAW_S
         if panels:
             _session["panels_at"] = now
+        _session["panels_due"] = not panels  # (redrawn at the next turn allowed)
         _tag_redraw(panels)
-    earnings = _session["earnings"]
-    if earnings is not None and earnings.poll():
-        _tag_redraw(True)
     w = _session["worker"]  # (also once stopped: a graceful stop's last /complete counts)
     if earnings is not None and w is not None and w.engine is not None:
         # the coordinator has accepted another report (the engine's /complete or /fail,
